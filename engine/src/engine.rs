@@ -1,0 +1,391 @@
+//! Opening the data directory and the engine-wide state: column families, key counters, the
+//! logical→physical database map, and iteration helpers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use formats::slot::SLOT_COUNT;
+use parking_lot::Mutex;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBRawIterator, Options,
+    WriteBufferManager, WriteOptions, DB,
+};
+
+use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, TAG_META};
+use crate::{EngineError, Meta, Result};
+
+/// Settings for opening a data directory.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Slot families for a NEW directory; an existing one keeps the count it was created with.
+    pub slot_families: u16,
+    /// Number of logical databases (`databases`).
+    pub databases: usize,
+    /// Shared block cache for every family.
+    pub block_cache_bytes: usize,
+    /// Shared memtable budget for every family.
+    pub write_buffer_bytes: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            slot_families: layout::DEFAULT_SLOT_FAMILIES,
+            databases: 16,
+            block_cache_bytes: 128 << 20,
+            write_buffer_bytes: 128 << 20,
+        }
+    }
+}
+
+/// The replication position stored with every write batch: the replication ID and the offset of
+/// the stream *after* the batch's write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplPosition {
+    pub replid: String,
+    pub offset: i64,
+}
+
+impl ReplPosition {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = self.replid.as_bytes().to_vec();
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out
+    }
+
+    fn decode(raw: &[u8]) -> Option<ReplPosition> {
+        let split = raw.len().checked_sub(8)?;
+        let replid = String::from_utf8(raw[..split].to_vec()).ok()?;
+        let offset = i64::from_be_bytes(raw[split..].try_into().ok()?);
+        Some(ReplPosition { replid, offset })
+    }
+}
+
+/// One key found while iterating a database.
+#[derive(Debug, Clone)]
+pub struct ScanItem {
+    pub key: Vec<u8>,
+    pub meta: Meta,
+}
+
+/// Key and expire counts of one (physical db, slot).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub keys: AtomicU64,
+    pub expires: AtomicU64,
+}
+
+/// The storage engine. Reads may run concurrently; [`crate::Txn`] commits are serialised by the
+/// engine itself so that counters and the write order stay consistent.
+pub struct Engine {
+    pub(crate) db: DB,
+    families: u16,
+    family_names: Vec<String>,
+    databases: usize,
+    /// `[physical db * 16384 + slot]`.
+    pub(crate) counters: Vec<Counters>,
+    /// logical db → physical db (SWAPDB swaps entries).
+    pub(crate) db_map: Mutex<Vec<u8>>,
+    next_version: AtomicU64,
+    pub(crate) commit_lock: Mutex<()>,
+    _cache: Cache,
+    _write_buffers: WriteBufferManager,
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+impl Engine {
+    /// Opens (or creates) the data directory at `path`.
+    pub fn open(path: &std::path::Path, options: &EngineOptions) -> Result<Engine> {
+        if options.databases == 0 || options.databases > 256 {
+            return Err(EngineError::DbIndex(options.databases));
+        }
+        let cache = Cache::new_lru_cache(options.block_cache_bytes);
+        let write_buffers = WriteBufferManager::new_write_buffer_manager_with_cache(
+            options.write_buffer_bytes,
+            false,
+            cache.clone(),
+        );
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(2);
+        db_opts.set_max_total_wal_size(256 << 20);
+        db_opts.set_write_buffer_manager(&write_buffers);
+        db_opts.set_keep_log_file_num(4);
+        db_opts.set_max_log_file_size(16 << 20);
+
+        let existing = DB::list_cf(&db_opts, path).ok();
+        let families = match &existing {
+            Some(names) => {
+                let count = names.iter().filter(|n| n.starts_with("slots-")).count() as u16;
+                if count == 0 {
+                    return Err(EngineError::Layout(format!(
+                        "{} holds a RocksDB without slot families",
+                        path.display()
+                    )));
+                }
+                count
+            }
+            None => options.slot_families.clamp(1, layout::MAX_SLOT_FAMILIES),
+        };
+        if SLOT_COUNT % families != 0 {
+            return Err(EngineError::Layout(format!("{families} families do not divide 16384 slots")));
+        }
+        let family_names: Vec<String> = (0..families).map(layout::slot_family_name).collect();
+        let cf_opts = |point_lookups: bool| {
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            if point_lookups {
+                table.set_bloom_filter(10.0, false);
+            }
+            table.set_cache_index_and_filter_blocks(true);
+            let mut o = Options::default();
+            o.set_block_based_table_factory(&table);
+            o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            o.set_write_buffer_size(64 << 20);
+            o
+        };
+        let mut descriptors = vec![
+            ColumnFamilyDescriptor::new(CF_DEFAULT, cf_opts(false)),
+            ColumnFamilyDescriptor::new(CF_EXPIRES, cf_opts(false)),
+        ];
+        descriptors.extend(family_names.iter().map(|n| ColumnFamilyDescriptor::new(n, cf_opts(true))));
+        let db = DB::open_cf_descriptors(&db_opts, path, descriptors)?;
+
+        let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)
+            .map(|_| Counters::default())
+            .collect();
+        let engine = Engine {
+            db,
+            families,
+            family_names,
+            databases: options.databases,
+            counters,
+            db_map: Mutex::new((0..options.databases as u16).map(|d| d as u8).collect()),
+            next_version: AtomicU64::new(now_micros() << 10),
+            commit_lock: Mutex::new(()),
+            _cache: cache,
+            _write_buffers: write_buffers,
+        };
+        engine.load_node_records()?;
+        Ok(engine)
+    }
+
+    fn load_node_records(&self) -> Result<()> {
+        let cf = self.cf(CF_DEFAULT);
+        if let Some(raw) = self.db.get_pinned_cf(cf, layout::REC_DBMAP)? {
+            let mut map = self.db_map.lock();
+            for (logical, physical) in raw.iter().enumerate().take(map.len()) {
+                map[logical] = *physical;
+            }
+        }
+        let mut iter = self.db.raw_iterator_cf(cf);
+        iter.seek([layout::REC_COUNTER_PREFIX]);
+        while let (Some(k), Some(v)) = (iter.key(), iter.value()) {
+            if k.first() != Some(&layout::REC_COUNTER_PREFIX) {
+                break;
+            }
+            if k.len() == 4 && v.len() == 16 {
+                let db = k[1] as usize;
+                let slot = u16::from_be_bytes([k[2], k[3]]) as usize;
+                if let Some(c) = self.counters.get(db * SLOT_COUNT as usize + slot) {
+                    c.keys.store(u64::from_be_bytes(v[..8].try_into().unwrap_or_default()), Ordering::Relaxed);
+                    c.expires.store(u64::from_be_bytes(v[8..].try_into().unwrap_or_default()), Ordering::Relaxed);
+                }
+            }
+            iter.next();
+        }
+        iter.status()?;
+        Ok(())
+    }
+
+    pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
+        // Every family this engine names was created or verified in `open`.
+        self.db.cf_handle(name).expect("column family opened at startup")
+    }
+
+    pub(crate) fn slot_cf(&self, slot: u16) -> &ColumnFamily {
+        self.cf(&self.family_names[layout::family_of_slot(slot, self.families)])
+    }
+
+    /// Number of slot families of this data directory.
+    pub fn slot_families(&self) -> u16 {
+        self.families
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    /// Physical database holding logical database `db`.
+    pub fn physical_db(&self, db: usize) -> Result<u8> {
+        self.db_map.lock().get(db).copied().ok_or(EngineError::DbIndex(db))
+    }
+
+    /// Logical database currently mapped to physical database `physical`.
+    pub fn logical_db(&self, physical: u8) -> Option<usize> {
+        self.db_map.lock().iter().position(|&p| p == physical)
+    }
+
+    /// A fresh collection version, unique across restarts.
+    pub fn new_version(&self) -> u64 {
+        let floor = now_micros() << 10;
+        let mut current = self.next_version.load(Ordering::Relaxed);
+        loop {
+            let next = current.max(floor) + 1;
+            match self.next_version.compare_exchange(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return next,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    fn counter(&self, physical: u8, slot: u16) -> &Counters {
+        &self.counters[physical as usize * SLOT_COUNT as usize + slot as usize]
+    }
+
+    /// (keys, keys with an expire) in logical database `db`.
+    pub fn db_counts(&self, db: usize) -> Result<(u64, u64)> {
+        let physical = self.physical_db(db)?;
+        let base = physical as usize * SLOT_COUNT as usize;
+        let slots = &self.counters[base..base + SLOT_COUNT as usize];
+        Ok(slots.iter().fold((0, 0), |(k, e), c| {
+            (k + c.keys.load(Ordering::Relaxed), e + c.expires.load(Ordering::Relaxed))
+        }))
+    }
+
+    /// Number of keys of logical database `db` in `slot`.
+    pub fn slot_keys(&self, db: usize, slot: u16) -> Result<u64> {
+        Ok(self.counter(self.physical_db(db)?, slot).keys.load(Ordering::Relaxed))
+    }
+
+    /// Reads a key's metadata record as stored (expired or not).
+    pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
+        let raw = self.db.get_pinned_cf(self.slot_cf(slot), layout::meta_key(slot, physical, key))?;
+        raw.map(|r| Meta::decode(&r)).transpose()
+    }
+
+    /// The replication position of the last committed batch.
+    pub fn repl_position(&self) -> Result<Option<ReplPosition>> {
+        let raw = self.db.get_pinned_cf(self.cf(CF_DEFAULT), layout::REC_REPL)?;
+        Ok(raw.and_then(|r| ReplPosition::decode(&r)))
+    }
+
+    /// Makes every committed write durable (fsync of the WAL). Concurrent callers share the work
+    /// RocksDB does, which is what group commit needs.
+    pub fn sync_wal(&self) -> Result<()> {
+        self.db.flush_wal(true)?;
+        Ok(())
+    }
+
+    /// Flushes memtables to SST files (used at clean shutdown so restarts replay no WAL).
+    pub fn flush(&self) -> Result<()> {
+        let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES];
+        names.extend(self.family_names.iter().map(String::as_str));
+        for name in names {
+            self.db.flush_cf(self.cf(name))?;
+        }
+        self.sync_wal()
+    }
+
+    pub(crate) fn write(&self, batch: rocksdb::WriteBatch, sync: bool) -> Result<()> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        self.db.write_opt(batch, &opts)?;
+        Ok(())
+    }
+
+    /// Iterates the keys of logical database `db` in storage order, starting at the position
+    /// `from` (an opaque cursor returned by an earlier call; empty = the beginning). Returns at
+    /// most `limit` keys and the cursor to continue from, `None` when the database is exhausted.
+    pub fn scan(&self, db: usize, from: &[u8], limit: usize) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
+        let physical = self.physical_db(db)?;
+        let mut items = Vec::new();
+        let mut target = if from.len() >= 4 { from.to_vec() } else { layout::meta_key(0, physical, b"") };
+        let mut family = usize::MAX;
+        let mut iter: Option<DBRawIterator> = None;
+        loop {
+            let slot = u16::from_be_bytes([target[0], target[1]]);
+            let wanted_family = layout::family_of_slot(slot, self.families);
+            if wanted_family != family {
+                family = wanted_family;
+                iter = Some(self.db.raw_iterator_cf(self.cf(&self.family_names[family])));
+            }
+            let Some(it) = iter.as_mut() else { break };
+            it.seek(&target);
+            loop {
+                let Some(raw) = it.key() else {
+                    it.status()?;
+                    // This family is exhausted: continue with the first slot of the next one.
+                    let next_slot = (family as u32 + 1) * (SLOT_COUNT / self.families) as u32;
+                    if next_slot >= SLOT_COUNT as u32 {
+                        return Ok((items, None));
+                    }
+                    target = layout::meta_key(next_slot as u16, physical, b"");
+                    break;
+                };
+                if raw.len() < 4 {
+                    it.next();
+                    continue;
+                }
+                let slot = u16::from_be_bytes([raw[0], raw[1]]);
+                if raw[2] != TAG_META || raw[3] != physical {
+                    // Another db or element records: jump to this db's keys of this or the next slot.
+                    let here = layout::meta_key(slot, physical, b"");
+                    if raw < here.as_slice() {
+                        target = here;
+                    } else if slot + 1 < SLOT_COUNT {
+                        target = layout::meta_key(slot + 1, physical, b"");
+                    } else {
+                        return Ok((items, None));
+                    }
+                    break;
+                }
+                if items.len() >= limit {
+                    return Ok((items, Some(raw.to_vec())));
+                }
+                let meta = Meta::decode(it.value().unwrap_or_default())?;
+                items.push(ScanItem { key: raw[4..].to_vec(), meta });
+                it.next();
+            }
+        }
+        Ok((items, None))
+    }
+
+    /// Expire index entries due at `now_ms`, oldest first, at most `limit`:
+    /// (raw index key, physical db, user key, expire time).
+    pub fn due_expires(&self, now_ms: i64, limit: usize) -> Result<Vec<(Vec<u8>, u8, Vec<u8>, i64)>> {
+        let mut iter = self.db.raw_iterator_cf(self.cf(CF_EXPIRES));
+        iter.seek_to_first();
+        let mut out = Vec::new();
+        while let Some(raw) = iter.key() {
+            if out.len() >= limit {
+                break;
+            }
+            let Some((at, db, key)) = layout::parse_expire_key(raw) else {
+                iter.next();
+                continue;
+            };
+            if at > now_ms {
+                break;
+            }
+            out.push((raw.to_vec(), db, key.to_vec(), at));
+            iter.next();
+        }
+        iter.status()?;
+        Ok(out)
+    }
+
+    /// An integer RocksDB property summed over every family (for INFO).
+    pub fn property_sum(&self, name: &str) -> u64 {
+        let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES];
+        names.extend(self.family_names.iter().map(String::as_str));
+        names
+            .into_iter()
+            .filter_map(|n| self.db.property_int_value_cf(self.cf(n), name).ok().flatten())
+            .sum()
+    }
+}

@@ -1,0 +1,21 @@
+//! rockslot's storage engine: a Redis keyspace on RocksDB, with hash slots mapped to column
+//! families.
+//!
+//! This is the only crate of the workspace that names `rocksdb`. The node sees typed operations:
+//! key metadata records ([`Meta`]), transactions that read their own writes and commit as one
+//! RocksDB `WriteBatch` together with the replication position ([`Txn`]), per-database and
+//! per-slot key counters, iteration over a database's keys, and the expire index. The on-disk
+//! layout is described in [`layout`].
+
+mod engine;
+mod error;
+pub mod layout;
+pub mod meta;
+mod txn;
+
+pub use engine::{Engine, EngineOptions, ReplPosition, ScanItem};
+pub use error::EngineError;
+pub use meta::{Kind, Meta};
+pub use txn::Txn;
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -1,0 +1,304 @@
+//! A transaction: the reads and writes of one command (or one MULTI/EXEC block), committed as one
+//! RocksDB `WriteBatch`.
+//!
+//! Reads see the transaction's own writes. Nothing reaches RocksDB before [`Txn::commit`], which
+//! writes, in one atomic batch: the range deletions of flushed databases, every changed metadata
+//! record, the expire index entries that changed with them, the key counters of every touched
+//! (database, slot), the database map if SWAPDB changed it, and the replication position. The node
+//! serialises command execution, so a transaction never races another writer; the engine still
+//! takes its commit lock so that counters and batch order agree even if it did not.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use formats::slot::{key_slot, SLOT_COUNT};
+use rocksdb::WriteBatch;
+
+use crate::layout::{self, CF_DEFAULT, CF_EXPIRES};
+use crate::{Engine, EngineError, Meta, ReplPosition, Result};
+
+struct Entry {
+    /// State in RocksDB when the transaction first touched the key (after flushes in this txn).
+    original: Option<Meta>,
+    current: Option<Meta>,
+    dirty: bool,
+}
+
+/// Reads and writes of one atomic unit of work. See the module documentation.
+pub struct Txn<'e> {
+    engine: &'e Engine,
+    /// (physical db, key) → state.
+    entries: HashMap<(u8, Vec<u8>), Entry>,
+    /// Physical databases emptied in this transaction, in order.
+    flushed: Vec<u8>,
+    db_map: Option<Vec<u8>>,
+    stale_hints: Vec<Vec<u8>>,
+    repl: Option<ReplPosition>,
+}
+
+impl<'e> Txn<'e> {
+    pub fn new(engine: &'e Engine) -> Txn<'e> {
+        Txn { engine, entries: HashMap::new(), flushed: Vec::new(), db_map: None, stale_hints: Vec::new(), repl: None }
+    }
+
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    fn physical(&self, db: usize) -> Result<u8> {
+        match &self.db_map {
+            Some(map) => map.get(db).copied().ok_or(EngineError::DbIndex(db)),
+            None => self.engine.physical_db(db),
+        }
+    }
+
+    fn entry(&mut self, db: usize, key: &[u8]) -> Result<&mut Entry> {
+        let physical = self.physical(db)?;
+        let id = (physical, key.to_vec());
+        if !self.entries.contains_key(&id) {
+            let original = if self.flushed.contains(&physical) {
+                None
+            } else {
+                self.engine.get_meta(physical, key_slot(key), key)?
+            };
+            self.entries.insert(id.clone(), Entry { current: original.clone(), original, dirty: false });
+        }
+        Ok(self.entries.get_mut(&id).expect("inserted above"))
+    }
+
+    /// A key's metadata as this transaction sees it, expired or not (expiry is the caller's rule).
+    pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<&Meta>> {
+        Ok(self.entry(db, key)?.current.as_ref())
+    }
+
+    /// Creates or replaces a key.
+    pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
+        let entry = self.entry(db, key)?;
+        entry.current = Some(meta);
+        entry.dirty = true;
+        Ok(())
+    }
+
+    /// Removes a key; returns whether it existed (expired or not).
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> Result<bool> {
+        let entry = self.entry(db, key)?;
+        let existed = entry.current.is_some();
+        if existed {
+            entry.current = None;
+            entry.dirty = true;
+        }
+        Ok(existed)
+    }
+
+    /// Empties logical database `db`.
+    pub fn flush_db(&mut self, db: usize) -> Result<()> {
+        let physical = self.physical(db)?;
+        self.entries.retain(|(p, _), _| *p != physical);
+        if !self.flushed.contains(&physical) {
+            self.flushed.push(physical);
+        }
+        Ok(())
+    }
+
+    /// Swaps two logical databases.
+    pub fn swap_dbs(&mut self, a: usize, b: usize) -> Result<()> {
+        let mut map = match self.db_map.take() {
+            Some(map) => map,
+            None => self.engine.db_map.lock().clone(),
+        };
+        if a >= map.len() || b >= map.len() {
+            return Err(EngineError::DbIndex(a.max(b)));
+        }
+        map.swap(a, b);
+        self.db_map = Some(map);
+        Ok(())
+    }
+
+    /// Drops an expire index entry that no longer matches its key.
+    pub fn drop_expire_hint(&mut self, raw: Vec<u8>) {
+        self.stale_hints.push(raw);
+    }
+
+    /// Records the replication position this batch brings the data to.
+    pub fn set_repl_position(&mut self, position: ReplPosition) {
+        self.repl = Some(position);
+    }
+
+    /// Whether committing would write anything.
+    pub fn is_empty(&self) -> bool {
+        self.flushed.is_empty()
+            && self.db_map.is_none()
+            && self.stale_hints.is_empty()
+            && self.repl.is_none()
+            && !self.entries.values().any(|e| e.dirty)
+    }
+
+    /// Writes everything as one batch. `sync` fsyncs the WAL before returning.
+    pub fn commit(self, sync: bool) -> Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let engine = self.engine;
+        let _serialised = engine.commit_lock.lock();
+        let mut batch = WriteBatch::default();
+        let default_cf = engine.cf(CF_DEFAULT);
+        let expires_cf = engine.cf(CF_EXPIRES);
+
+        // (physical db, slot) → new (keys, expires).
+        let mut counts: HashMap<(u8, u16), (i64, i64)> = HashMap::new();
+        for &physical in &self.flushed {
+            for slot in 0..SLOT_COUNT {
+                let (start, end) = layout::meta_range(slot, physical);
+                batch.delete_range_cf(engine.slot_cf(slot), start, end);
+                let (start, end) = layout::sub_range(slot, physical);
+                batch.delete_range_cf(engine.slot_cf(slot), start, end);
+            }
+            let start = layout::counter_key(physical, 0);
+            let mut end = start.clone();
+            end.truncate(2);
+            end[1] = physical.wrapping_add(1);
+            if physical == u8::MAX {
+                end = vec![layout::REC_COUNTER_PREFIX + 1];
+            }
+            batch.delete_range_cf(default_cf, start, end);
+        }
+        for hint in &self.stale_hints {
+            batch.delete_cf(expires_cf, hint);
+        }
+        for ((physical, key), entry) in &self.entries {
+            if !entry.dirty {
+                continue;
+            }
+            let slot = key_slot(key);
+            let raw_key = layout::meta_key(slot, *physical, key);
+            match &entry.current {
+                Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
+                None => batch.delete_cf(engine.slot_cf(slot), &raw_key),
+            }
+            let old_expire = entry.original.as_ref().map_or(0, |m| m.expire_at_ms);
+            let new_expire = entry.current.as_ref().map_or(0, |m| m.expire_at_ms);
+            if old_expire != new_expire && old_expire != 0 {
+                batch.delete_cf(expires_cf, layout::expire_key(old_expire, *physical, key));
+            }
+            if new_expire != 0 && (old_expire != new_expire || entry.original.is_none()) {
+                batch.put_cf(expires_cf, layout::expire_key(new_expire, *physical, key), []);
+            }
+            let delta = counts.entry((*physical, slot)).or_default();
+            delta.0 += entry.current.is_some() as i64 - entry.original.is_some() as i64;
+            delta.1 += (new_expire != 0) as i64 - (old_expire != 0) as i64;
+        }
+        let flushed_counts = |physical: u8| self.flushed.contains(&physical);
+        let mut new_counts = Vec::with_capacity(counts.len());
+        for ((physical, slot), (dk, de)) in counts {
+            let c = &engine.counters[physical as usize * SLOT_COUNT as usize + slot as usize];
+            let (base_k, base_e) = if flushed_counts(physical) {
+                (0, 0)
+            } else {
+                (c.keys.load(Ordering::Relaxed) as i64, c.expires.load(Ordering::Relaxed) as i64)
+            };
+            let keys = (base_k + dk).max(0) as u64;
+            let expires = (base_e + de).max(0) as u64;
+            let mut value = keys.to_be_bytes().to_vec();
+            value.extend_from_slice(&expires.to_be_bytes());
+            batch.put_cf(default_cf, layout::counter_key(physical, slot), value);
+            new_counts.push((physical, slot, keys, expires));
+        }
+        if let Some(map) = &self.db_map {
+            batch.put_cf(default_cf, layout::REC_DBMAP, map);
+        }
+        if let Some(repl) = &self.repl {
+            batch.put_cf(default_cf, layout::REC_REPL, repl.encode());
+        }
+        engine.write(batch, sync)?;
+
+        // The batch is durable in the WAL: publish the in-memory state that mirrors it.
+        for &physical in &self.flushed {
+            let base = physical as usize * SLOT_COUNT as usize;
+            for c in &engine.counters[base..base + SLOT_COUNT as usize] {
+                c.keys.store(0, Ordering::Relaxed);
+                c.expires.store(0, Ordering::Relaxed);
+            }
+        }
+        for (physical, slot, keys, expires) in new_counts {
+            let c = &engine.counters[physical as usize * SLOT_COUNT as usize + slot as usize];
+            c.keys.store(keys, Ordering::Relaxed);
+            c.expires.store(expires, Ordering::Relaxed);
+        }
+        if let Some(map) = self.db_map {
+            *engine.db_map.lock() = map;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineOptions;
+
+    fn open(dir: &std::path::Path) -> Engine {
+        Engine::open(dir, &EngineOptions { block_cache_bytes: 8 << 20, write_buffer_bytes: 8 << 20, ..Default::default() })
+            .unwrap()
+    }
+
+    #[test]
+    fn reads_own_writes_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"a", Meta::string(b"1".to_vec(), 0)).unwrap();
+        txn.put(0, b"b", Meta::string(b"2".to_vec(), 99)).unwrap();
+        assert_eq!(txn.get(0, b"a").unwrap().unwrap().body, b"1");
+        txn.commit(false).unwrap();
+        assert_eq!(engine.db_counts(0).unwrap(), (2, 1));
+        assert_eq!(engine.due_expires(100, 10).unwrap().len(), 1);
+
+        let mut txn = Txn::new(&engine);
+        assert!(txn.delete(0, b"b").unwrap());
+        txn.put(0, b"a", Meta::string(b"3".to_vec(), 0)).unwrap();
+        txn.commit(false).unwrap();
+        assert_eq!(engine.db_counts(0).unwrap(), (1, 0));
+        assert!(engine.due_expires(100, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn counters_and_map_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let engine = open(dir.path());
+            let mut txn = Txn::new(&engine);
+            for i in 0..100u32 {
+                txn.put(1, &i.to_be_bytes(), Meta::string(vec![1], 0)).unwrap();
+            }
+            txn.swap_dbs(1, 2).unwrap();
+            txn.commit(true).unwrap();
+        }
+        let engine = open(dir.path());
+        assert_eq!(engine.db_counts(1).unwrap(), (0, 0));
+        assert_eq!(engine.db_counts(2).unwrap(), (100, 0));
+        let (items, next) = engine.scan(2, &[], 1000).unwrap();
+        assert_eq!(items.len(), 100);
+        assert!(next.is_none());
+        let (first, cursor) = engine.scan(2, &[], 30).unwrap();
+        let (rest, _) = engine.scan(2, &cursor.unwrap(), 1000).unwrap();
+        assert_eq!(first.len() + rest.len(), 100);
+    }
+
+    #[test]
+    fn flush_then_write_in_one_txn() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"x", Meta::string(vec![1], 0)).unwrap();
+        txn.put(0, b"y", Meta::string(vec![1], 0)).unwrap();
+        txn.commit(false).unwrap();
+        let mut txn = Txn::new(&engine);
+        txn.flush_db(0).unwrap();
+        assert!(txn.get(0, b"x").unwrap().is_none());
+        txn.put(0, b"z", Meta::string(vec![2], 0)).unwrap();
+        txn.commit(false).unwrap();
+        assert_eq!(engine.db_counts(0).unwrap(), (1, 0));
+        let (items, _) = engine.scan(0, &[], 10).unwrap();
+        assert_eq!(items.iter().map(|i| i.key.clone()).collect::<Vec<_>>(), vec![b"z".to_vec()]);
+    }
+}

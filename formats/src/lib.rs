@@ -1,0 +1,8 @@
+//! Sans-IO codecs shared by the rockslot node, its tools and its tests.
+//!
+//! Every module here works on bytes only: no sockets, no files, no runtime. That keeps the codecs
+//! usable from the server, from `rockslot check-rdb` / `check-aof`, from fuzzers and from tests.
+
+pub mod resp;
+pub mod resp_reply;
+pub mod slot;

@@ -1,0 +1,5 @@
+//! (being written)
+
+use super::table::Handler;
+
+pub const COMMANDS: &[(&str, Handler)] = &[];

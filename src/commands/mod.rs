@@ -1,0 +1,36 @@
+//! Commands, one file per family. Each family exports `COMMANDS`: its (name, handler) pairs,
+//! subcommands named `container|sub` as Redis names them. Arity, flags, key positions and docs
+//! come from the one command table (`table`, built from `meta`), never from the handlers.
+
+pub mod args;
+pub mod bits;
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod debug;
+pub mod info;
+pub mod keys;
+pub mod meta;
+pub mod server;
+pub mod string;
+pub mod table;
+
+use table::Handler;
+
+/// Every command rockslot implements.
+pub fn registrations() -> Vec<(&'static str, Handler)> {
+    [
+        bits::COMMANDS,
+        client::COMMANDS,
+        command::COMMANDS,
+        config::COMMANDS,
+        connection::COMMANDS,
+        debug::COMMANDS,
+        info::COMMANDS,
+        keys::COMMANDS,
+        server::COMMANDS,
+        string::COMMANDS,
+    ]
+    .concat()
+}

@@ -1,0 +1,197 @@
+//! One client connection: read bytes, parse every complete request, execute each in order,
+//! encode the replies, and write them back in one go.
+//!
+//! Pipelining falls out of this loop: all requests that arrived together are executed before the
+//! replies are written, and with `appendfsync always` one WAL sync covers the whole batch before
+//! any of its replies leaves. Limits are Redis's: a query buffer over
+//! `client-query-buffer-limit` closes the connection, a protocol error is answered with
+//! `-ERR Protocol error: ...` and closes it, an idle client is closed after `timeout` seconds.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use formats::resp::{parse_command, Limits, Reply};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::dispatch::{self, Outcome};
+use super::durability::Durability;
+use super::stats::Stats;
+use super::{ClientSignals, ClientState, Server};
+
+/// Pushed messages (MONITOR lines) a client may have queued before it is dropped as too slow.
+const PUSH_QUEUE_MESSAGES: usize = 16 * 1024;
+/// Initial read buffer; it grows for big arguments and shrinks back after.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+const PROTECTED_MODE_MESSAGE: &str = "-DENIED Redis is running in protected mode because protected mode is \
+enabled and no password is set for the default user. In this mode connections are only accepted from the \
+loopback interface. If you want to connect from external computers to Redis you may adopt one of the \
+following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from \
+the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE \
+Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change \
+permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration \
+file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the \
+server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an \
+authentication password for the default user. NOTE: You only need to do one of the above things in order \
+for the server to start accepting connections from the outside.\r\n";
+
+/// Serves one accepted connection until it closes.
+pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
+    Stats::bump(&server.stats.connections_received, 1);
+    let connected = server.connected_clients.fetch_add(1, Ordering::SeqCst) + 1;
+    let _guard = ConnectedGuard(Arc::clone(&server));
+    if connected > server.tunables.maxclients.load(Ordering::Relaxed) {
+        Stats::bump(&server.stats.rejected_connections, 1);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    if protected_mode_refuses(&server, &addr) {
+        Stats::bump(&server.stats.rejected_connections, 1);
+        let _ = stream.write_all(PROTECTED_MODE_MESSAGE.as_bytes()).await;
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let laddr = stream.local_addr().unwrap_or(addr);
+    let id = server.next_client_id.fetch_add(1, Ordering::SeqCst) + 1;
+    let (push_tx, mut push_rx) = mpsc::channel(PUSH_QUEUE_MESSAGES);
+    let signals = Arc::new(ClientSignals::new(push_tx));
+    {
+        let mut state = ClientState::new(id, addr, laddr, stream.as_raw_fd(), Arc::clone(&signals));
+        state.authenticated = !server.requires_auth();
+        server.exec.lock().clients.insert(id, state);
+    }
+    if let Err(e) = client_loop(&server, id, &signals, &mut stream, &mut push_rx).await {
+        tracing::debug!("client {addr} closed: {e}");
+    }
+    let mut shared = server.exec.lock();
+    shared.clients.remove(&id);
+    shared.monitors.retain(|m| *m != id);
+}
+
+struct ConnectedGuard(Arc<Server>);
+
+impl Drop for ConnectedGuard {
+    fn drop(&mut self) {
+        self.0.connected_clients.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether CLIENT PAUSE holds this command now: every command, or with PAUSE WRITE the ones
+/// that may change the dataset.
+fn pause_applies(server: &Server, args: &[bytes::Bytes]) -> bool {
+    let until = server.pause_until_ms.load(Ordering::Relaxed);
+    if until == 0 || until <= super::unix_ms() {
+        return false;
+    }
+    if !server.pause_writes_only.load(Ordering::Relaxed) {
+        return true;
+    }
+    server
+        .commands
+        .lookup(args)
+        .is_ok_and(|entry| entry.meta.flags & (crate::commands::meta::WRITE | crate::commands::meta::MAY_REPLICATE) != 0)
+}
+
+fn protected_mode_refuses(server: &Server, addr: &SocketAddr) -> bool {
+    if addr.ip().is_loopback() || server.requires_auth() {
+        return false;
+    }
+    server.config.read().get_bool("protected-mode")
+}
+
+async fn client_loop(
+    server: &Arc<Server>,
+    id: u64,
+    signals: &ClientSignals,
+    stream: &mut TcpStream,
+    push_rx: &mut mpsc::Receiver<bytes::Bytes>,
+) -> std::io::Result<()> {
+    let mut input = BytesMut::with_capacity(READ_BUFFER_BYTES);
+    let mut output = BytesMut::new();
+    let mut protocol = 2u8;
+    let mut authenticated = !server.requires_auth();
+    loop {
+        let timeout_secs = server.tunables.timeout_secs.load(Ordering::Relaxed);
+        let idle_limit = if timeout_secs == 0 { Duration::from_secs(u64::MAX / 4) } else { Duration::from_secs(timeout_secs) };
+        tokio::select! {
+            read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => {
+                match read {
+                    Err(_) => return Ok(()), // idle for longer than `timeout`
+                    Ok(Ok(0)) => return Ok(()),
+                    Ok(Ok(n)) => Stats::bump(&server.stats.net_input_bytes, n as u64),
+                    Ok(Err(e)) => return Err(e),
+                }
+            }
+            pushed = push_rx.recv() => {
+                if let Some(message) = pushed {
+                    output.extend_from_slice(&message);
+                }
+            }
+            _ = signals.kill.notified() => return Ok(()),
+        }
+        let mut close = false;
+        let mut sync_seq = None;
+        loop {
+            let limits = Limits {
+                max_bulk_bytes: server.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
+                authenticated,
+            };
+            let request = match parse_command(&mut input, limits) {
+                Ok(Some(request)) => request,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!("protocol error from client {id}: {e}");
+                    Reply::Error(format!("ERR {e}")).encode(protocol, &mut output);
+                    close = true;
+                    break;
+                }
+            };
+            if pause_applies(server, &request.args) {
+                // CLIENT PAUSE: replies so far go out, then this client waits for the pause to end.
+                if !output.is_empty() {
+                    stream.write_all(&output).await?;
+                    output.clear();
+                }
+                while pause_applies(server, &request.args) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            let Outcome { reply, protocol: p, authenticated: a, after, sync_seq: seq } =
+                dispatch::execute(server, id, &request.args);
+            protocol = p;
+            authenticated = a;
+            if let Some(reply) = reply {
+                reply.encode(protocol, &mut output);
+            }
+            sync_seq = seq.or(sync_seq);
+            if after.close {
+                close = true;
+                break;
+            }
+        }
+        if input.len() as u64 > server.tunables.query_buffer_limit.load(Ordering::Relaxed) {
+            tracing::warn!("Closing client that reached max query buffer length (client id {id})");
+            return Ok(());
+        }
+        if input.is_empty() && input.capacity() > 4 * READ_BUFFER_BYTES {
+            input = BytesMut::with_capacity(READ_BUFFER_BYTES);
+        }
+        if let Some(seq) = sync_seq {
+            Durability::wait_synced(server, seq).await;
+        }
+        if !output.is_empty() {
+            stream.write_all(&output).await?;
+            Stats::bump(&server.stats.net_output_bytes, output.len() as u64);
+            output.clear();
+        }
+        if close {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! What a command handler works with: the server, the calling client, the engine transaction,
+//! and the keyspace rules every command shares (lazy expiry, type checks, dirty counting).
+
+use std::sync::atomic::Ordering;
+
+use engine::{Kind, Meta, Txn};
+
+use super::{stats::Stats, ClientState, Server, Shared};
+use crate::error::CommandError;
+
+/// Things a command asks the connection to do after its reply.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    /// Close the connection once the reply is written (QUIT, CLIENT KILL of oneself).
+    pub close: bool,
+}
+
+/// The execution context of one command (or one MULTI/EXEC block).
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub shared: &'a mut Shared,
+    pub client: &'a mut ClientState,
+    pub txn: Txn<'a>,
+    /// Command time: one clock reading per command, as Redis uses for expiry decisions.
+    pub now_ms: i64,
+    pub after: After,
+    /// Number of keyspace changes this command made (INFO `rdb_changes_since_last_save`).
+    pub dirty: u64,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(server: &'a Server, shared: &'a mut Shared, client: &'a mut ClientState, now_ms: i64) -> Ctx<'a> {
+        Ctx { server, shared, client, txn: Txn::new(&server.engine), now_ms, after: After::default(), dirty: 0 }
+    }
+
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// A live key's metadata in database `db`, applying lazy expiry: an expired key is deleted
+    /// (and counted in `expired_keys`) and reported as missing.
+    pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        let expired = match self.txn.get(db, key)? {
+            None => return Ok(None),
+            Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
+            Some(_) => true,
+        };
+        if expired {
+            self.txn.delete(db, key)?;
+            Stats::bump(&self.server.stats.expired_keys, 1);
+        }
+        Ok(None)
+    }
+
+    /// [`Ctx::lookup_in`] for the client's current database.
+    pub fn lookup(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        self.lookup_in(self.client.db, key)
+    }
+
+    /// Like [`Ctx::lookup`], also counting a keyspace hit or miss (read commands).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        let found = self.lookup(key)?;
+        let counter = if found.is_some() { &self.server.stats.keyspace_hits } else { &self.server.stats.keyspace_misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(found)
+    }
+
+    /// A live key that must be a string (WRONGTYPE otherwise). Counts hits and misses.
+    pub fn get_string(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        match self.lookup_read(key)? {
+            Some(meta) if meta.kind != Kind::String => Err(CommandError::WrongType),
+            found => Ok(found),
+        }
+    }
+
+    /// A live key that must be a string, for a write command (no hit/miss accounting).
+    pub fn get_string_for_write(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        match self.lookup(key)? {
+            Some(meta) if meta.kind != Kind::String => Err(CommandError::WrongType),
+            found => Ok(found),
+        }
+    }
+
+    /// Stores a key in database `db` (creating or replacing it).
+    pub fn put_in(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<(), CommandError> {
+        self.txn.put(db, key, meta)?;
+        self.dirty += 1;
+        Ok(())
+    }
+
+    /// Stores a key in the client's database.
+    pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<(), CommandError> {
+        self.put_in(self.client.db, key, meta)
+    }
+
+    /// Deletes a live key from database `db`; returns whether it existed (expired keys count as
+    /// missing, as in Redis).
+    pub fn delete_in(&mut self, db: usize, key: &[u8]) -> Result<bool, CommandError> {
+        if self.lookup_in(db, key)?.is_none() {
+            return Ok(false);
+        }
+        self.txn.delete(db, key)?;
+        self.dirty += 1;
+        Ok(true)
+    }
+
+    /// Deletes a live key from the client's database.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool, CommandError> {
+        self.delete_in(self.client.db, key)
+    }
+
+    /// Validates a logical database index given by a client.
+    pub fn check_db(&self, db: i64) -> Result<usize, CommandError> {
+        if db < 0 || db as usize >= self.server.engine.databases() {
+            return Err(CommandError::DbIndexOutOfRange);
+        }
+        Ok(db as usize)
+    }
+}

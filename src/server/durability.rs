@@ -1,0 +1,119 @@
+//! When an acknowledged write is durable: the WAL sync policy that follows `appendfsync`.
+//!
+//! - `always`: a write is synced before its reply is sent. Commits happen without sync under the
+//!   execution lock; afterwards each connection waits for a WAL sync that started after its
+//!   commit. One sync covers every commit made before it started, so concurrent clients share
+//!   fsyncs (group commit) instead of queueing one fsync each.
+//! - `everysec`: a background task syncs the WAL once per second.
+//! - `no`: RocksDB writes the WAL to the OS on every commit; the OS decides when it reaches disk.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::Server;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FsyncPolicy {
+    Always = 0,
+    EverySec = 1,
+    No = 2,
+}
+
+impl FsyncPolicy {
+    pub fn parse(text: &str) -> FsyncPolicy {
+        match text {
+            "always" => FsyncPolicy::Always,
+            "no" => FsyncPolicy::No,
+            _ => FsyncPolicy::EverySec,
+        }
+    }
+}
+
+/// Group-commit state.
+pub struct Durability {
+    policy: AtomicU8,
+    /// Sequence number of the last commit (bumped under the execution lock).
+    committed: AtomicU64,
+    /// Highest commit sequence known to be synced.
+    synced_tx: watch::Sender<u64>,
+    syncing: AtomicBool,
+}
+
+impl Durability {
+    pub fn new(policy: FsyncPolicy) -> Durability {
+        Durability {
+            policy: AtomicU8::new(policy as u8),
+            committed: AtomicU64::new(0),
+            synced_tx: watch::channel(0).0,
+            syncing: AtomicBool::new(false),
+        }
+    }
+
+    pub fn policy(&self) -> FsyncPolicy {
+        match self.policy.load(Ordering::Relaxed) {
+            0 => FsyncPolicy::Always,
+            2 => FsyncPolicy::No,
+            _ => FsyncPolicy::EverySec,
+        }
+    }
+
+    pub fn set_policy(&self, policy: FsyncPolicy) {
+        self.policy.store(policy as u8, Ordering::Relaxed);
+    }
+
+    /// Records a commit; returns its sequence number.
+    pub fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Waits until commit `seq` is synced to disk, syncing if nobody else is.
+    pub async fn wait_synced(server: &Arc<Server>, seq: u64) {
+        let this = &server.durability;
+        let mut rx = this.synced_tx.subscribe();
+        loop {
+            if *rx.borrow_and_update() >= seq {
+                return;
+            }
+            if this.syncing.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                let target = this.committed.load(Ordering::SeqCst);
+                let engine_owner = Arc::clone(server);
+                let result = tokio::task::spawn_blocking(move || engine_owner.engine.sync_wal()).await;
+                match result {
+                    Ok(Ok(())) => {
+                        this.synced_tx.send_if_modified(|synced| {
+                            let advanced = target > *synced;
+                            *synced = (*synced).max(target);
+                            advanced
+                        });
+                    }
+                    Ok(Err(e)) => tracing::error!("WAL sync failed: {e}"),
+                    Err(e) => tracing::error!("WAL sync task failed: {e}"),
+                }
+                this.syncing.store(false, Ordering::SeqCst);
+                // Wake waiters that raced with the end of this sync so one of them starts the next.
+                this.synced_tx.send_modify(|_| {});
+            } else if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The `everysec` background sync.
+    pub async fn run_everysec(server: Arc<Server>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if server.durability.policy() != FsyncPolicy::EverySec {
+                continue;
+            }
+            let owner = Arc::clone(&server);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || owner.engine.sync_wal()).await {
+                tracing::error!("background WAL sync failed: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The active expire cycle.
+//!
+//! Keys with a TTL are deleted lazily when a command touches them (see `Ctx::lookup_in`) and
+//! actively by this cycle, which runs `hz` times per second. Unlike Redis, which samples random
+//! keys, rockslot walks the engine's expire index from the oldest deadline, so every expired key
+//! is found without scanning live ones. Each run handles at most `KEYS_PER_BATCH` keys per batch
+//! and stops after `CYCLE_BUDGET` so that clients are never starved (Redis's fast/slow cycle
+//! budget plays the same role). Deletions are counted in `expired_keys`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::Txn;
+
+use super::stats::Stats;
+use super::{unix_ms, Server};
+
+const KEYS_PER_BATCH: usize = 200;
+const CYCLE_BUDGET: Duration = Duration::from_millis(25);
+
+pub async fn run_active_expire(server: Arc<Server>) {
+    loop {
+        let hz = server.tunables.hz.load(Ordering::Relaxed).max(1);
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        if !server.tunables.active_expire.load(Ordering::Relaxed) {
+            continue;
+        }
+        let started = Instant::now();
+        while started.elapsed() < CYCLE_BUDGET {
+            match expire_batch(&server) {
+                Ok(n) if n == KEYS_PER_BATCH => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!("active expire cycle: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Deletes up to one batch of expired keys; returns how many index entries it looked at.
+pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
+    let _exclusive = server.exec.lock();
+    let now = unix_ms();
+    let due = server.engine.due_expires(now, KEYS_PER_BATCH)?;
+    let mut txn = Txn::new(&server.engine);
+    let mut expired = 0;
+    for (raw, physical, key, at) in &due {
+        let Some(db) = server.engine.logical_db(*physical) else {
+            txn.drop_expire_hint(raw.clone());
+            continue;
+        };
+        match txn.get(db, key)? {
+            Some(meta) if meta.expire_at_ms == *at && meta.is_expired(now) => {
+                txn.delete(db, key)?;
+                expired += 1;
+            }
+            // The hint outlived its key (slot dropped, database flushed): clean it up.
+            _ => txn.drop_expire_hint(raw.clone()),
+        }
+    }
+    txn.commit(false)?;
+    Stats::bump(&server.stats.expired_keys, expired);
+    Stats::bump(&server.stats.dirty, expired);
+    Ok(due.len())
+}

@@ -1,0 +1,132 @@
+//! The node at run time: shared state, startup, the listener and the background tasks.
+//!
+//! Execution model: connections parse requests and encode replies on the tokio runtime's worker
+//! threads in parallel; executing a command takes the one execution lock ([`Server::exec`]), so
+//! commands are applied one at a time, in one order, exactly like Redis's single thread. A
+//! command runs inside one engine transaction that is committed (one RocksDB WriteBatch) before
+//! the lock is released, which gives every observer atomic commands and a total write order.
+
+pub mod client;
+pub mod connection;
+mod context;
+pub mod cursors;
+pub mod dispatch;
+pub mod durability;
+pub mod expiry;
+pub mod stats;
+pub mod logging;
+mod startup;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use engine::Engine;
+use parking_lot::{Mutex, RwLock};
+
+use crate::commands::table::CommandTable;
+use crate::config::Config;
+pub use client::{ClientSignals, ClientState, ReplyMode};
+pub use context::Ctx;
+use durability::Durability;
+pub use startup::run;
+use stats::{CommandStat, ErrorStats, Stats};
+
+/// State protected by the execution lock.
+#[derive(Default)]
+pub struct Shared {
+    /// Idle clients; a client executing a command is lent to its connection.
+    pub clients: HashMap<u64, ClientState>,
+    pub command_stats: HashMap<String, CommandStat>,
+    pub error_stats: ErrorStats,
+    /// Clients receiving the MONITOR feed.
+    pub monitors: Vec<u64>,
+    /// SCAN cursor numbers → storage positions.
+    pub scan_cursors: cursors::CursorMap,
+}
+
+/// Values read on every command, cached out of the config so the hot path takes no config lock.
+pub struct Tunables {
+    pub proto_max_bulk_len: AtomicI64,
+    pub query_buffer_limit: AtomicU64,
+    pub maxclients: AtomicU64,
+    pub timeout_secs: AtomicU64,
+    pub active_expire: AtomicBool,
+    pub hz: AtomicU64,
+    pub requirepass: RwLock<Option<Bytes>>,
+}
+
+impl Tunables {
+    fn from_config(config: &Config) -> Tunables {
+        let pass = config.get_str("requirepass");
+        Tunables {
+            proto_max_bulk_len: AtomicI64::new(config.get_int("proto-max-bulk-len")),
+            query_buffer_limit: AtomicU64::new(config.get_int("client-query-buffer-limit").max(0) as u64),
+            maxclients: AtomicU64::new(config.get_int("maxclients").max(1) as u64),
+            timeout_secs: AtomicU64::new(config.get_int("timeout").max(0) as u64),
+            active_expire: AtomicBool::new(true),
+            hz: AtomicU64::new(config.get_int("hz").clamp(1, 500) as u64),
+            requirepass: RwLock::new((!pass.is_empty()).then(|| Bytes::from(pass))),
+        }
+    }
+
+    /// Re-reads the cached values after CONFIG SET.
+    pub fn refresh(&self, config: &Config) {
+        let fresh = Tunables::from_config(config);
+        let copy = |to: &AtomicU64, from: &AtomicU64| to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.proto_max_bulk_len.store(fresh.proto_max_bulk_len.load(Ordering::Relaxed), Ordering::Relaxed);
+        copy(&self.query_buffer_limit, &fresh.query_buffer_limit);
+        copy(&self.maxclients, &fresh.maxclients);
+        copy(&self.timeout_secs, &fresh.timeout_secs);
+        copy(&self.hz, &fresh.hz);
+        *self.requirepass.write() = fresh.requirepass.into_inner();
+    }
+}
+
+/// The whole node.
+pub struct Server {
+    pub config: RwLock<Config>,
+    pub tunables: Tunables,
+    pub engine: Engine,
+    pub commands: CommandTable,
+    /// The execution lock and the state only commands touch.
+    pub exec: Mutex<Shared>,
+    pub stats: Stats,
+    pub durability: Durability,
+    pub run_id: String,
+    pub started: Instant,
+    pub next_client_id: AtomicU64,
+    pub connected_clients: AtomicU64,
+    /// CLIENT PAUSE: Unix ms until which clients are paused (0 = not paused).
+    pub pause_until_ms: AtomicI64,
+    /// CLIENT PAUSE WRITE: only commands that may write are held.
+    pub pause_writes_only: AtomicBool,
+    /// Set when SHUTDOWN (or a signal) asks the node to stop.
+    pub shutdown: tokio::sync::Notify,
+    pub shutting_down: AtomicBool,
+    /// Whether SHUTDOWN asked to skip the final save/flush.
+    pub shutdown_nosave: AtomicBool,
+}
+
+impl Server {
+    pub fn requires_auth(&self) -> bool {
+        self.tunables.requirepass.read().is_some()
+    }
+
+    /// Asks the node to stop; the startup task performs the clean shutdown.
+    pub fn request_shutdown(&self, nosave: bool) {
+        self.shutdown_nosave.store(nosave, Ordering::SeqCst);
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        self.shutdown.notify_one();
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,65 @@
+//! Server-wide counters reported by INFO and reset by CONFIG RESETSTAT.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Counters updated from many tasks; plain atomics so no lock is needed to bump them.
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub rejected_calls: AtomicU64,
+    pub failed_calls: AtomicU64,
+    pub total_error_replies: AtomicU64,
+    /// Changes since the last save (INFO `rdb_changes_since_last_save`).
+    pub dirty: AtomicU64,
+    /// Unix time of the last successful save (LASTSAVE).
+    pub last_save_unix: AtomicI64,
+}
+
+impl Stats {
+    pub fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// CONFIG RESETSTAT: zeroes what Redis's resetServerStats zeroes.
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.expired_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.rejected_calls,
+            &self.failed_calls,
+            &self.total_error_replies,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Per-command counters (INFO commandstats), kept under the execution lock.
+#[derive(Default, Clone)]
+pub struct CommandStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// Per-error-code counters (INFO errorstats), kept under the execution lock.
+pub type ErrorStats = HashMap<String, u64>;

@@ -1,0 +1,15 @@
+//! Integration tests against real processes: the rockslot binary and Debian's redis-server 7.0.
+//!
+//! One test binary (`cargo test --release --test integration`) holds every suite, so the shared
+//! support code is compiled once:
+//! - `differential`: the same commands to rockslot and to redis-server, replies compared byte for
+//!   byte in RESP2 and RESP3, hand-written per area and generated with proptest;
+//! - `restart`: data, TTLs and acknowledged writes survive kill -9;
+//! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE.
+//!
+//! Every test needs `/usr/bin/redis-server` (or `REDIS_SERVER`); none is skipped without it.
+
+mod config;
+mod differential;
+mod restart;
+mod support;
