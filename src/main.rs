@@ -5,7 +5,10 @@ use rockslot::config::Config;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if matches!(args.first().map(String::as_str), Some("-v" | "--version")) {
-        println!("rockslot v={} redis_version=7.0.15 bits=64", env!("CARGO_PKG_VERSION"));
+        println!(
+            "rockslot v={} redis_version=7.0.15 bits=64",
+            env!("CARGO_PKG_VERSION")
+        );
         return;
     }
     if matches!(args.first().map(String::as_str), Some("-h" | "--help")) {

@@ -68,6 +68,16 @@ pub struct ScanItem {
     pub meta: Meta,
 }
 
+/// An expire index entry whose deadline has passed.
+#[derive(Debug, Clone)]
+pub struct DueExpire {
+    /// The index record itself (to drop it when it is stale).
+    pub index_key: Vec<u8>,
+    pub physical_db: u8,
+    pub key: Vec<u8>,
+    pub expire_at_ms: i64,
+}
+
 /// Key and expire counts of one (physical db, slot).
 #[derive(Default)]
 pub(crate) struct Counters {
@@ -93,7 +103,10 @@ pub struct Engine {
 }
 
 fn now_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 impl Engine {
@@ -131,8 +144,10 @@ impl Engine {
             }
             None => options.slot_families.clamp(1, layout::MAX_SLOT_FAMILIES),
         };
-        if SLOT_COUNT % families != 0 {
-            return Err(EngineError::Layout(format!("{families} families do not divide 16384 slots")));
+        if !SLOT_COUNT.is_multiple_of(families) {
+            return Err(EngineError::Layout(format!(
+                "{families} families do not divide 16384 slots"
+            )));
         }
         let family_names: Vec<String> = (0..families).map(layout::slot_family_name).collect();
         let cf_opts = |point_lookups: bool| {
@@ -152,7 +167,11 @@ impl Engine {
             ColumnFamilyDescriptor::new(CF_DEFAULT, cf_opts(false)),
             ColumnFamilyDescriptor::new(CF_EXPIRES, cf_opts(false)),
         ];
-        descriptors.extend(family_names.iter().map(|n| ColumnFamilyDescriptor::new(n, cf_opts(true))));
+        descriptors.extend(
+            family_names
+                .iter()
+                .map(|n| ColumnFamilyDescriptor::new(n, cf_opts(true))),
+        );
         let db = DB::open_cf_descriptors(&db_opts, path, descriptors)?;
 
         let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)
@@ -192,8 +211,14 @@ impl Engine {
                 let db = k[1] as usize;
                 let slot = u16::from_be_bytes([k[2], k[3]]) as usize;
                 if let Some(c) = self.counters.get(db * SLOT_COUNT as usize + slot) {
-                    c.keys.store(u64::from_be_bytes(v[..8].try_into().unwrap_or_default()), Ordering::Relaxed);
-                    c.expires.store(u64::from_be_bytes(v[8..].try_into().unwrap_or_default()), Ordering::Relaxed);
+                    c.keys.store(
+                        u64::from_be_bytes(v[..8].try_into().unwrap_or_default()),
+                        Ordering::Relaxed,
+                    );
+                    c.expires.store(
+                        u64::from_be_bytes(v[8..].try_into().unwrap_or_default()),
+                        Ordering::Relaxed,
+                    );
                 }
             }
             iter.next();
@@ -204,7 +229,9 @@ impl Engine {
 
     pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
         // Every family this engine names was created or verified in `open`.
-        self.db.cf_handle(name).expect("column family opened at startup")
+        self.db
+            .cf_handle(name)
+            .expect("column family opened at startup")
     }
 
     pub(crate) fn slot_cf(&self, slot: u16) -> &ColumnFamily {
@@ -222,7 +249,11 @@ impl Engine {
 
     /// Physical database holding logical database `db`.
     pub fn physical_db(&self, db: usize) -> Result<u8> {
-        self.db_map.lock().get(db).copied().ok_or(EngineError::DbIndex(db))
+        self.db_map
+            .lock()
+            .get(db)
+            .copied()
+            .ok_or(EngineError::DbIndex(db))
     }
 
     /// Logical database currently mapped to physical database `physical`.
@@ -236,7 +267,12 @@ impl Engine {
         let mut current = self.next_version.load(Ordering::Relaxed);
         loop {
             let next = current.max(floor) + 1;
-            match self.next_version.compare_exchange(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            match self.next_version.compare_exchange(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return next,
                 Err(seen) => current = seen,
             }
@@ -253,24 +289,42 @@ impl Engine {
         let base = physical as usize * SLOT_COUNT as usize;
         let slots = &self.counters[base..base + SLOT_COUNT as usize];
         Ok(slots.iter().fold((0, 0), |(k, e), c| {
-            (k + c.keys.load(Ordering::Relaxed), e + c.expires.load(Ordering::Relaxed))
+            (
+                k + c.keys.load(Ordering::Relaxed),
+                e + c.expires.load(Ordering::Relaxed),
+            )
         }))
+    }
+
+    /// Whether physical database `physical` holds no key at all.
+    pub(crate) fn physical_is_empty(&self, physical: u8) -> bool {
+        let base = physical as usize * SLOT_COUNT as usize;
+        self.counters[base..base + SLOT_COUNT as usize]
+            .iter()
+            .all(|c| c.keys.load(Ordering::Relaxed) == 0)
     }
 
     /// Number of keys of logical database `db` in `slot`.
     pub fn slot_keys(&self, db: usize, slot: u16) -> Result<u64> {
-        Ok(self.counter(self.physical_db(db)?, slot).keys.load(Ordering::Relaxed))
+        Ok(self
+            .counter(self.physical_db(db)?, slot)
+            .keys
+            .load(Ordering::Relaxed))
     }
 
     /// Reads a key's metadata record as stored (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
-        let raw = self.db.get_pinned_cf(self.slot_cf(slot), layout::meta_key(slot, physical, key))?;
+        let raw = self
+            .db
+            .get_pinned_cf(self.slot_cf(slot), layout::meta_key(slot, physical, key))?;
         raw.map(|r| Meta::decode(&r)).transpose()
     }
 
     /// The replication position of the last committed batch.
     pub fn repl_position(&self) -> Result<Option<ReplPosition>> {
-        let raw = self.db.get_pinned_cf(self.cf(CF_DEFAULT), layout::REC_REPL)?;
+        let raw = self
+            .db
+            .get_pinned_cf(self.cf(CF_DEFAULT), layout::REC_REPL)?;
         Ok(raw.and_then(|r| ReplPosition::decode(&r)))
     }
 
@@ -301,10 +355,19 @@ impl Engine {
     /// Iterates the keys of logical database `db` in storage order, starting at the position
     /// `from` (an opaque cursor returned by an earlier call; empty = the beginning). Returns at
     /// most `limit` keys and the cursor to continue from, `None` when the database is exhausted.
-    pub fn scan(&self, db: usize, from: &[u8], limit: usize) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
+    pub fn scan(
+        &self,
+        db: usize,
+        from: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
         let physical = self.physical_db(db)?;
         let mut items = Vec::new();
-        let mut target = if from.len() >= 4 { from.to_vec() } else { layout::meta_key(0, physical, b"") };
+        let mut target = if from.len() >= 4 {
+            from.to_vec()
+        } else {
+            layout::meta_key(0, physical, b"")
+        };
         let mut family = usize::MAX;
         let mut iter: Option<DBRawIterator> = None;
         loop {
@@ -348,16 +411,18 @@ impl Engine {
                     return Ok((items, Some(raw.to_vec())));
                 }
                 let meta = Meta::decode(it.value().unwrap_or_default())?;
-                items.push(ScanItem { key: raw[4..].to_vec(), meta });
+                items.push(ScanItem {
+                    key: raw[4..].to_vec(),
+                    meta,
+                });
                 it.next();
             }
         }
         Ok((items, None))
     }
 
-    /// Expire index entries due at `now_ms`, oldest first, at most `limit`:
-    /// (raw index key, physical db, user key, expire time).
-    pub fn due_expires(&self, now_ms: i64, limit: usize) -> Result<Vec<(Vec<u8>, u8, Vec<u8>, i64)>> {
+    /// Expire index entries due at `now_ms`, oldest first, at most `limit`.
+    pub fn due_expires(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExpire>> {
         let mut iter = self.db.raw_iterator_cf(self.cf(CF_EXPIRES));
         iter.seek_to_first();
         let mut out = Vec::new();
@@ -372,7 +437,12 @@ impl Engine {
             if at > now_ms {
                 break;
             }
-            out.push((raw.to_vec(), db, key.to_vec(), at));
+            out.push(DueExpire {
+                index_key: raw.to_vec(),
+                physical_db: db,
+                key: key.to_vec(),
+                expire_at_ms: at,
+            });
             iter.next();
         }
         iter.status()?;
@@ -385,7 +455,12 @@ impl Engine {
         names.extend(self.family_names.iter().map(String::as_str));
         names
             .into_iter()
-            .filter_map(|n| self.db.property_int_value_cf(self.cf(n), name).ok().flatten())
+            .filter_map(|n| {
+                self.db
+                    .property_int_value_cf(self.cf(n), name)
+                    .ok()
+                    .flatten()
+            })
             .sum()
     }
 }

@@ -148,6 +148,9 @@ mod tests {
     #[test]
     fn expire_keys_sort_by_time() {
         assert!(expire_key(5, 9, b"z") < expire_key(6, 0, b"a"));
-        assert_eq!(parse_expire_key(&expire_key(42, 3, b"key")), Some((42, 3, &b"key"[..])));
+        assert_eq!(
+            parse_expire_key(&expire_key(42, 3, b"key")),
+            Some((42, 3, &b"key"[..]))
+        );
     }
 }

@@ -13,7 +13,7 @@ pub mod layout;
 pub mod meta;
 mod txn;
 
-pub use engine::{Engine, EngineOptions, ReplPosition, ScanItem};
+pub use engine::{DueExpire, Engine, EngineOptions, ReplPosition, ScanItem};
 pub use error::EngineError;
 pub use meta::{Kind, Meta};
 pub use txn::Txn;

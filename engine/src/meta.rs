@@ -66,7 +66,13 @@ const COLLECTION_BYTES: usize = 16;
 
 impl Meta {
     pub fn string(value: Vec<u8>, expire_at_ms: i64) -> Meta {
-        Meta { kind: Kind::String, expire_at_ms, version: 0, count: 0, body: value }
+        Meta {
+            kind: Kind::String,
+            expire_at_ms,
+            version: 0,
+            count: 0,
+            body: value,
+        }
     }
 
     pub fn has_expire(&self) -> bool {
@@ -94,7 +100,10 @@ impl Meta {
     }
 
     pub fn decode(raw: &[u8]) -> Result<Meta, EngineError> {
-        let corrupt = |detail: &str| EngineError::Corrupt { what: "key metadata", detail: detail.into() };
+        let corrupt = |detail: &str| EngineError::Corrupt {
+            what: "key metadata",
+            detail: detail.into(),
+        };
         if raw.len() < HEADER_BYTES {
             return Err(corrupt("record shorter than its header"));
         }
@@ -109,7 +118,13 @@ impl Meta {
         }
         let version = u64::from_be_bytes(rest[..8].try_into().map_err(|_| corrupt("version"))?);
         let count = u64::from_be_bytes(rest[8..16].try_into().map_err(|_| corrupt("count"))?);
-        Ok(Meta { kind, expire_at_ms, version, count, body: rest[16..].to_vec() })
+        Ok(Meta {
+            kind,
+            expire_at_ms,
+            version,
+            count,
+            body: rest[16..].to_vec(),
+        })
     }
 }
 
@@ -121,7 +136,13 @@ mod tests {
     fn round_trips() {
         let s = Meta::string(b"hello".to_vec(), 1234);
         assert_eq!(Meta::decode(&s.encode()).unwrap(), s);
-        let h = Meta { kind: Kind::Hash, expire_at_ms: 0, version: 77, count: 3, body: vec![1, 2] };
+        let h = Meta {
+            kind: Kind::Hash,
+            expire_at_ms: 0,
+            version: 77,
+            count: 3,
+            body: vec![1, 2],
+        };
         assert_eq!(Meta::decode(&h.encode()).unwrap(), h);
         assert!(Meta::decode(&[9, 0]).is_err());
         assert!(Meta::decode(&[1; 12]).is_err());

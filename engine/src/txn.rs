@@ -18,8 +18,10 @@ use crate::layout::{self, CF_DEFAULT, CF_EXPIRES};
 use crate::{Engine, EngineError, Meta, ReplPosition, Result};
 
 struct Entry {
-    /// State in RocksDB when the transaction first touched the key (after flushes in this txn).
-    original: Option<Meta>,
+    /// Whether the key existed in RocksDB when the transaction first touched it (after flushes in
+    /// this transaction), and its expire then: all the commit needs for counters and the index.
+    original_exists: bool,
+    original_expire_ms: i64,
     current: Option<Meta>,
     dirty: bool,
 }
@@ -38,7 +40,14 @@ pub struct Txn<'e> {
 
 impl<'e> Txn<'e> {
     pub fn new(engine: &'e Engine) -> Txn<'e> {
-        Txn { engine, entries: HashMap::new(), flushed: Vec::new(), db_map: None, stale_hints: Vec::new(), repl: None }
+        Txn {
+            engine,
+            entries: HashMap::new(),
+            flushed: Vec::new(),
+            db_map: None,
+            stale_hints: Vec::new(),
+            repl: None,
+        }
     }
 
     pub fn engine(&self) -> &'e Engine {
@@ -61,7 +70,13 @@ impl<'e> Txn<'e> {
             } else {
                 self.engine.get_meta(physical, key_slot(key), key)?
             };
-            self.entries.insert(id.clone(), Entry { current: original.clone(), original, dirty: false });
+            let entry = Entry {
+                original_exists: original.is_some(),
+                original_expire_ms: original.as_ref().map_or(0, |m| m.expire_at_ms),
+                current: original,
+                dirty: false,
+            };
+            self.entries.insert(id.clone(), entry);
         }
         Ok(self.entries.get_mut(&id).expect("inserted above"))
     }
@@ -146,8 +161,24 @@ impl<'e> Txn<'e> {
 
         // (physical db, slot) → new (keys, expires).
         let mut counts: HashMap<(u8, u16), (i64, i64)> = HashMap::new();
+        // When every database that holds keys is being flushed, one range per family replaces
+        // 2 x 16384 per-slot ranges (fewer tombstones for reads to skip until compaction).
+        let whole_families = !self.flushed.is_empty()
+            && (0..engine.counters.len() / SLOT_COUNT as usize)
+                .filter(|p| !self.flushed.contains(&(*p as u8)))
+                .all(|p| engine.physical_is_empty(p as u8));
+        if whole_families {
+            for family in 0..engine.slot_families() {
+                let first_slot = family * (SLOT_COUNT / engine.slot_families());
+                batch.delete_range_cf(
+                    engine.slot_cf(first_slot),
+                    [0u8].as_slice(),
+                    SLOT_COUNT.to_be_bytes().as_slice(),
+                );
+            }
+        }
         for &physical in &self.flushed {
-            for slot in 0..SLOT_COUNT {
+            for slot in (0..SLOT_COUNT).filter(|_| !whole_families) {
                 let (start, end) = layout::meta_range(slot, physical);
                 batch.delete_range_cf(engine.slot_cf(slot), start, end);
                 let (start, end) = layout::sub_range(slot, physical);
@@ -175,16 +206,20 @@ impl<'e> Txn<'e> {
                 Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
                 None => batch.delete_cf(engine.slot_cf(slot), &raw_key),
             }
-            let old_expire = entry.original.as_ref().map_or(0, |m| m.expire_at_ms);
+            let old_expire = entry.original_expire_ms;
             let new_expire = entry.current.as_ref().map_or(0, |m| m.expire_at_ms);
             if old_expire != new_expire && old_expire != 0 {
                 batch.delete_cf(expires_cf, layout::expire_key(old_expire, *physical, key));
             }
-            if new_expire != 0 && (old_expire != new_expire || entry.original.is_none()) {
-                batch.put_cf(expires_cf, layout::expire_key(new_expire, *physical, key), []);
+            if new_expire != 0 && (old_expire != new_expire || !entry.original_exists) {
+                batch.put_cf(
+                    expires_cf,
+                    layout::expire_key(new_expire, *physical, key),
+                    [],
+                );
             }
             let delta = counts.entry((*physical, slot)).or_default();
-            delta.0 += entry.current.is_some() as i64 - entry.original.is_some() as i64;
+            delta.0 += entry.current.is_some() as i64 - entry.original_exists as i64;
             delta.1 += (new_expire != 0) as i64 - (old_expire != 0) as i64;
         }
         let flushed_counts = |physical: u8| self.flushed.contains(&physical);
@@ -194,7 +229,10 @@ impl<'e> Txn<'e> {
             let (base_k, base_e) = if flushed_counts(physical) {
                 (0, 0)
             } else {
-                (c.keys.load(Ordering::Relaxed) as i64, c.expires.load(Ordering::Relaxed) as i64)
+                (
+                    c.keys.load(Ordering::Relaxed) as i64,
+                    c.expires.load(Ordering::Relaxed) as i64,
+                )
             };
             let keys = (base_k + dk).max(0) as u64;
             let expires = (base_e + de).max(0) as u64;
@@ -237,8 +275,15 @@ mod tests {
     use crate::EngineOptions;
 
     fn open(dir: &std::path::Path) -> Engine {
-        Engine::open(dir, &EngineOptions { block_cache_bytes: 8 << 20, write_buffer_bytes: 8 << 20, ..Default::default() })
-            .unwrap()
+        Engine::open(
+            dir,
+            &EngineOptions {
+                block_cache_bytes: 8 << 20,
+                write_buffer_bytes: 8 << 20,
+                ..Default::default()
+            },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -268,7 +313,8 @@ mod tests {
             let engine = open(dir.path());
             let mut txn = Txn::new(&engine);
             for i in 0..100u32 {
-                txn.put(1, &i.to_be_bytes(), Meta::string(vec![1], 0)).unwrap();
+                txn.put(1, &i.to_be_bytes(), Meta::string(vec![1], 0))
+                    .unwrap();
             }
             txn.swap_dbs(1, 2).unwrap();
             txn.commit(true).unwrap();
@@ -299,6 +345,34 @@ mod tests {
         txn.commit(false).unwrap();
         assert_eq!(engine.db_counts(0).unwrap(), (1, 0));
         let (items, _) = engine.scan(0, &[], 10).unwrap();
-        assert_eq!(items.iter().map(|i| i.key.clone()).collect::<Vec<_>>(), vec![b"z".to_vec()]);
+        assert_eq!(
+            items.iter().map(|i| i.key.clone()).collect::<Vec<_>>(),
+            vec![b"z".to_vec()]
+        );
+    }
+
+    #[test]
+    fn flushing_one_db_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let mut txn = Txn::new(&engine);
+        for i in 0..50u32 {
+            txn.put(0, &i.to_be_bytes(), Meta::string(vec![0], 0))
+                .unwrap();
+            txn.put(3, &i.to_be_bytes(), Meta::string(vec![3], 0))
+                .unwrap();
+        }
+        txn.commit(false).unwrap();
+        let mut txn = Txn::new(&engine);
+        txn.flush_db(3).unwrap();
+        txn.commit(false).unwrap();
+        assert_eq!(engine.db_counts(0).unwrap(), (50, 0));
+        assert_eq!(engine.db_counts(3).unwrap(), (0, 0));
+        assert_eq!(engine.scan(0, &[], 100).unwrap().0.len(), 50);
+        assert!(engine.scan(3, &[], 100).unwrap().0.is_empty());
+        let mut txn = Txn::new(&engine);
+        txn.flush_db(0).unwrap();
+        txn.commit(false).unwrap();
+        assert!(engine.scan(0, &[], 100).unwrap().0.is_empty());
     }
 }

@@ -3,6 +3,8 @@
 //! Every module here works on bytes only: no sockets, no files, no runtime. That keeps the codecs
 //! usable from the server, from `rockslot check-rdb` / `check-aof`, from fuzzers and from tests.
 
+pub mod glob;
 pub mod resp;
 pub mod resp_reply;
 pub mod slot;
+pub mod text;

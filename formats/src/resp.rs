@@ -20,6 +20,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::text::string2ll;
+
 /// Longest inline command or multibulk/bulk header line Redis accepts (PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX_BYTES: usize = 64 * 1024;
 /// Most arguments Redis accepts in one multibulk (INT_MAX would be allowed; this bounds memory).
@@ -86,11 +88,16 @@ pub fn parse_command(buf: &mut BytesMut, limits: Limits) -> Result<Option<Reques
         let Some(scan) = parsed else { return Ok(None) };
         let frame = buf.split_to(scan.consumed).freeze();
         let args: Vec<Bytes> = match scan.args {
-            ScannedArgs::Ranges(ranges) => ranges.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
+            ScannedArgs::Ranges(ranges) => {
+                ranges.into_iter().map(|(s, e)| frame.slice(s..e)).collect()
+            }
             ScannedArgs::Owned(args) => args.into_iter().map(Bytes::from).collect(),
         };
         if !args.is_empty() {
-            return Ok(Some(Request { args, inline: scan.inline }));
+            return Ok(Some(Request {
+                args,
+                inline: scan.inline,
+            }));
         }
     }
 }
@@ -113,16 +120,6 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
         .map(|p| p + from)
 }
 
-/// Parses the decimal number Redis's `string2ll` accepts.
-fn parse_i64(bytes: &[u8]) -> Option<i64> {
-    std::str::from_utf8(bytes).ok()?.parse::<i64>().ok().filter(|_| {
-        // string2ll refuses "+5", leading zeros and "-0".
-        !(bytes.first() == Some(&b'+')
-            || (bytes.len() > 1 && bytes[0] == b'0')
-            || bytes.starts_with(b"-0"))
-    })
-}
-
 fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Scan>, ProtocolError> {
     let Some(eol) = find_crlf(buf, 0) else {
         if buf.len() > INLINE_MAX_BYTES {
@@ -130,7 +127,7 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Scan>, ProtocolEr
         }
         return Ok(None);
     };
-    let count = parse_i64(&buf[1..eol]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+    let count = string2ll(&buf[1..eol]).ok_or(ProtocolError::InvalidMultibulkLength)?;
     if count > MULTIBULK_MAX_ARGS || count > i32::MAX as i64 {
         return Err(ProtocolError::InvalidMultibulkLength);
     }
@@ -139,12 +136,18 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Scan>, ProtocolEr
     }
     let mut pos = eol + 2;
     if count <= 0 {
-        return Ok(Some(Scan { consumed: pos, args: ScannedArgs::Ranges(Vec::new()), inline: false }));
+        return Ok(Some(Scan {
+            consumed: pos,
+            args: ScannedArgs::Ranges(Vec::new()),
+            inline: false,
+        }));
     }
     // Do not trust `count` for the allocation: grow as arguments actually arrive.
     let mut ranges = Vec::with_capacity((count as usize).min(1024));
     for _ in 0..count {
-        let Some(&first) = buf.get(pos) else { return Ok(None) };
+        let Some(&first) = buf.get(pos) else {
+            return Ok(None);
+        };
         let Some(eol) = find_crlf(buf, pos) else {
             if buf.len() - pos > INLINE_MAX_BYTES {
                 return Err(ProtocolError::BulkHeaderTooBig);
@@ -154,7 +157,7 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Scan>, ProtocolEr
         if first != b'$' {
             return Err(ProtocolError::ExpectedDollar(first as char));
         }
-        let len = parse_i64(&buf[pos + 1..eol]).ok_or(ProtocolError::InvalidBulkLength)?;
+        let len = string2ll(&buf[pos + 1..eol]).ok_or(ProtocolError::InvalidBulkLength)?;
         if len < 0 || len > limits.max_bulk_bytes {
             return Err(ProtocolError::InvalidBulkLength);
         }
@@ -169,7 +172,11 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Scan>, ProtocolEr
         ranges.push((start, end));
         pos = end + 2;
     }
-    Ok(Some(Scan { consumed: pos, args: ScannedArgs::Ranges(ranges), inline: false }))
+    Ok(Some(Scan {
+        consumed: pos,
+        args: ScannedArgs::Ranges(ranges),
+        inline: false,
+    }))
 }
 
 fn scan_inline(buf: &[u8]) -> Result<Option<Scan>, ProtocolError> {
@@ -184,7 +191,11 @@ fn scan_inline(buf: &[u8]) -> Result<Option<Scan>, ProtocolError> {
         line = &line[..line.len() - 1];
     }
     let args = split_args(line).ok_or(ProtocolError::UnbalancedQuotes)?;
-    Ok(Some(Scan { consumed: nl + 1, args: ScannedArgs::Owned(args), inline: true }))
+    Ok(Some(Scan {
+        consumed: nl + 1,
+        args: ScannedArgs::Owned(args),
+        inline: true,
+    }))
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -213,9 +224,10 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             if in_double {
                 match c {
                     None => return None,
-                    Some(b'\\') if line.get(i + 1) == Some(&b'x')
-                        && line.get(i + 2).and_then(|&b| hex_value(b)).is_some()
-                        && line.get(i + 3).and_then(|&b| hex_value(b)).is_some() =>
+                    Some(b'\\')
+                        if line.get(i + 1) == Some(&b'x')
+                            && line.get(i + 2).and_then(|&b| hex_value(b)).is_some()
+                            && line.get(i + 3).and_then(|&b| hex_value(b)).is_some() =>
                     {
                         let hi = hex_value(line[i + 2]).unwrap_or(0);
                         let lo = hex_value(line[i + 3]).unwrap_or(0);
@@ -426,7 +438,11 @@ pub fn format_g(d: f64, precision: usize) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let p = precision.max(1);
     // `{:e}` with p-1 decimals rounds like printf; its exponent decides the style.
@@ -455,7 +471,10 @@ fn trim_fraction(s: &str) -> &str {
 mod tests {
     use super::*;
 
-    const OPEN: Limits = Limits { max_bulk_bytes: 512 * 1024 * 1024, authenticated: true };
+    const OPEN: Limits = Limits {
+        max_bulk_bytes: 512 * 1024 * 1024,
+        authenticated: true,
+    };
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut buf = BytesMut::from(input);
@@ -469,7 +488,13 @@ mod tests {
     #[test]
     fn multibulk_and_pipelining() {
         let cmds = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n").unwrap();
-        assert_eq!(cmds, vec![vec![Bytes::from("GET"), Bytes::from("k")], vec![Bytes::from("PING")]]);
+        assert_eq!(
+            cmds,
+            vec![
+                vec![Bytes::from("GET"), Bytes::from("k")],
+                vec![Bytes::from("PING")]
+            ]
+        );
     }
 
     #[test]
@@ -485,22 +510,54 @@ mod tests {
     #[test]
     fn inline_with_quotes() {
         let cmds = parse_all(b"set \"a b\" 'c\\'d' \"\\x41\\n\"\r\n\r\nping\n").unwrap();
-        assert_eq!(cmds[0], vec![Bytes::from("set"), Bytes::from("a b"), Bytes::from("c'd"), Bytes::from("A\n")]);
+        assert_eq!(
+            cmds[0],
+            vec![
+                Bytes::from("set"),
+                Bytes::from("a b"),
+                Bytes::from("c'd"),
+                Bytes::from("A\n")
+            ]
+        );
         assert_eq!(cmds[1], vec![Bytes::from("ping")]);
-        assert_eq!(parse_all(b"set \"a\r\n"), Err(ProtocolError::UnbalancedQuotes));
-        assert_eq!(parse_all(b"set \"a\"b\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(
+            parse_all(b"set \"a\r\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            parse_all(b"set \"a\"b\r\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
     }
 
     #[test]
     fn protocol_errors_match_redis() {
-        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*1\r\n+PING\r\n"), Err(ProtocolError::ExpectedDollar('+')));
-        assert_eq!(parse_all(b"*1\r\n$-5\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+PING\r\n"),
+            Err(ProtocolError::ExpectedDollar('+'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
         let mut buf = BytesMut::from(&b"*11\r\n"[..]);
-        let unauth = Limits { authenticated: false, ..OPEN };
-        assert_eq!(parse_command(&mut buf, unauth), Err(ProtocolError::UnauthenticatedMultibulkLength));
+        let unauth = Limits {
+            authenticated: false,
+            ..OPEN
+        };
+        assert_eq!(
+            parse_command(&mut buf, unauth),
+            Err(ProtocolError::UnauthenticatedMultibulkLength)
+        );
         let mut big = BytesMut::from(&vec![b'a'; INLINE_MAX_BYTES + 1][..]);
-        assert_eq!(parse_command(&mut big, OPEN), Err(ProtocolError::InlineTooBig));
+        assert_eq!(
+            parse_command(&mut big, OPEN),
+            Err(ProtocolError::InlineTooBig)
+        );
         assert_eq!(parse_all(b"*0\r\n*-1\r\n").unwrap().len(), 0);
     }
 
@@ -513,7 +570,10 @@ mod tests {
         assert_eq!(&Reply::NullArray.to_bytes(2)[..], b"*-1\r\n");
         assert_eq!(&Reply::Null.to_bytes(3)[..], b"_\r\n");
         assert_eq!(&Reply::Double(1.5).to_bytes(3)[..], b",1.5\r\n");
-        assert_eq!(&Reply::Double(0.1).to_bytes(2)[..], b"$19\r\n0.10000000000000001\r\n");
+        assert_eq!(
+            &Reply::Double(0.1).to_bytes(2)[..],
+            b"$19\r\n0.10000000000000001\r\n"
+        );
     }
 
     #[test]

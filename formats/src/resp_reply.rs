@@ -96,7 +96,10 @@ impl Parser<'_> {
     /// The line starting at `pos` (without CRLF) and the offset after its CRLF.
     fn line(&self, pos: usize) -> Result<(&[u8], usize), Stop> {
         let rest = self.buf.get(pos..).ok_or(Stop::Incomplete)?;
-        let end = rest.windows(2).position(|w| w == b"\r\n").ok_or(Stop::Incomplete)?;
+        let end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or(Stop::Incomplete)?;
         Ok((&rest[..end], pos + end + 2))
     }
 
@@ -113,7 +116,9 @@ impl Parser<'_> {
     /// The `len` payload bytes starting at `pos`, which must be followed by CRLF.
     fn payload(&self, pos: usize, len: i64, header: usize) -> Result<(&[u8], usize), Stop> {
         let len = usize::try_from(len).map_err(|_| ReplyError::InvalidNumber(header))?;
-        let end = pos.checked_add(len).ok_or(ReplyError::InvalidNumber(header))?;
+        let end = pos
+            .checked_add(len)
+            .ok_or(ReplyError::InvalidNumber(header))?;
         if self.buf.len() < end.saturating_add(2) {
             return Err(Stop::Incomplete);
         }
@@ -131,7 +136,10 @@ impl Parser<'_> {
         let (n, next) = self.number(pos + 1)?;
         match n {
             -1 => Ok((None, next)),
-            n => Ok((Some(usize::try_from(n).map_err(|_| ReplyError::InvalidNumber(pos))?), next)),
+            n => Ok((
+                Some(usize::try_from(n).map_err(|_| ReplyError::InvalidNumber(pos))?),
+                next,
+            )),
         }
     }
 
@@ -150,12 +158,21 @@ impl Parser<'_> {
         if depth > MAX_DEPTH {
             return Err(ReplyError::TooDeep(pos).into());
         }
-        let Some(&tag) = self.buf.get(pos) else { return Err(Stop::Incomplete) };
+        let Some(&tag) = self.buf.get(pos) else {
+            return Err(Stop::Incomplete);
+        };
         match tag {
             b'+' | b'-' => {
                 let (line, next) = self.line(pos + 1)?;
                 let text = String::from_utf8_lossy(line).into_owned();
-                Ok((if tag == b'+' { Reply::Simple(text) } else { Reply::Error(text) }, next))
+                Ok((
+                    if tag == b'+' {
+                        Reply::Simple(text)
+                    } else {
+                        Reply::Error(text)
+                    },
+                    next,
+                ))
             }
             b':' => {
                 let (n, next) = self.number(pos + 1)?;
@@ -227,7 +244,11 @@ impl Parser<'_> {
             b'%' | b'|' => {
                 let (n, start) = self.count(pos)?;
                 let n = n.ok_or(ReplyError::InvalidNumber(pos))?;
-                let (flat, next) = self.items(n.checked_mul(2).ok_or(ReplyError::InvalidNumber(pos))?, start, depth)?;
+                let (flat, next) = self.items(
+                    n.checked_mul(2).ok_or(ReplyError::InvalidNumber(pos))?,
+                    start,
+                    depth,
+                )?;
                 if tag == b'|' {
                     // Attributes carry out-of-band hints; the value they annotate follows.
                     return self.value(next, depth);
@@ -266,7 +287,10 @@ mod tests {
         assert_eq!(one(b"*0\r\n"), Reply::Array(vec![]));
         assert_eq!(
             one(b"*2\r\n:1\r\n*1\r\n$1\r\nx\r\n"),
-            Reply::Array(vec![Reply::Integer(1), Reply::Array(vec![Reply::bulk("x")])])
+            Reply::Array(vec![
+                Reply::Integer(1),
+                Reply::Array(vec![Reply::bulk("x")])
+            ])
         );
     }
 
@@ -278,9 +302,18 @@ mod tests {
         assert!(matches!(one(b",nan\r\n"), Reply::Double(d) if d.is_nan()));
         assert_eq!(one(b"#t\r\n"), Reply::Bool(true));
         assert_eq!(one(b"#f\r\n"), Reply::Bool(false));
-        assert_eq!(one(b"(-12345678901234567890\r\n"), Reply::bulk("-12345678901234567890"));
-        assert_eq!(one(b"!9\r\nERR oops!\r\n"), Reply::Error("ERR oops!".into()));
-        assert_eq!(one(b"=8\r\ntxt:a\r\nb\r\n"), Reply::Verbatim(Bytes::from_static(b"a\r\nb")));
+        assert_eq!(
+            one(b"(-12345678901234567890\r\n"),
+            Reply::bulk("-12345678901234567890")
+        );
+        assert_eq!(
+            one(b"!9\r\nERR oops!\r\n"),
+            Reply::Error("ERR oops!".into())
+        );
+        assert_eq!(
+            one(b"=8\r\ntxt:a\r\nb\r\n"),
+            Reply::Verbatim(Bytes::from_static(b"a\r\nb"))
+        );
         assert_eq!(
             one(b"%2\r\n+a\r\n:1\r\n$1\r\nb\r\n~1\r\n#t\r\n"),
             Reply::Map(vec![
@@ -298,8 +331,14 @@ mod tests {
     #[test]
     fn round_trips_through_the_encoder() {
         let reply = Reply::Map(vec![
-            (Reply::bulk("k"), Reply::Array(vec![Reply::Null, Reply::Double(0.25), Reply::Bool(false)])),
-            (Reply::Simple("s".into()), Reply::Set(vec![Reply::Integer(3), Reply::Verbatim(Bytes::from("v"))])),
+            (
+                Reply::bulk("k"),
+                Reply::Array(vec![Reply::Null, Reply::Double(0.25), Reply::Bool(false)]),
+            ),
+            (
+                Reply::Simple("s".into()),
+                Reply::Set(vec![Reply::Integer(3), Reply::Verbatim(Bytes::from("v"))]),
+            ),
         ]);
         let bytes = reply.to_bytes(3);
         assert_eq!(one(&bytes), reply);
@@ -311,7 +350,9 @@ mod tests {
         for cut in 0..full.len() {
             assert_eq!(parse_reply(&full[..cut]), Ok(None), "cut at {cut}");
         }
-        let (_, used) = parse_reply(&[&full[..], b"+next\r\n"].concat()).unwrap().unwrap();
+        let (_, used) = parse_reply(&[&full[..], b"+next\r\n"].concat())
+            .unwrap()
+            .unwrap();
         assert_eq!(used, full.len());
     }
 
@@ -323,17 +364,32 @@ mod tests {
 
     #[test]
     fn malformed_input_is_an_error() {
-        assert_eq!(parse_reply(b"?x\r\n"), Err(ReplyError::InvalidType(b'?', 0)));
+        assert_eq!(
+            parse_reply(b"?x\r\n"),
+            Err(ReplyError::InvalidType(b'?', 0))
+        );
         assert_eq!(parse_reply(b":12a\r\n"), Err(ReplyError::InvalidNumber(1)));
         assert_eq!(parse_reply(b"$-2\r\n"), Err(ReplyError::InvalidNumber(0)));
         assert_eq!(parse_reply(b"*-2\r\n"), Err(ReplyError::InvalidNumber(0)));
-        assert_eq!(parse_reply(b"$2\r\nabc\r\n"), Err(ReplyError::MissingCrlf(4)));
+        assert_eq!(
+            parse_reply(b"$2\r\nabc\r\n"),
+            Err(ReplyError::MissingCrlf(4))
+        );
         assert_eq!(parse_reply(b",x\r\n"), Err(ReplyError::InvalidDouble(0)));
         assert_eq!(parse_reply(b"#x\r\n"), Err(ReplyError::InvalidBoolean(0)));
-        assert_eq!(parse_reply(b"=3\r\nabc\r\n"), Err(ReplyError::InvalidVerbatim(0)));
+        assert_eq!(
+            parse_reply(b"=3\r\nabc\r\n"),
+            Err(ReplyError::InvalidVerbatim(0))
+        );
         assert_eq!(parse_reply(b"$?\r\n"), Err(ReplyError::Streamed(0)));
-        assert_eq!(parse_reply(b"*1\r\n(1x\r\n"), Err(ReplyError::InvalidNumber(4)));
+        assert_eq!(
+            parse_reply(b"*1\r\n(1x\r\n"),
+            Err(ReplyError::InvalidNumber(4))
+        );
         let deep = b"*1\r\n".repeat(MAX_DEPTH + 1);
-        assert!(matches!(parse_reply(&[&deep[..], b":1\r\n"].concat()), Err(ReplyError::TooDeep(_))));
+        assert!(matches!(
+            parse_reply(&[&deep[..], b":1\r\n"].concat()),
+            Err(ReplyError::TooDeep(_))
+        ));
     }
 }

@@ -1,19 +1,65 @@
-//! Argument parsing shared by every command family, with Redis's exact acceptance rules.
+//! Argument parsing shared by every command family, with Redis's exact acceptance rules:
+//! integers (`string2ll`), floats (`strtod` / `strtold`, see [`float`]) and the SET-style expire
+//! arguments (EX / PX / EXAT / PXAT).
+
+mod bignum;
+mod float;
+
+pub use float::LongDouble;
 
 use crate::error::CommandError;
 
 /// Parses an integer the way Redis's `string2ll` does: no spaces, no `+`, no leading zeros.
 pub fn parse_i64(arg: &[u8]) -> Result<i64, CommandError> {
-    let text = std::str::from_utf8(arg).map_err(|_| CommandError::NotInteger)?;
-    let valid = !text.is_empty()
-        && !text.starts_with('+')
-        && !(text.len() > 1 && text.starts_with('0'))
-        && !text.starts_with("-0")
-        && text.len() <= 20;
-    if !valid {
-        return Err(CommandError::NotInteger);
+    formats::text::string2ll(arg).ok_or(CommandError::NotInteger)
+}
+
+/// Parses a double the way Redis's `getDoubleFromObject` does (`strtod` over the whole text):
+/// "inf" and hexadecimal accepted; NaN, spaces, overflow and underflow to zero rejected.
+pub fn parse_f64(arg: &[u8]) -> Result<f64, CommandError> {
+    float::strtod(arg).ok_or(CommandError::NotFloat)
+}
+
+/// A SET-style expire option: EX / PX are relative to the command time, EXAT / PXAT absolute;
+/// EX / EXAT count seconds, PX / PXAT milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireArg {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+impl ExpireArg {
+    /// Recognises an option name, case-insensitively.
+    pub fn from_name(name: &[u8]) -> Option<ExpireArg> {
+        [
+            (&b"ex"[..], ExpireArg::Ex),
+            (b"px", ExpireArg::Px),
+            (b"exat", ExpireArg::ExAt),
+            (b"pxat", ExpireArg::PxAt),
+        ]
+        .into_iter()
+        .find_map(|(text, arg)| name.eq_ignore_ascii_case(text).then_some(arg))
     }
-    text.parse::<i64>().map_err(|_| CommandError::NotInteger)
+
+    /// Converts the option's argument into an absolute Unix time in milliseconds, with Redis's
+    /// `getExpireMillisecondsOrReply` rules: the value must be a positive integer, and neither
+    /// the unit conversion nor adding `now_ms` may overflow ("invalid expire time in '<command>'
+    /// command").
+    pub fn deadline_ms(self, arg: &[u8], now_ms: i64, command: &str) -> Result<i64, CommandError> {
+        let value = parse_i64(arg)?;
+        let invalid = || CommandError::InvalidExpire(command.to_string());
+        let seconds = matches!(self, ExpireArg::Ex | ExpireArg::ExAt);
+        if value <= 0 || seconds && value > i64::MAX / 1000 {
+            return Err(invalid());
+        }
+        let ms = if seconds { value * 1000 } else { value };
+        match self {
+            ExpireArg::Ex | ExpireArg::Px => ms.checked_add(now_ms).ok_or_else(invalid),
+            ExpireArg::ExAt | ExpireArg::PxAt => Ok(ms),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -24,9 +70,67 @@ mod tests {
     fn integers_like_string2ll() {
         assert_eq!(parse_i64(b"-42").unwrap(), -42);
         assert_eq!(parse_i64(b"0").unwrap(), 0);
-        for bad in [&b""[..], b"+1", b"01", b"-0", b" 1", b"1 ", b"9223372036854775808", b"1.0"] {
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"01",
+            b"-0",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1.0",
+        ] {
             assert!(parse_i64(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse_i64(b"9223372036854775807").unwrap(), i64::MAX);
+    }
+
+    #[test]
+    fn expire_arguments_like_set() {
+        let now = 1_700_000_000_000;
+        assert_eq!(ExpireArg::from_name(b"pXaT"), Some(ExpireArg::PxAt));
+        assert_eq!(ExpireArg::from_name(b"e"), None);
+        assert_eq!(
+            ExpireArg::Ex.deadline_ms(b"10", now, "set").unwrap(),
+            now + 10_000
+        );
+        assert_eq!(
+            ExpireArg::Px.deadline_ms(b"10", now, "set").unwrap(),
+            now + 10
+        );
+        assert_eq!(
+            ExpireArg::ExAt
+                .deadline_ms(b"9223372036854775", now, "set")
+                .unwrap(),
+            9_223_372_036_854_775_000
+        );
+        assert_eq!(ExpireArg::PxAt.deadline_ms(b"1", now, "set").unwrap(), 1);
+        let err = |arg: ExpireArg, text: &[u8]| {
+            arg.deadline_ms(text, now, "set").unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(ExpireArg::Ex, b"0"),
+            "ERR invalid expire time in 'set' command"
+        );
+        assert_eq!(
+            err(ExpireArg::Px, b"-1"),
+            "ERR invalid expire time in 'set' command"
+        );
+        assert_eq!(
+            err(ExpireArg::ExAt, b"9223372036854776"),
+            "ERR invalid expire time in 'set' command"
+        );
+        assert_eq!(
+            err(ExpireArg::Ex, b"9223372036854775"),
+            "ERR invalid expire time in 'set' command"
+        );
+        assert_eq!(
+            err(ExpireArg::Px, b"9223372036854775000"),
+            "ERR invalid expire time in 'set' command"
+        );
+        assert_eq!(
+            err(ExpireArg::Ex, b"1.5"),
+            "ERR value is not an integer or out of range"
+        );
     }
 }

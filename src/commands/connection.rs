@@ -47,7 +47,9 @@ fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, password: &[u8]) -> Result
             ctx.client.authenticated = true;
             Ok(())
         }
-        _ => Err(CommandError::other("WRONGPASS invalid username-password pair or user is disabled.")),
+        _ => Err(CommandError::other(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        )),
     }
 }
 
@@ -64,8 +66,9 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut protocol = None;
     let mut i = 1;
     if args.len() > 1 {
-        let version = parse_i64(&args[1])
-            .map_err(|_| CommandError::other("ERR Protocol version is not an integer or out of range"))?;
+        let version = parse_i64(&args[1]).map_err(|_| {
+            CommandError::other("ERR Protocol version is not an integer or out of range")
+        })?;
         if !(2..=3).contains(&version) {
             return Err(CommandError::other("NOPROTO unsupported protocol version"));
         }
@@ -128,7 +131,8 @@ pub fn validate_name(name: &[u8]) -> Result<(), CommandError> {
 }
 
 fn select(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let index = parse_i64(&args[1]).map_err(|_| CommandError::other("ERR value is not an integer or out of range"))?;
+    let index = parse_i64(&args[1])
+        .map_err(|_| CommandError::other("ERR value is not an integer or out of range"))?;
     ctx.client.db = ctx.check_db(index)?;
     Ok(Reply::ok())
 }

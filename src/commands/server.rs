@@ -1,5 +1,167 @@
-//! (being written)
+//! Server commands on the whole dataset and the process: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME,
+//! LASTSAVE, SHUTDOWN and MONITOR.
+//!
+//! FLUSHDB and FLUSHALL are always synchronous: emptying a database is a range deletion per slot
+//! family inside the command's one write batch, which costs microseconds whatever the size of the
+//! data, so ASYNC has nothing left to defer (the options are still parsed like Redis does).
+//! SHUTDOWN hands over to the startup task, which flushes the memtables and syncs the WAL with
+//! every command excluded; the calling connection is closed without a reply, as Redis exits
+//! without answering.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use formats::resp::Reply;
+
+use super::args::parse_i64;
 use super::table::Handler;
+use crate::error::{CommandError, CommandResult};
+use crate::server::Ctx;
 
-pub const COMMANDS: &[(&str, Handler)] = &[];
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("dbsize", dbsize),
+    ("flushdb", flushdb),
+    ("flushall", flushall),
+    ("swapdb", swapdb),
+    ("time", time),
+    ("lastsave", lastsave),
+    ("shutdown", shutdown),
+    ("monitor", monitor),
+];
+
+fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// An encoded reply of nothing at all: for the cases where Redis sends no reply (a second
+/// MONITOR, a successful SHUTDOWN).
+fn no_reply() -> Reply {
+    Reply::Raw(Bytes::new())
+}
+
+fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let (keys, _) = ctx.server.engine.db_counts(ctx.db())?;
+    Ok(Reply::Integer(keys as i64))
+}
+
+/// Redis's `getFlushCommandFlags`: nothing, SYNC or ASYNC.
+fn check_flush_options(args: &[Bytes]) -> Result<(), CommandError> {
+    match args.len() {
+        1 => Ok(()),
+        2 if is(&args[1], "sync") || is(&args[1], "async") => Ok(()),
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+/// Empties logical database `db`; returns how many keys it held (Redis adds them to `dirty`).
+fn flush_one(ctx: &mut Ctx, db: usize) -> Result<u64, CommandError> {
+    let (keys, _) = ctx.server.engine.db_counts(db)?;
+    ctx.txn.flush_db(db)?;
+    Ok(keys)
+}
+
+fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    check_flush_options(args)?;
+    let db = ctx.db();
+    ctx.dirty += flush_one(ctx, db)?;
+    Ok(Reply::ok())
+}
+
+fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    check_flush_options(args)?;
+    let mut removed = 0;
+    for db in 0..ctx.server.engine.databases() {
+        removed += flush_one(ctx, db)?;
+    }
+    // Like Redis (without save points), the change counter grows by the keys removed only. Redis
+    // still propagates a FLUSHALL of empty databases; here the batch always holds the range
+    // deletions, so the command is never a no-op write.
+    ctx.dirty += removed;
+    Ok(Reply::ok())
+}
+
+fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    if ctx.server.config.read().cluster_enabled() {
+        return Err(CommandError::other(
+            "ERR SWAPDB is not allowed in cluster mode",
+        ));
+    }
+    // `getIntFromObjectOrReply`: a 64-bit integer that must also fit in a C int.
+    let index = |arg: &[u8], which: &str| {
+        parse_i64(arg)
+            .ok()
+            .filter(|i| i32::try_from(*i).is_ok())
+            .ok_or_else(|| CommandError::other(format!("ERR invalid {which} DB index")))
+    };
+    let first = index(&args[1], "first")?;
+    let second = index(&args[2], "second")?;
+    let (first, second) = (ctx.check_db(first)?, ctx.check_db(second)?);
+    ctx.txn.swap_dbs(first, second)?;
+    ctx.dirty += 1;
+    Ok(Reply::ok())
+}
+
+fn time(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(Reply::Array(vec![
+        Reply::bulk(now.as_secs().to_string()),
+        Reply::bulk(now.subsec_micros().to_string()),
+    ]))
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(
+        ctx.server
+            .stats
+            .last_save_unix
+            .load(std::sync::atomic::Ordering::Relaxed),
+    ))
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], Redis 7.0's syntax. NOW and FORCE change nothing
+/// here: rockslot has no replicas to wait for and its final flush does not fail the way an RDB
+/// save can. ABORT always finds no shutdown in progress, because a requested shutdown starts at
+/// once.
+fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let (mut nosave, mut save, mut flags, mut abort) = (false, false, false, false);
+    for arg in &args[1..] {
+        if is(arg, "nosave") {
+            nosave = true;
+        } else if is(arg, "save") {
+            save = true;
+        } else if is(arg, "now") || is(arg, "force") {
+            flags = true;
+        } else if is(arg, "abort") {
+            abort = true;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    if (abort && (nosave || save || flags)) || (nosave && save) {
+        return Err(CommandError::Syntax);
+    }
+    if abort {
+        return Err(CommandError::other("ERR No shutdown in progress."));
+    }
+    tracing::info!(
+        "SHUTDOWN requested by client {} ({})",
+        ctx.client.id,
+        ctx.client.addr
+    );
+    ctx.server.request_shutdown(nosave);
+    ctx.after.close = true;
+    Ok(no_reply())
+}
+
+/// MONITOR: the dispatcher feeds every later command to the clients listed in
+/// `shared.monitors`. A client already monitoring gets no reply at all, as in Redis.
+fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    if ctx.client.monitor {
+        return Ok(no_reply());
+    }
+    ctx.client.monitor = true;
+    ctx.shared.monitors.push(ctx.client.id);
+    Ok(Reply::ok())
+}

@@ -25,6 +25,29 @@ pub enum ReplyMode {
     SkipNext,
 }
 
+/// Redis's client types, as CLIENT LIST/KILL `TYPE` filters on them. A MONITOR client is
+/// `Normal`, as in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    Primary,
+    PubSub,
+}
+
+impl ClientType {
+    /// Redis's `getClientTypeByName` (case-insensitive; `slave` is an alias of `replica`).
+    pub fn parse(name: &[u8]) -> Option<ClientType> {
+        match name.to_ascii_lowercase().as_slice() {
+            b"normal" => Some(ClientType::Normal),
+            b"slave" | b"replica" => Some(ClientType::Replica),
+            b"pubsub" => Some(ClientType::PubSub),
+            b"master" => Some(ClientType::Primary),
+            _ => None,
+        }
+    }
+}
+
 /// Cross-task signals of one client.
 pub struct ClientSignals {
     pub kill: Notify,
@@ -35,7 +58,11 @@ pub struct ClientSignals {
 
 impl ClientSignals {
     pub fn new(push: mpsc::Sender<Bytes>) -> ClientSignals {
-        ClientSignals { kill: Notify::new(), killed: AtomicBool::new(false), push }
+        ClientSignals {
+            kill: Notify::new(),
+            killed: AtomicBool::new(false),
+            push,
+        }
     }
 
     /// Asks the connection to close (CLIENT KILL, output limits).
@@ -62,17 +89,26 @@ pub struct ClientState {
     pub created: Instant,
     pub last_interaction: Instant,
     /// Last command, as CLIENT LIST shows it (`cmd=`), e.g. `client|list`.
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
     pub monitor: bool,
+    /// What kind of connection this is (CLIENT LIST/KILL `TYPE`): replication marks replica and
+    /// primary links, pub/sub marks subscribed clients.
+    pub client_type: ClientType,
     /// Bytes waiting in the query buffer (for CLIENT LIST `qbuf`).
     pub query_buffer_bytes: usize,
     pub signals: Arc<ClientSignals>,
 }
 
 impl ClientState {
-    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32, signals: Arc<ClientSignals>) -> ClientState {
+    pub fn new(
+        id: u64,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: i32,
+        signals: Arc<ClientSignals>,
+    ) -> ClientState {
         let now = Instant::now();
         ClientState {
             id,
@@ -85,20 +121,38 @@ impl ClientState {
             authenticated: false,
             created: now,
             last_interaction: now,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
             reply_mode: ReplyMode::On,
             no_evict: false,
             monitor: false,
+            client_type: ClientType::Normal,
             query_buffer_bytes: 0,
             signals,
         }
     }
 
-    /// Redis's CLIENT LIST flag letters.
+    /// Redis's `islocalClient`: connected from exactly 127.0.0.1 or ::1 (what
+    /// `enable-debug-command local` and `enable-protected-configs local` accept).
+    pub fn is_local(&self) -> bool {
+        let ip = self.addr.ip();
+        ip == std::net::Ipv4Addr::LOCALHOST || ip == std::net::Ipv6Addr::LOCALHOST
+    }
+
+    /// Redis's CLIENT LIST flag letters, in Redis's order (`O` monitor, `S` replica, `M` primary,
+    /// `P` pub/sub, `A` closing as soon as possible, `e` no-evict; `N` when none applies).
     pub fn flags(&self) -> String {
         let mut flags = String::new();
         if self.monitor {
             flags.push('O');
+        }
+        match self.client_type {
+            ClientType::Replica => flags.push('S'),
+            ClientType::Primary => flags.push('M'),
+            ClientType::PubSub => flags.push('P'),
+            ClientType::Normal => {}
+        }
+        if self.signals.is_killed() {
+            flags.push('A');
         }
         if self.no_evict {
             flags.push('e');
@@ -109,14 +163,26 @@ impl ClientState {
         flags
     }
 
-    /// One line of CLIENT LIST / CLIENT INFO, field for field as Redis 7.0 prints it.
-    pub fn info_line(&self) -> String {
-        let name = self.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    /// One line of CLIENT LIST / CLIENT INFO (without the trailing `\n`), with Redis 7.0's fields
+    /// in Redis's order. `argv_mem` is the size of the arguments of the command the client is
+    /// executing (only the caller of CLIENT LIST is executing one; idle clients pass 0).
+    ///
+    /// Fields without a rockslot counterpart keep the value Redis shows for the same state:
+    /// `sub`/`psub`/`ssub` 0 and `multi=-1` until pub/sub and MULTI land, `qbuf-free=0` and
+    /// `rbs=0 rbp=0` because the connection owns no fixed query or reply buffer, `obl=0 oll=0
+    /// omem=0` because replies are written as soon as a batch of requests has executed, and
+    /// `user=default redir=-1` because rockslot has no ACL users and no client tracking.
+    pub fn info_line(&self, argv_mem: usize) -> String {
+        let name = self
+            .name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
         let age = self.created.elapsed().as_secs();
         let idle = self.last_interaction.elapsed().as_secs();
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
-             multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
+             multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
              tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
@@ -128,8 +194,8 @@ impl ClientState {
             self.flags(),
             self.db,
             self.query_buffer_bytes,
-            0,
-            1024 + self.query_buffer_bytes,
+            argv_mem,
+            self.query_buffer_bytes + argv_mem,
             self.last_cmd,
             self.protocol
         )

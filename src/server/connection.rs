@@ -48,7 +48,9 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
     let _guard = ConnectedGuard(Arc::clone(&server));
     if connected > server.tunables.maxclients.load(Ordering::Relaxed) {
         Stats::bump(&server.stats.rejected_connections, 1);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
     if protected_mode_refuses(&server, &addr) {
@@ -92,10 +94,10 @@ fn pause_applies(server: &Server, args: &[bytes::Bytes]) -> bool {
     if !server.pause_writes_only.load(Ordering::Relaxed) {
         return true;
     }
-    server
-        .commands
-        .lookup(args)
-        .is_ok_and(|entry| entry.meta.flags & (crate::commands::meta::WRITE | crate::commands::meta::MAY_REPLICATE) != 0)
+    server.commands.lookup(args).is_ok_and(|entry| {
+        entry.meta.flags & (crate::commands::meta::WRITE | crate::commands::meta::MAY_REPLICATE)
+            != 0
+    })
 }
 
 fn protected_mode_refuses(server: &Server, addr: &SocketAddr) -> bool {
@@ -118,7 +120,11 @@ async fn client_loop(
     let mut authenticated = !server.requires_auth();
     loop {
         let timeout_secs = server.tunables.timeout_secs.load(Ordering::Relaxed);
-        let idle_limit = if timeout_secs == 0 { Duration::from_secs(u64::MAX / 4) } else { Duration::from_secs(timeout_secs) };
+        let idle_limit = if timeout_secs == 0 {
+            Duration::from_secs(u64::MAX / 4)
+        } else {
+            Duration::from_secs(timeout_secs)
+        };
         tokio::select! {
             read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => {
                 match read {
@@ -162,8 +168,13 @@ async fn client_loop(
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
-            let Outcome { reply, protocol: p, authenticated: a, after, sync_seq: seq } =
-                dispatch::execute(server, id, &request.args);
+            let Outcome {
+                reply,
+                protocol: p,
+                authenticated: a,
+                after,
+                sync_seq: seq,
+            } = dispatch::execute(server, id, &request.args, input.len());
             protocol = p;
             authenticated = a;
             if let Some(reply) = reply {

@@ -29,8 +29,21 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(server: &'a Server, shared: &'a mut Shared, client: &'a mut ClientState, now_ms: i64) -> Ctx<'a> {
-        Ctx { server, shared, client, txn: Txn::new(&server.engine), now_ms, after: After::default(), dirty: 0 }
+    pub fn new(
+        server: &'a Server,
+        shared: &'a mut Shared,
+        client: &'a mut ClientState,
+        now_ms: i64,
+    ) -> Ctx<'a> {
+        Ctx {
+            server,
+            shared,
+            client,
+            txn: Txn::new(&server.engine),
+            now_ms,
+            after: After::default(),
+            dirty: 0,
+        }
     }
 
     pub fn db(&self) -> usize {
@@ -60,7 +73,11 @@ impl<'a> Ctx<'a> {
     /// Like [`Ctx::lookup`], also counting a keyspace hit or miss (read commands).
     pub fn lookup_read(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
         let found = self.lookup(key)?;
-        let counter = if found.is_some() { &self.server.stats.keyspace_hits } else { &self.server.stats.keyspace_misses };
+        let counter = if found.is_some() {
+            &self.server.stats.keyspace_hits
+        } else {
+            &self.server.stats.keyspace_misses
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(found)
     }

@@ -8,7 +8,6 @@
 //! Cluster routing, replica read-only and MULTI queueing slot in between 2 and 3 as they arrive.
 //! Handlers never see a command they were not meant for, and never decide about errors' wire text.
 
-use std::fmt::Write as _;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -34,14 +33,26 @@ pub struct Outcome {
 }
 
 /// Executes one command for client `client_id`.
-pub fn execute(server: &Server, client_id: u64, args: &[Bytes]) -> Outcome {
+pub fn execute(
+    server: &Server,
+    client_id: u64,
+    args: &[Bytes],
+    query_buffer_bytes: usize,
+) -> Outcome {
     let mut guard = server.exec.lock();
     let shared: &mut Shared = &mut guard;
     let Some(mut client) = shared.clients.remove(&client_id) else {
-        return Outcome { reply: None, protocol: 2, authenticated: false, after: After { close: true }, sync_seq: None };
+        return Outcome {
+            reply: None,
+            protocol: 2,
+            authenticated: false,
+            after: After { close: true },
+            sync_seq: None,
+        };
     };
     let started = Instant::now();
     client.last_interaction = started;
+    client.query_buffer_bytes = query_buffer_bytes;
     let suppressed_before = client.reply_mode == ReplyMode::Skip;
 
     let mut after = After::default();
@@ -51,10 +62,18 @@ pub fn execute(server: &Server, client_id: u64, args: &[Bytes]) -> Outcome {
             Stats::bump(&server.stats.rejected_calls, 1);
             e.to_reply()
         }
-        Ok(entry) if server.requires_auth() && !client.authenticated && entry.meta.flags & meta::NO_AUTH == 0 => {
+        Ok(entry)
+            if server.requires_auth()
+                && !client.authenticated
+                && entry.meta.flags & meta::NO_AUTH == 0 =>
+        {
             Stats::bump(&server.stats.rejected_calls, 1);
-            shared.command_stats.entry(entry.meta.name.clone()).or_default().rejected_calls += 1;
-            client.last_cmd = entry.meta.name.clone();
+            shared
+                .command_stats
+                .entry(entry.meta.name.as_str())
+                .or_default()
+                .rejected_calls += 1;
+            client.last_cmd = entry.meta.name.as_str();
             CommandError::NoAuth.to_reply()
         }
         Ok(entry) => {
@@ -77,15 +96,20 @@ pub fn execute(server: &Server, client_id: u64, args: &[Bytes]) -> Outcome {
             }
             Stats::bump(&server.stats.dirty, dirty);
             Stats::bump(&server.stats.commands_processed, 1);
-            let stat = shared.command_stats.entry(entry.meta.name.clone()).or_default();
+            let stat = shared
+                .command_stats
+                .entry(entry.meta.name.as_str())
+                .or_default();
             stat.calls += 1;
             stat.usec += started.elapsed().as_micros() as u64;
             if reply.is_error() {
                 stat.failed_calls += 1;
                 Stats::bump(&server.stats.failed_calls, 1);
             }
-            client.last_cmd = entry.meta.name.clone();
-            if entry.meta.flags & (meta::SKIP_MONITOR | meta::ADMIN) == 0 && !shared.monitors.is_empty() {
+            client.last_cmd = entry.meta.name.as_str();
+            if entry.meta.flags & (meta::SKIP_MONITOR | meta::ADMIN) == 0
+                && !shared.monitors.is_empty()
+            {
                 feed_monitors(shared, &client, args);
             }
             reply
@@ -97,7 +121,8 @@ pub fn execute(server: &Server, client_id: u64, args: &[Bytes]) -> Outcome {
         *shared.error_stats.entry(code).or_default() += 1;
     }
 
-    let suppressed = suppressed_before || matches!(client.reply_mode, ReplyMode::Off | ReplyMode::SkipNext);
+    let suppressed =
+        suppressed_before || matches!(client.reply_mode, ReplyMode::Off | ReplyMode::SkipNext);
     client.reply_mode = match client.reply_mode {
         ReplyMode::Skip => ReplyMode::On,
         ReplyMode::SkipNext => ReplyMode::Skip,
@@ -120,11 +145,19 @@ pub fn execute(server: &Server, client_id: u64, args: &[Bytes]) -> Outcome {
 /// Sends the MONITOR line for a command to every monitoring client, as Redis formats it:
 /// `+<unix secs>.<micros> [<db> <addr>] "arg" "arg"`.
 fn feed_monitors(shared: &mut Shared, client: &ClientState, args: &[Bytes]) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let mut line = format!("+{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), client.db, client.addr);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        client.db,
+        client.addr
+    );
     for arg in args {
         line.push(' ');
-        line.push_str(&repr(arg));
+        line.push_str(&formats::text::repr(arg));
     }
     line.push_str("\r\n");
     let message = Bytes::from(line);
@@ -141,27 +174,4 @@ fn feed_monitors(shared: &mut Shared, client: &ClientState, args: &[Bytes]) {
         // The executing client itself is lent out; it stays registered.
         None => *id == client.id,
     });
-}
-
-/// Quotes bytes like Redis's `sdscatrepr`.
-pub fn repr(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
-            b => {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-    }
-    out.push('"');
-    out
 }

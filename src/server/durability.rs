@@ -7,7 +7,7 @@
 //! - `everysec`: a background task syncs the WAL once per second.
 //! - `no`: RocksDB writes the WAL to the OS on every commit; the OS decides when it reaches disk.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,10 +78,15 @@ impl Durability {
             if *rx.borrow_and_update() >= seq {
                 return;
             }
-            if this.syncing.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            if this
+                .syncing
+                .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
                 let target = this.committed.load(Ordering::SeqCst);
                 let engine_owner = Arc::clone(server);
-                let result = tokio::task::spawn_blocking(move || engine_owner.engine.sync_wal()).await;
+                let result =
+                    tokio::task::spawn_blocking(move || engine_owner.engine.sync_wal()).await;
                 match result {
                     Ok(Ok(())) => {
                         this.synced_tx.send_if_modified(|synced| {

@@ -47,18 +47,18 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
     let due = server.engine.due_expires(now, KEYS_PER_BATCH)?;
     let mut txn = Txn::new(&server.engine);
     let mut expired = 0;
-    for (raw, physical, key, at) in &due {
-        let Some(db) = server.engine.logical_db(*physical) else {
-            txn.drop_expire_hint(raw.clone());
+    for entry in &due {
+        let Some(db) = server.engine.logical_db(entry.physical_db) else {
+            txn.drop_expire_hint(entry.index_key.clone());
             continue;
         };
-        match txn.get(db, key)? {
-            Some(meta) if meta.expire_at_ms == *at && meta.is_expired(now) => {
-                txn.delete(db, key)?;
+        match txn.get(db, &entry.key)? {
+            Some(meta) if meta.expire_at_ms == entry.expire_at_ms && meta.is_expired(now) => {
+                txn.delete(db, &entry.key)?;
                 expired += 1;
             }
             // The hint outlived its key (slot dropped, database flushed): clean it up.
-            _ => txn.drop_expire_hint(raw.clone()),
+            _ => txn.drop_expire_hint(entry.index_key.clone()),
         }
     }
     txn.commit(false)?;

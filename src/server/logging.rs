@@ -12,7 +12,9 @@ struct RedisFormat {
     pid: u32,
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// Days since 1970-01-01 → (year, month 1-12, day 1-31), Howard Hinnant's civil_from_days.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -48,14 +50,25 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mark = match *event.metadata().level() {
             Level::ERROR | Level::WARN => '#',
             Level::INFO => '*',
             Level::DEBUG => '-',
             Level::TRACE => '.',
         };
-        write!(writer, "{}:M {} {} ", self.pid, timestamp(super::unix_ms()), mark)?;
+        write!(
+            writer,
+            "{}:M {} {} ",
+            self.pid,
+            timestamp(super::unix_ms()),
+            mark
+        )?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
@@ -73,12 +86,19 @@ fn level_for(loglevel: &str) -> Level {
 
 /// Installs the global logger. `logfile` empty = stdout.
 pub fn init(logfile: &str, loglevel: &str) -> std::io::Result<()> {
-    let format = RedisFormat { pid: std::process::id() };
-    let builder = tracing_subscriber::fmt().with_max_level(level_for(loglevel)).event_format(format);
+    let format = RedisFormat {
+        pid: std::process::id(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level_for(loglevel))
+        .event_format(format);
     if logfile.is_empty() {
         let _ = builder.with_writer(std::io::stdout).try_init();
     } else {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(logfile)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logfile)?;
         let _ = builder.with_writer(std::sync::Mutex::new(file)).try_init();
     }
     Ok(())

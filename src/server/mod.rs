@@ -13,9 +13,9 @@ pub mod cursors;
 pub mod dispatch;
 pub mod durability;
 pub mod expiry;
-pub mod stats;
 pub mod logging;
 mod startup;
+pub mod stats;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -30,7 +30,7 @@ use crate::config::Config;
 pub use client::{ClientSignals, ClientState, ReplyMode};
 pub use context::Ctx;
 use durability::Durability;
-pub use startup::run;
+pub use startup::{random_hex_id, run};
 use stats::{CommandStat, ErrorStats, Stats};
 
 /// State protected by the execution lock.
@@ -38,7 +38,7 @@ use stats::{CommandStat, ErrorStats, Stats};
 pub struct Shared {
     /// Idle clients; a client executing a command is lent to its connection.
     pub clients: HashMap<u64, ClientState>,
-    pub command_stats: HashMap<String, CommandStat>,
+    pub command_stats: HashMap<&'static str, CommandStat>,
     pub error_stats: ErrorStats,
     /// Clients receiving the MONITOR feed.
     pub monitors: Vec<u64>,
@@ -62,7 +62,9 @@ impl Tunables {
         let pass = config.get_str("requirepass");
         Tunables {
             proto_max_bulk_len: AtomicI64::new(config.get_int("proto-max-bulk-len")),
-            query_buffer_limit: AtomicU64::new(config.get_int("client-query-buffer-limit").max(0) as u64),
+            query_buffer_limit: AtomicU64::new(
+                config.get_int("client-query-buffer-limit").max(0) as u64
+            ),
             maxclients: AtomicU64::new(config.get_int("maxclients").max(1) as u64),
             timeout_secs: AtomicU64::new(config.get_int("timeout").max(0) as u64),
             active_expire: AtomicBool::new(true),
@@ -74,8 +76,13 @@ impl Tunables {
     /// Re-reads the cached values after CONFIG SET.
     pub fn refresh(&self, config: &Config) {
         let fresh = Tunables::from_config(config);
-        let copy = |to: &AtomicU64, from: &AtomicU64| to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
-        self.proto_max_bulk_len.store(fresh.proto_max_bulk_len.load(Ordering::Relaxed), Ordering::Relaxed);
+        let copy = |to: &AtomicU64, from: &AtomicU64| {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed)
+        };
+        self.proto_max_bulk_len.store(
+            fresh.proto_max_bulk_len.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         copy(&self.query_buffer_limit, &fresh.query_buffer_limit);
         copy(&self.maxclients, &fresh.maxclients);
         copy(&self.timeout_secs, &fresh.timeout_secs);
@@ -95,6 +102,9 @@ pub struct Server {
     pub stats: Stats,
     pub durability: Durability,
     pub run_id: String,
+    /// The replication ID of this node's history (INFO `master_replid`): the one stored with the
+    /// data when there is one, so a restart keeps it.
+    pub replid: String,
     pub started: Instant,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicU64,

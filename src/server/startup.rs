@@ -53,7 +53,10 @@ pub fn run(config: Config) -> i32 {
         eprintln!("Can't open the log file: {e}");
         return 1;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::warn!("Can't start the runtime: {e}");
@@ -135,11 +138,24 @@ async fn serve(config: Config) -> Result<(), StartError> {
 
 async fn serve_in_dir(config: Config) -> Result<(), StartError> {
     let started = Instant::now();
-    let options = EngineOptions { databases: config.get_int("databases").clamp(1, 256) as usize, ..Default::default() };
+    let options = EngineOptions {
+        databases: config.get_int("databases").clamp(1, 256) as usize,
+        ..Default::default()
+    };
     let engine = Engine::open(Path::new(DATA_SUBDIR), &options)?;
-    let keys: u64 = (0..engine.databases()).filter_map(|db| engine.db_counts(db).ok()).map(|(k, _)| k).sum();
-    tracing::info!("Data directory opened in {} ms, {keys} keys", started.elapsed().as_millis());
+    let keys: u64 = (0..engine.databases())
+        .filter_map(|db| engine.db_counts(db).ok())
+        .map(|(k, _)| k)
+        .sum();
+    tracing::info!(
+        "Data directory opened in {} ms, {keys} keys",
+        started.elapsed().as_millis()
+    );
 
+    let replid = match engine.repl_position()? {
+        Some(position) => position.replid,
+        None => random_hex_id(),
+    };
     let commands = CommandTable::new(&commands::registrations()).map_err(StartError::Table)?;
     let port = config.get_int("port").clamp(0, 65535) as u16;
     let binds = config.get_str("bind");
@@ -149,9 +165,13 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         config: RwLock::new(config),
         engine,
         commands,
-        exec: Mutex::new(Shared { clients: HashMap::new(), ..Default::default() }),
+        exec: Mutex::new(Shared {
+            clients: HashMap::new(),
+            ..Default::default()
+        }),
         stats: Stats::default(),
         run_id: random_hex_id(),
+        replid,
         started: Instant::now(),
         next_client_id: AtomicU64::new(0),
         connected_clients: AtomicU64::new(0),
@@ -161,7 +181,10 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         shutting_down: AtomicBool::new(false),
         shutdown_nosave: AtomicBool::new(false),
     });
-    server.stats.last_save_unix.store(super::unix_ms() / 1000, Ordering::Relaxed);
+    server
+        .stats
+        .last_save_unix
+        .store(super::unix_ms() / 1000, Ordering::Relaxed);
 
     let listeners = bind_all(&binds, port).await?;
     for listener in listeners {
@@ -191,12 +214,18 @@ async fn bind_all(binds: &str, port: u16) -> Result<Vec<TcpListener>, StartError
             "::*" => "::",
             other => other,
         };
-        let socket: SocketAddr = match format!("{ip}:{port}").parse().or_else(|_| format!("[{ip}]:{port}").parse()) {
+        let socket: SocketAddr = match format!("{ip}:{port}")
+            .parse()
+            .or_else(|_| format!("[{ip}]:{port}").parse())
+        {
             Ok(s) => s,
             Err(_) => {
                 return Err(StartError::Listen {
                     port,
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad bind address {addr}")),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("bad bind address {addr}"),
+                    ),
                 })
             }
         };
@@ -210,7 +239,11 @@ async fn bind_all(binds: &str, port: u16) -> Result<Vec<TcpListener>, StartError
 }
 
 fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv6() { tokio::net::TcpSocket::new_v6()? } else { tokio::net::TcpSocket::new_v4()? };
+    let socket = if addr.is_ipv6() {
+        tokio::net::TcpSocket::new_v6()?
+    } else {
+        tokio::net::TcpSocket::new_v4()?
+    };
     socket.set_reuseaddr(true)?;
     if addr.is_ipv6() {
         // Like Redis: an IPv6 listener does not also take the IPv4 port.
@@ -247,7 +280,10 @@ fn set_keepalive(server: &Server, stream: &tokio::net::TcpStream) {
 
 async fn wait_for_stop(server: &Arc<Server>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         server.shutdown.notified().await;
         return;
     };
@@ -273,5 +309,7 @@ fn shutdown(server: &Server) {
 pub fn random_hex_id() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..40).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }

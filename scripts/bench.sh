@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Throughput of rockslot next to real Redis, measured by redis-benchmark in one run on the same
+# machine, so the ratio means something even where the absolute figures do not travel.
+#
+# Redis runs as a durable deployment would run it (AOF, fsync every second, no RDB snapshots);
+# rockslot runs on its defaults. Each gets a fresh temporary directory and a free loopback port.
+# The table goes to stdout and, if BENCH_OUT names a file, to that file as well.
+#
+# Knobs (environment):
+#   ROCKSLOT_BIN   binary to measure (default: the release build); pointing it at redis-server
+#                  benchmarks Redis against itself, which checks this script and shows the noise
+#   REDIS_SERVER   reference server (default: redis-server on PATH)
+#   BENCH_SCALE    multiplies every request count (default 1; 0.1 for a quick look)
+#   BENCH_EXTRA    extra redis-benchmark arguments, e.g. "-r 1000000" to spread keys
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rockslot_bin=${ROCKSLOT_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/rockslot/target}/release/rockslot}
+redis_bin=${REDIS_SERVER:-redis-server}
+scale=${BENCH_SCALE:-1}
+clients=50
+value_bytes=100
+
+# One run per line: redis-benchmark tests (-t), pipeline depth (-P), requests per test (-n).
+# Request counts are sized so the whole script takes a minute or two on two cores; add lines
+# here for more commands (lpush,lpop,hset,...) as rockslot grows.
+runs=(
+    "set,get 1 300000"
+    "set,get 16 3000000"
+)
+
+for tool in "$rockslot_bin" "$redis_bin" redis-benchmark redis-cli; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool not found (make build / make deps)" >&2; exit 1; }
+done
+
+work=$(mktemp -d -t rockslot-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Below the kernel's ephemeral range (32768 and up), where outgoing connections take ports that
+# a probe cannot see but a bind fails on.
+free_port() {
+    local port
+    while :; do
+        port=$((10000 + RANDOM % 22000))
+        port_busy "$port" || { echo "$port"; return; }
+    done
+}
+
+# start NAME BINARY ARGS... : starts a server, waits for PING, sets $port. Not run in a
+# subshell, so that $pids reaches the cleanup trap. A port taken in the meantime is retried.
+start() {
+    local name=$1 bin=$2 pid attempt
+    shift 2
+    mkdir -p "$work/$name"
+    for attempt in 1 2 3 4 5; do
+        port=$(free_port)
+        "$bin" --port "$port" --bind 127.0.0.1 --dir "$work/$name" "$@" >"$work/$name.log" 2>&1 &
+        pid=$!
+        pids+=("$pid")
+        for _ in $(seq 600); do
+            if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+                return
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        grep -q "Address already in use" "$work/$name.log" || break
+        echo "bench: $name: port $port taken (attempt $attempt), retrying" >&2
+    done
+    echo "bench: $name did not answer PING; its log:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+}
+
+# measure PORT TESTS PIPELINE REQUESTS : prints "TEST ops/s" lines.
+measure() {
+    # shellcheck disable=SC2086 # BENCH_EXTRA is a list of arguments
+    redis-benchmark -p "$1" -t "$2" -P "$3" -n "$4" -c "$clients" -d "$value_bytes" \
+        ${BENCH_EXTRA:-} --csv |
+        awk -F'","' 'NR > 1 { gsub(/"/, "", $1); printf "%s %s\n", $1, $2 }'
+}
+
+start redis "$redis_bin" --appendonly yes --appendfsync everysec --save ""
+redis_port=$port
+start rockslot "$rockslot_bin"
+rockslot_port=$port
+
+table="$work/table"
+printf '| %-8s | %3s | %14s | %14s | %14s |\n' test P "redis ops/s" "rockslot ops/s" "rockslot/redis" >"$table"
+printf '|----------|-----|----------------|----------------|----------------|\n' >>"$table"
+for run in "${runs[@]}"; do
+    read -r tests pipeline requests <<<"$run"
+    requests=$(awk -v n="$requests" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+    echo "bench: -t $tests -P $pipeline -n $requests against redis, then rockslot" >&2
+    measure "$redis_port" "$tests" "$pipeline" "$requests" >"$work/redis.out"
+    measure "$rockslot_port" "$tests" "$pipeline" "$requests" >"$work/rockslot.out"
+    join <(sort "$work/redis.out") <(sort "$work/rockslot.out") |
+        awk -v p="$pipeline" '{ printf "| %-8s | %3s | %14.0f | %14.0f | %14.2f |\n", $1, p, $2, $3, ($2 > 0 ? $3 / $2 : 0) }' \
+            >>"$table"
+done
+
+cat "$table"
+if [ -n "${BENCH_OUT:-}" ]; then
+    {
+        echo "$(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $clients clients, ${value_bytes}-byte values"
+        cat "$table"
+    } >"$BENCH_OUT"
+    echo "bench: table written to $BENCH_OUT" >&2
+fi
