@@ -7,12 +7,14 @@
 //! per-slot key counters, iteration over a database's keys, and the expire index. The on-disk
 //! layout is described in [`layout`].
 
+mod elements;
 mod engine;
 mod error;
 pub mod layout;
 pub mod meta;
 mod txn;
 
+pub use elements::{Instance, Order};
 pub use engine::{DueExpire, Engine, EngineOptions, ReplPosition, ScanItem};
 pub use error::EngineError;
 pub use meta::{Kind, Meta};

@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use formats::slot::{key_slot, SLOT_COUNT};
 use rocksdb::WriteBatch;
 
+use crate::elements::ElementOverlay;
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES};
 use crate::{Engine, EngineError, Meta, ReplPosition, Result};
 
@@ -28,11 +29,13 @@ struct Entry {
 
 /// Reads and writes of one atomic unit of work. See the module documentation.
 pub struct Txn<'e> {
-    engine: &'e Engine,
+    pub(crate) engine: &'e Engine,
     /// (physical db, key) → state.
     entries: HashMap<(u8, Vec<u8>), Entry>,
     /// Physical databases emptied in this transaction, in order.
-    flushed: Vec<u8>,
+    pub(crate) flushed: Vec<u8>,
+    /// Pending collection element writes (see `elements`).
+    pub(crate) elements: ElementOverlay,
     db_map: Option<Vec<u8>>,
     stale_hints: Vec<Vec<u8>>,
     repl: Option<ReplPosition>,
@@ -44,6 +47,7 @@ impl<'e> Txn<'e> {
             engine,
             entries: HashMap::new(),
             flushed: Vec::new(),
+            elements: ElementOverlay::new(),
             db_map: None,
             stale_hints: Vec::new(),
             repl: None,
@@ -54,7 +58,7 @@ impl<'e> Txn<'e> {
         self.engine
     }
 
-    fn physical(&self, db: usize) -> Result<u8> {
+    pub(crate) fn physical(&self, db: usize) -> Result<u8> {
         match &self.db_map {
             Some(map) => map.get(db).copied().ok_or(EngineError::DbIndex(db)),
             None => self.engine.physical_db(db),
@@ -109,6 +113,8 @@ impl<'e> Txn<'e> {
     pub fn flush_db(&mut self, db: usize) -> Result<()> {
         let physical = self.physical(db)?;
         self.entries.retain(|(p, _), _| *p != physical);
+        // Element records carry the physical db right after slot and tag.
+        self.elements.retain(|raw, _| raw.get(3) != Some(&physical));
         if !self.flushed.contains(&physical) {
             self.flushed.push(physical);
         }
@@ -144,6 +150,7 @@ impl<'e> Txn<'e> {
         self.flushed.is_empty()
             && self.db_map.is_none()
             && self.stale_hints.is_empty()
+            && self.elements.is_empty()
             && self.repl.is_none()
             && !self.entries.values().any(|e| e.dirty)
     }
@@ -192,6 +199,13 @@ impl<'e> Txn<'e> {
                 end = vec![layout::REC_COUNTER_PREFIX + 1];
             }
             batch.delete_range_cf(default_cf, start, end);
+        }
+        for (raw, value) in &self.elements {
+            let slot = u16::from_be_bytes([raw[0], raw[1]]);
+            match value {
+                Some(v) => batch.put_cf(engine.slot_cf(slot), raw, v),
+                None => batch.delete_cf(engine.slot_cf(slot), raw),
+            }
         }
         for hint in &self.stale_hints {
             batch.delete_cf(expires_cf, hint);

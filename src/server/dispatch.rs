@@ -84,7 +84,7 @@ pub fn execute(
             let dirty = ctx.dirty;
             after = ctx.after;
             let txn = ctx.txn;
-            let reply = match txn.commit(false) {
+            let reply = match server.commit(txn) {
                 Ok(()) => result.unwrap_or_else(|e| e.to_reply()),
                 Err(e) => CommandError::Storage(e).to_reply(),
             };

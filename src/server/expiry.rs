@@ -61,7 +61,7 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
             _ => txn.drop_expire_hint(entry.index_key.clone()),
         }
     }
-    txn.commit(false)?;
+    server.commit(txn)?;
     Stats::bump(&server.stats.expired_keys, expired);
     Stats::bump(&server.stats.dirty, expired);
     Ok(due.len())

@@ -105,6 +105,9 @@ pub struct Server {
     /// The replication ID of this node's history (INFO `master_replid`): the one stored with the
     /// data when there is one, so a restart keeps it.
     pub replid: String,
+    /// `master_repl_offset`: bytes of replication stream produced so far (it only moves once a
+    /// replication backlog exists, as in Redis).
+    pub repl_offset: AtomicI64,
     pub started: Instant,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicU64,
@@ -130,6 +133,20 @@ impl Server {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
+    }
+}
+
+impl Server {
+    /// Commits a command's transaction together with the replication position it brings the
+    /// data to, so that after any crash the data says which prefix of the stream it reflects.
+    pub fn commit(&self, mut txn: engine::Txn<'_>) -> Result<(), engine::EngineError> {
+        if !txn.is_empty() {
+            txn.set_repl_position(engine::ReplPosition {
+                replid: self.replid.clone(),
+                offset: self.repl_offset.load(Ordering::SeqCst),
+            });
+        }
+        txn.commit(false)
     }
 }
 

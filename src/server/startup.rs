@@ -152,9 +152,9 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         started.elapsed().as_millis()
     );
 
-    let replid = match engine.repl_position()? {
-        Some(position) => position.replid,
-        None => random_hex_id(),
+    let (replid, repl_offset) = match engine.repl_position()? {
+        Some(position) => (position.replid, position.offset),
+        None => (random_hex_id(), 0),
     };
     let commands = CommandTable::new(&commands::registrations()).map_err(StartError::Table)?;
     let port = config.get_int("port").clamp(0, 65535) as u16;
@@ -172,6 +172,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         stats: Stats::default(),
         run_id: random_hex_id(),
         replid,
+        repl_offset: AtomicI64::new(repl_offset),
         started: Instant::now(),
         next_client_id: AtomicU64::new(0),
         connected_clients: AtomicU64::new(0),
