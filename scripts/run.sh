@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs rockslot in the foreground on its built-in defaults, data under ./data, on port 6379 or,
-# if that is taken, the next free port. Extra arguments are passed on as directives, e.g.
-# `scripts/run.sh --appendfsync always`.
+# if that is taken, the next free port. It listens on loopback only, like Debian's packaged
+# redis.conf; extra arguments are passed on as directives and override that, e.g.
+# `scripts/run.sh --bind 0.0.0.0 --appendfsync always`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,5 @@ while port_busy "$port"; do
 done
 
 mkdir -p data
-echo "rockslot: port $port, data in $PWD/data (connect with: redis-cli -p $port)"
-exec "$bin" --port "$port" --dir "$PWD/data" "$@"
+echo "rockslot: 127.0.0.1:$port, data in $PWD/data (connect with: redis-cli -p $port)"
+exec "$bin" --port "$port" --bind 127.0.0.1 --dir "$PWD/data" "$@"

@@ -98,6 +98,8 @@ pub struct Engine {
     pub(crate) db_map: Mutex<Vec<u8>>,
     next_version: AtomicU64,
     pub(crate) commit_lock: Mutex<()>,
+    /// The replication position last written, so an unchanged one is not written again.
+    pub(crate) last_repl: Mutex<Option<ReplPosition>>,
     _cache: Cache,
     _write_buffers: WriteBufferManager,
 }
@@ -126,6 +128,9 @@ impl Engine {
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(2);
         db_opts.set_max_total_wal_size(256 << 20);
+        // The node writes the WAL buffer to the OS once per batch of client requests (before
+        // their replies leave) instead of once per command: see `flush_wal_buffer`.
+        db_opts.set_manual_wal_flush(true);
         db_opts.set_write_buffer_manager(&write_buffers);
         db_opts.set_keep_log_file_num(4);
         db_opts.set_max_log_file_size(16 << 20);
@@ -186,10 +191,12 @@ impl Engine {
             db_map: Mutex::new((0..options.databases as u16).map(|d| d as u8).collect()),
             next_version: AtomicU64::new(now_micros() << 10),
             commit_lock: Mutex::new(()),
+            last_repl: Mutex::new(None),
             _cache: cache,
             _write_buffers: write_buffers,
         };
         engine.load_node_records()?;
+        *engine.last_repl.lock() = engine.repl_position()?;
         Ok(engine)
     }
 
@@ -328,7 +335,14 @@ impl Engine {
         Ok(raw.and_then(|r| ReplPosition::decode(&r)))
     }
 
-    /// Makes every committed write durable (fsync of the WAL). Concurrent callers share the work
+    /// Hands every committed write to the OS (one `write` of the WAL buffer), so it survives
+    /// the process being killed. Cheap when a concurrent caller already did it.
+    pub fn flush_wal_buffer(&self) -> Result<()> {
+        self.db.flush_wal(false)?;
+        Ok(())
+    }
+
+    /// Makes every committed write durable (WAL buffer written and fsynced). Concurrent callers share the work
     /// RocksDB does, which is what group commit needs.
     pub fn sync_wal(&self) -> Result<()> {
         self.db.flush_wal(true)?;

@@ -239,6 +239,10 @@ impl<'e> Txn<'e> {
         let flushed_counts = |physical: u8| self.flushed.contains(&physical);
         let mut new_counts = Vec::with_capacity(counts.len());
         for ((physical, slot), (dk, de)) in counts {
+            if dk == 0 && de == 0 && !flushed_counts(physical) {
+                // An overwrite: the stored counter is still right.
+                continue;
+            }
             let c = &engine.counters[physical as usize * SLOT_COUNT as usize + slot as usize];
             let (base_k, base_e) = if flushed_counts(physical) {
                 (0, 0)
@@ -258,10 +262,16 @@ impl<'e> Txn<'e> {
         if let Some(map) = &self.db_map {
             batch.put_cf(default_cf, layout::REC_DBMAP, map);
         }
-        if let Some(repl) = &self.repl {
+        let mut last_repl = engine.last_repl.lock();
+        let new_repl = self.repl.filter(|repl| last_repl.as_ref() != Some(repl));
+        if let Some(repl) = &new_repl {
             batch.put_cf(default_cf, layout::REC_REPL, repl.encode());
         }
         engine.write(batch, sync)?;
+        if new_repl.is_some() {
+            *last_repl = new_repl;
+        }
+        drop(last_repl);
 
         // The batch is durable in the WAL: publish the in-memory state that mirrors it.
         for &physical in &self.flushed {

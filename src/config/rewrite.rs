@@ -19,8 +19,8 @@
 //!    temporary file next to it is written, fsynced and renamed over it.
 //!
 //! Redis appends new lines in the random order of its directive hash table; rockslot appends
-//! them in table order. Redis also writes its ACL users (`user default on nopass ~* &* +@all`),
-//! which rockslot, without ACLs, does not.
+//! them in table order. Like Redis without an ACL file, it writes the ACL users, which for
+//! rockslot is only the default user (`user default on nopass ~* &* +@all`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write as _;
@@ -68,8 +68,35 @@ pub fn rewrite_content(config: &Config, old: &[u8]) -> Vec<u8> {
     for (index, d) in DIRECTIVES.iter().enumerate() {
         rewrite_directive(&mut state, config, d, &config.values[index]);
     }
+    rewrite_default_user(&mut state, config);
     state.remove_orphaned();
     state.content()
+}
+
+/// Redis's `rewriteConfigUserOption` without an ACL file: it writes every ACL user, and
+/// rockslot's only user is the default one, whose password is `requirepass` (stored, as Redis
+/// does, as the hex SHA-256 of the password).
+/// `user` lines already in the file are kept as they are: rockslot has no ACL users to write
+/// them from.
+fn rewrite_default_user(state: &mut State, config: &Config) {
+    use sha2::Digest as _;
+    if state.old_lines.contains_key("user") {
+        return;
+    }
+    let password = config.get_str("requirepass");
+    let auth = if password.is_empty() {
+        "nopass".to_string()
+    } else {
+        let digest = sha2::Sha256::digest(password.as_bytes());
+        format!(
+            "#{}",
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
+    state.rewrite_line("user", format!("user default on {auth} ~* &* +@all"), true);
 }
 
 /// Redis's `rewriteConfigState`.

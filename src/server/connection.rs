@@ -142,7 +142,7 @@ async fn client_loop(
             _ = signals.kill.notified() => return Ok(()),
         }
         let mut close = false;
-        let mut sync_seq = None;
+        let mut commit_seq = None;
         loop {
             let limits = Limits {
                 max_bulk_bytes: server.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
@@ -173,14 +173,14 @@ async fn client_loop(
                 protocol: p,
                 authenticated: a,
                 after,
-                sync_seq: seq,
+                commit_seq: seq,
             } = dispatch::execute(server, id, &request.args, input.len());
             protocol = p;
             authenticated = a;
             if let Some(reply) = reply {
                 reply.encode(protocol, &mut output);
             }
-            sync_seq = seq.or(sync_seq);
+            commit_seq = seq.or(commit_seq);
             if after.close {
                 close = true;
                 break;
@@ -193,8 +193,8 @@ async fn client_loop(
         if input.is_empty() && input.capacity() > 4 * READ_BUFFER_BYTES {
             input = BytesMut::with_capacity(READ_BUFFER_BYTES);
         }
-        if let Some(seq) = sync_seq {
-            Durability::wait_synced(server, seq).await;
+        if let Some(seq) = commit_seq {
+            Durability::make_durable(server, seq).await;
         }
         if !output.is_empty() {
             stream.write_all(&output).await?;

@@ -14,7 +14,6 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::context::After;
-use super::durability::FsyncPolicy;
 use super::stats::Stats;
 use super::{unix_ms, ClientState, Ctx, ReplyMode, Server, Shared};
 use crate::commands::meta;
@@ -28,8 +27,9 @@ pub struct Outcome {
     pub protocol: u8,
     pub authenticated: bool,
     pub after: After,
-    /// Commit sequence to wait for before replying (`appendfsync always`).
-    pub sync_seq: Option<u64>,
+    /// Commit sequence of this command's write, if it wrote: the WAL must reach the OS (or the
+    /// disk, with `appendfsync always`) before the reply leaves.
+    pub commit_seq: Option<u64>,
 }
 
 /// Executes one command for client `client_id`.
@@ -47,7 +47,7 @@ pub fn execute(
             protocol: 2,
             authenticated: false,
             after: After { close: true },
-            sync_seq: None,
+            commit_seq: None,
         };
     };
     let started = Instant::now();
@@ -56,7 +56,7 @@ pub fn execute(
     let suppressed_before = client.reply_mode == ReplyMode::Skip;
 
     let mut after = After::default();
-    let mut sync_seq = None;
+    let mut commit_seq = None;
     let reply = match server.commands.lookup(args) {
         Err(e) => {
             Stats::bump(&server.stats.rejected_calls, 1);
@@ -89,10 +89,7 @@ pub fn execute(
                 Err(e) => CommandError::Storage(e).to_reply(),
             };
             if wrote {
-                let seq = server.durability.committed();
-                if server.durability.policy() == FsyncPolicy::Always {
-                    sync_seq = Some(seq);
-                }
+                commit_seq = Some(server.durability.committed());
             }
             Stats::bump(&server.stats.dirty, dirty);
             Stats::bump(&server.stats.commands_processed, 1);
@@ -136,7 +133,7 @@ pub fn execute(
         protocol: client.protocol,
         authenticated: client.authenticated || !server.requires_auth(),
         after,
-        sync_seq,
+        commit_seq,
     };
     shared.clients.insert(client_id, client);
     outcome

@@ -5,7 +5,11 @@
 //!   commit. One sync covers every commit made before it started, so concurrent clients share
 //!   fsyncs (group commit) instead of queueing one fsync each.
 //! - `everysec`: a background task syncs the WAL once per second.
-//! - `no`: RocksDB writes the WAL to the OS on every commit; the OS decides when it reaches disk.
+//! - `no`: the OS decides when the WAL reaches disk.
+//!
+//! Under every policy the WAL buffer is handed to the OS before a reply leaves (RocksDB runs
+//! with `manual_wal_flush`, and a connection flushes once per batch of pipelined requests), so
+//! killing the process never loses an acknowledged write, as with Redis's AOF.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -70,8 +74,18 @@ impl Durability {
         self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// Makes commit `seq` as durable as the policy promises before its reply is sent: on disk
+    /// with `always`, handed to the OS otherwise (so that kill -9 loses nothing acknowledged).
+    pub async fn make_durable(server: &Arc<Server>, seq: u64) {
+        if server.durability.policy() == FsyncPolicy::Always {
+            Durability::wait_synced(server, seq).await;
+        } else if let Err(e) = server.engine.flush_wal_buffer() {
+            tracing::error!("WAL write failed: {e}");
+        }
+    }
+
     /// Waits until commit `seq` is synced to disk, syncing if nobody else is.
-    pub async fn wait_synced(server: &Arc<Server>, seq: u64) {
+    async fn wait_synced(server: &Arc<Server>, seq: u64) {
         let this = &server.durability;
         let mut rx = this.synced_tx.subscribe();
         loop {

@@ -5,10 +5,12 @@
 //! - `differential`: the same commands to rockslot and to redis-server, replies compared byte for
 //!   byte in RESP2 and RESP3, hand-written per area and generated with proptest;
 //! - `restart`: data, TTLs and acknowledged writes survive kill -9;
-//! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE.
+//! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
+//! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
 //!
 //! Every test needs `/usr/bin/redis-server` (or `REDIS_SERVER`); none is skipped without it.
 
+mod architecture;
 mod config;
 mod differential;
 mod restart;

@@ -5,10 +5,16 @@
 //! two correct servers are normalised by name in [`Check::for_command`] and nowhere else:
 //! - KEYS returns keys in hash-table order, so both sides are sorted;
 //! - SCAN cursors are implementation details, so a SCAN is driven to completion on each side and
-//!   the sorted sets of keys are compared;
+//!   the sorted sets of keys are compared; SSCAN likewise, and HSCAN comparing sorted (field,
+//!   value) pairs;
 //! - TTL, PTTL, EXPIRETIME and PEXPIRETIME after a *relative* EXPIRE depend on when each server
 //!   ran the command, so non-negative values may differ by [`TIME_TOLERANCE_S`] seconds. Tests
 //!   that need exact expiry times use absolute PEXPIREAT values and [`Cmd::exact`].
+//!
+//! A generator may also mark one command [`Check::Unordered`] or [`Check::UnorderedPairs`] with
+//! [`Cmd::checked`] when the order depends on state it cannot know, e.g. HGETALL of a hash that
+//! may have left Redis's ordered listpack form for its hash table.
+//!
 //! Commands whose replies cannot be compared at all (RANDOMKEY, INFO, TIME, CLIENT ID, HELLO's
 //! server details) are kept out of the sequences.
 //!
@@ -24,8 +30,8 @@ mod handwritten;
 
 use std::fmt;
 
-use crate::support::resp::{Conn, Reply};
-use crate::support::server::{Flavor, Server};
+use crate::support::resp::{escape, Conn, Reply};
+use crate::support::server::{Flavor, Server, LOG_TAIL_LINES};
 
 /// Slack for expiry times read back after a relative EXPIRE: the two servers run the command a
 /// few microseconds apart, but a loaded machine can stall either process.
@@ -39,8 +45,13 @@ pub enum Check {
     Exact,
     /// Element order of the (array or set) reply is unspecified.
     Unordered,
+    /// The reply is (field, value) pairs in unspecified order: a RESP2 flat array or a RESP3 map
+    /// (HGETALL), or an array of 2-element arrays (RESP3 HRANDFIELD ... WITHVALUES).
+    UnorderedPairs,
     /// Non-negative integers may differ by `tolerance`, in the command's unit.
-    Time { tolerance: i64 },
+    Time {
+        tolerance: i64,
+    },
     /// SCAN: iterate to cursor 0 on each side, compare the sorted, deduplicated keys.
     ScanAll,
 }
@@ -49,7 +60,7 @@ impl Check {
     fn for_command(name: &[u8]) -> Check {
         match name.to_ascii_lowercase().as_slice() {
             b"keys" => Check::Unordered,
-            b"scan" => Check::ScanAll,
+            b"scan" | b"hscan" | b"sscan" => Check::ScanAll,
             b"ttl" | b"expiretime" => Check::Time {
                 tolerance: TIME_TOLERANCE_S,
             },
@@ -82,7 +93,9 @@ impl Cmd {
         while !rest.is_empty() {
             let (word, tail) = match rest.strip_prefix('"') {
                 Some(quoted) => {
-                    let end = quoted.find('"').unwrap_or_else(|| panic!("unbalanced {line}"));
+                    let end = quoted
+                        .find('"')
+                        .unwrap_or_else(|| panic!("unbalanced {line}"));
                     (&quoted[..end], &quoted[end + 1..])
                 }
                 None => rest.split_at(rest.find(' ').unwrap_or(rest.len())),
@@ -96,6 +109,12 @@ impl Cmd {
     /// Compares the reply byte for byte even if the command is normally normalised.
     pub fn exact(mut self) -> Cmd {
         self.check = Check::Exact;
+        self
+    }
+
+    /// Compares the reply as `check` says instead of the command's usual way.
+    pub fn checked(mut self, check: Check) -> Cmd {
+        self.check = check;
         self
     }
 }
@@ -122,20 +141,13 @@ impl fmt::Debug for Cmd {
             if plain {
                 f.write_str(&String::from_utf8_lossy(arg))?;
             } else {
-                let escaped: String = arg
-                    .iter()
-                    .map(|&b| match b {
-                        b'"' => "\\\"".to_string(),
-                        b'\\' => "\\\\".to_string(),
-                        b' ' => " ".to_string(),
-                        b if b.is_ascii_graphic() => (b as char).to_string(),
-                        b => format!("\\x{b:02x}"),
-                    })
-                    .collect();
-                write!(f, "\"{escaped}\"")?;
+                // redis-cli reads the same escapes inside double quotes.
+                write!(f, "\"{}\"", escape(arg))?;
             }
         }
-        if self.check != Check::for_command(self.args.first().map(Vec::as_slice).unwrap_or_default()) {
+        if self.check
+            != Check::for_command(self.args.first().map(Vec::as_slice).unwrap_or_default())
+        {
             write!(f, "  (compared {:?})", self.check)?;
         }
         Ok(())
@@ -177,6 +189,38 @@ impl Pair {
         }
     }
 
+    /// Sends `bytes` unchanged (inline commands, malformed frames) to both servers on fresh RESP2
+    /// connections, compares the next `replies` replies, then whether each closes the connection.
+    pub fn check_raw(&mut self, bytes: &[u8], replies: usize, then_closes: bool) {
+        let mut session = self.session(Proto::Resp2).unwrap_or_else(|e| panic!("{e}"));
+        let mut outcomes = Vec::new();
+        for conn in [&mut session.subject, &mut session.reference] {
+            let mut outcome = String::new();
+            let sent = conn.send_raw(bytes);
+            for _ in 0..replies {
+                match sent
+                    .as_ref()
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| conn.read_reply().map_err(|e| e.to_string()))
+                {
+                    Ok((_, raw)) => outcome.push_str(&escape(&raw)),
+                    Err(e) => outcome.push_str(&format!("<{e}>")),
+                }
+            }
+            if then_closes {
+                if let Err(e) = conn.expect_closed() {
+                    outcome.push_str(&format!("<not closed: {e}>"));
+                }
+            }
+            outcomes.push(outcome);
+        }
+        if let Err(failure) =
+            session.compare_shown(outcomes[0] == outcomes[1], &outcomes[0], &outcomes[1])
+        {
+            panic!("raw request \"{}\": {failure}", escape(bytes));
+        }
+    }
+
     /// Runs `cmds` over RESP2 and then over RESP3 and describes the first difference. A subject
     /// that crashed is restarted, so the caller (proptest shrinking) can keep using the pair.
     pub fn run_sequence(&mut self, cmds: &[Cmd]) -> Result<(), String> {
@@ -206,7 +250,7 @@ impl Pair {
                 .call_raw(&["FLUSHALL"])
                 .map_err(|e| format!("{name}: {e}"))?;
             if flushed != b"+OK\r\n" {
-                return Err(format!("{name}: FLUSHALL replied {}", show(&flushed)));
+                return Err(format!("{name}: FLUSHALL replied {}", escape(&flushed)));
             }
             if proto == Proto::Resp3 {
                 // HELLO's reply names the server and connection id, so it is not compared.
@@ -224,18 +268,23 @@ impl Pair {
         Ok(Session {
             subject,
             reference,
-            subject_name: format!("{:?}", self.subject.flavor()).to_lowercase(),
+            subject_name: match self.subject.flavor() {
+                Flavor::Rockslot => "rockslot".into(),
+                Flavor::Redis => "redis#2".into(),
+            },
         })
     }
 
     fn with_liveness(&mut self, mut failure: String) -> String {
-        for (role, server) in [("subject", &mut self.subject), ("reference", &mut self.reference)]
-        {
+        for (role, server) in [
+            ("subject", &mut self.subject),
+            ("reference", &mut self.reference),
+        ] {
             if !server.is_running() {
                 failure.push_str(&format!(
-                    "\n{role} {:?} EXITED; its log:\n{}",
+                    "\n{role} {:?} EXITED; the end of its log:\n{}",
                     server.flavor(),
-                    server.log()
+                    server.log_tail(LOG_TAIL_LINES)
                 ));
                 server.start_again();
             }
@@ -265,7 +314,8 @@ impl Session {
         if cmd.check == Check::ScanAll {
             let ours = scan_all(&mut self.subject, &cmd.args)
                 .map_err(|e| format!("{}: {e}", self.subject_name))?;
-            let theirs = scan_all(&mut self.reference, &cmd.args).map_err(|e| format!("redis: {e}"))?;
+            let theirs =
+                scan_all(&mut self.reference, &cmd.args).map_err(|e| format!("redis: {e}"))?;
             return self.compare_shown(ours == theirs, &ours, &theirs);
         }
         let (ours_reply, ours) = self.exchange(cmd, true)?;
@@ -273,6 +323,7 @@ impl Session {
         let same = match cmd.check {
             Check::Exact | Check::ScanAll => ours == theirs,
             Check::Unordered => sorted(ours_reply) == sorted(theirs_reply),
+            Check::UnorderedPairs => sorted_pairs(ours_reply) == sorted_pairs(theirs_reply),
             Check::Time { tolerance } => match (ours_reply, theirs_reply) {
                 (Reply::Integer(a), Reply::Integer(b)) if a >= 0 && b >= 0 => {
                     a.abs_diff(b) <= tolerance.unsigned_abs()
@@ -280,7 +331,7 @@ impl Session {
                 _ => ours == theirs,
             },
         };
-        self.compare_shown(same, &show(&ours), &show(&theirs))
+        self.compare_shown(same, &escape(&ours), &escape(&theirs))
     }
 
     fn exchange(&mut self, cmd: &Cmd, subject: bool) -> Result<(Reply, Vec<u8>), String> {
@@ -294,26 +345,17 @@ impl Session {
             .map_err(|e| format!("{name}: {e}"))
     }
 
-    fn compare_shown<T: fmt::Debug + ?Sized>(
-        &self,
-        same: bool,
-        ours: &T,
-        theirs: &T,
-    ) -> Result<(), String> {
+    /// `ours` and `theirs` are already printable (escaped bytes or sorted key lists).
+    fn compare_shown(&self, same: bool, ours: &str, theirs: &str) -> Result<(), String> {
         if same {
             return Ok(());
         }
         Err(format!(
-            "replies differ:\n  {:<9} {ours:?}\n  {:<9} {theirs:?}",
+            "replies differ:\n  {:<9} {ours}\n  {:<9} {theirs}",
             format!("{}:", self.subject_name),
             "redis:"
         ))
     }
-}
-
-/// Shows reply bytes with RESP's CR LF visible, e.g. `"$3\r\nfoo\r\n"`.
-fn show(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
 }
 
 fn sorted(reply: Reply) -> Reply {
@@ -330,9 +372,33 @@ fn sorted(reply: Reply) -> Reply {
     }
 }
 
-/// Drives `SCAN 0 <options>` to cursor 0. Returns the sorted keys, or the error reply's text.
+/// [`Check::UnorderedPairs`]: a flat array of fields and values is sorted pair by pair, a map
+/// by entry, an array of pairs by item.
+fn sorted_pairs(reply: Reply) -> Reply {
+    match reply {
+        Reply::Array(Some(items)) if items.iter().all(|i| i.as_items().is_none()) => {
+            let mut pairs: Vec<Vec<Reply>> = items.chunks(2).map(<[Reply]>::to_vec).collect();
+            pairs.sort();
+            Reply::Array(Some(pairs.concat()))
+        }
+        Reply::Map(mut entries) => {
+            entries.sort();
+            Reply::Map(entries)
+        }
+        other => sorted(other),
+    }
+}
+
+/// Drives `SCAN 0 <options>` (or `HSCAN` / `SSCAN key 0 <options>`) to cursor 0. Returns the
+/// sorted keys or members (HSCAN: the sorted (field, value) pairs), or the error reply's text.
 fn scan_all(conn: &mut Conn, args: &[Vec<u8>]) -> Result<String, String> {
     let mut args = args.to_vec();
+    let hscan = args[0].eq_ignore_ascii_case(b"hscan");
+    let cursor_at = if hscan || args[0].eq_ignore_ascii_case(b"sscan") {
+        2
+    } else {
+        1
+    };
     let mut keys = Vec::new();
     for _ in 0..MAX_SCAN_CALLS {
         let reply = conn.call(&args).map_err(|e| e.to_string())?;
@@ -351,11 +417,17 @@ fn scan_all(conn: &mut Conn, args: &[Vec<u8>]) -> Result<String, String> {
             .ok_or_else(|| format!("SCAN keys are not an array: {reply:?}"))?;
         keys.extend(page_keys.iter().cloned());
         if cursor == b"0" {
+            if hscan {
+                let mut pairs: Vec<&[Reply]> = keys.chunks(2).collect();
+                pairs.sort();
+                pairs.dedup();
+                return Ok(format!("{pairs:?}"));
+            }
             keys.sort();
             keys.dedup();
             return Ok(format!("{keys:?}"));
         }
-        args[1] = cursor.to_vec();
+        args[cursor_at] = cursor.to_vec();
     }
     Err(format!("SCAN did not finish in {MAX_SCAN_CALLS} calls"))
 }

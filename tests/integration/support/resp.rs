@@ -6,6 +6,7 @@
 //! every RESP2 and RESP3 type Redis 7.0 emits (attributes are never sent by Redis 7.0 and are
 //! rejected) and bounds nesting so a corrupt stream cannot recurse without limit.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -17,7 +18,7 @@ const MAX_DEPTH: usize = 64;
 
 /// One decoded reply. Doubles and big numbers keep their text, so comparing two `Reply` values
 /// is as strict as comparing the bytes they came from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reply {
     Simple(Vec<u8>),
     Error(Vec<u8>),
@@ -67,6 +68,51 @@ impl Reply {
     }
 }
 
+/// Shows replies in RESP's own notation with escaped payloads (`+OK`, `:3`, `"a\x00"`, `(nil)`),
+/// which reads far better in a failure message than vectors of byte values.
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Simple(b) => write!(f, "+{}", escape(b)),
+            Reply::Error(b) => write!(f, "-{}", escape(b)),
+            Reply::Integer(n) => write!(f, ":{n}"),
+            Reply::Bulk(Some(b)) => write!(f, "\"{}\"", escape(b)),
+            Reply::Bulk(None) | Reply::Array(None) => f.write_str("(nil)"),
+            Reply::Array(Some(items)) => f.debug_list().entries(items).finish(),
+            Reply::Null => f.write_str("_"),
+            Reply::Double(b) => write!(f, ",{}", escape(b)),
+            Reply::Boolean(b) => f.write_str(if *b { "#t" } else { "#f" }),
+            Reply::BigNumber(b) => write!(f, "({}", escape(b)),
+            Reply::Verbatim(b) => write!(f, "={}", escape(b)),
+            Reply::BlobError(b) => write!(f, "!{}", escape(b)),
+            Reply::Map(pairs) => f
+                .debug_map()
+                .entries(pairs.iter().map(|(k, v)| (k, v)))
+                .finish(),
+            Reply::Set(items) => write!(f, "~{items:?}"),
+            Reply::Push(items) => write!(f, ">{items:?}"),
+        }
+    }
+}
+
+/// Printable ASCII as is, CR, LF, tab, quote and backslash escaped C-style, other bytes as
+/// `\xNN`: RESP framing stays visible and binary payloads stay readable.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b' '..=b'~' => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
 /// Decodes one reply from the front of `buf`: `Ok(None)` means more bytes are needed, otherwise
 /// the reply and how many bytes it took.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
@@ -95,7 +141,7 @@ fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usize
         b'#' => match line {
             b"t" => Reply::Boolean(true),
             b"f" => Reply::Boolean(false),
-            _ => return Err(format!("bad boolean {:?}", line.escape_ascii().to_string())),
+            _ => return Err(format!("bad boolean \"{}\"", escape(line))),
         },
         b'$' | b'=' | b'!' => {
             let len = parse_int(line)?;
@@ -179,7 +225,7 @@ fn parse_int(line: &[u8]) -> Result<i64, String> {
     std::str::from_utf8(line)
         .ok()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad integer {:?}", line.escape_ascii().to_string()))
+        .ok_or_else(|| format!("bad integer \"{}\"", escape(line)))
 }
 
 /// Encodes a command as a RESP multibulk, the way every client library sends it.
@@ -240,7 +286,10 @@ impl Conn {
     /// Sends every command without waiting, then reads one reply per command. A second thread
     /// writes while this one reads, so a server that stops reading until its replies are drained
     /// cannot deadlock a long pipeline.
-    pub fn pipeline<A: AsRef<[u8]> + Sync>(&mut self, commands: &[Vec<A>]) -> io::Result<Vec<Reply>> {
+    pub fn pipeline<A: AsRef<[u8]> + Sync>(
+        &mut self,
+        commands: &[Vec<A>],
+    ) -> io::Result<Vec<Reply>> {
         let mut out = Vec::new();
         for command in commands {
             encode_command(command, &mut out);
@@ -283,8 +332,8 @@ impl Conn {
 
 fn unexpected_data(bytes: &[u8]) -> io::Error {
     io::Error::other(format!(
-        "expected the server to close the connection, got {:?}",
-        bytes.escape_ascii().to_string()
+        "expected the server to close the connection, got \"{}\"",
+        escape(bytes)
     ))
 }
 
@@ -299,7 +348,7 @@ fn read_reply_from(mut stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<(Rep
             Err(e) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{e} in {:?}", buf.escape_ascii().to_string()),
+                    format!("{e} in \"{}\"", escape(buf)),
                 ))
             }
         }
@@ -341,9 +390,16 @@ mod tests {
             ),
         ];
         for (bytes, expected) in cases {
-            assert_eq!(parse_reply(bytes).unwrap(), Some((expected.clone(), bytes.len())));
+            assert_eq!(
+                parse_reply(bytes).unwrap(),
+                Some((expected.clone(), bytes.len()))
+            );
             for cut in 0..bytes.len() {
-                assert_eq!(parse_reply(&bytes[..cut]).unwrap(), None, "{bytes:?} cut at {cut}");
+                assert_eq!(
+                    parse_reply(&bytes[..cut]).unwrap(),
+                    None,
+                    "{bytes:?} cut at {cut}"
+                );
             }
         }
         assert!(parse_reply(b"$3\r\nabcX\r\n").is_err());

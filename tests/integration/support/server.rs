@@ -24,14 +24,19 @@ use super::resp::Conn;
 /// How long a server may take to answer PING; generous because RocksDB recovery competes with
 /// builds for the CPU on small CI machines.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a process expected to exit by itself (a rejected configuration) may take; one that
+/// started serving instead is caught here rather than after the full startup timeout.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a SIGTERMed server may take to shut down cleanly.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often readiness and exit are polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Attempts at finding a port nobody else grabbed between our probe and the server's bind.
 const PORT_ATTEMPTS: usize = 5;
+/// Marks the start of each attempt in the server log.
+const START_NOTE: &str = "starting";
 /// Lines of the server log printed when a test fails.
-const LOG_TAIL_LINES: usize = 200;
+pub const LOG_TAIL_LINES: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -56,14 +61,17 @@ pub fn redis_server() -> &'static Path {
         let path = std::env::var_os("REDIS_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/bin/redis-server"));
-        let output = Command::new(&path).arg("--version").output().unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} ({e}). The integration tests need Debian's redis-server 7.0: \
+        let output = Command::new(&path)
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {} ({e}). The integration tests need Debian's redis-server 7.0: \
                  run scripts/install-deps.sh (apt-get install redis-server redis-tools) or set \
                  REDIS_SERVER to its path",
-                path.display()
-            )
-        });
+                    path.display()
+                )
+            });
         let version = String::from_utf8_lossy(&output.stdout);
         assert!(
             version.contains(" v=7.0."),
@@ -130,10 +138,14 @@ impl ServerBuilder {
                 Err(reason) if reason.contains("Address already in use") => {
                     server.note(&format!("port attempt {attempt} failed, retrying"));
                 }
+                // The log tail follows from `Drop`.
                 Err(reason) => panic!("{:?} did not start: {reason}", server.flavor),
             }
         }
-        panic!("{:?} found no free port in {PORT_ATTEMPTS} attempts", server.flavor)
+        panic!(
+            "{:?} found no free port in {PORT_ATTEMPTS} attempts",
+            server.flavor
+        )
     }
 }
 
@@ -191,6 +203,13 @@ impl Server {
 
     pub fn log(&self) -> String {
         fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The last `lines` lines of the log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 
     /// A raw RESP connection; panics if the server does not accept it.
@@ -263,7 +282,11 @@ impl Server {
 
     /// Marks an event of the test in the server log, so a failing test's log reads in order.
     fn note(&self, what: &str) {
-        if let Ok(mut log) = OpenOptions::new().append(true).create(true).open(self.log_path()) {
+        if let Ok(mut log) = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.log_path())
+        {
             let _ = writeln!(log, "===== test harness: {what} =====");
         }
     }
@@ -277,9 +300,27 @@ impl Server {
         args
     }
 
+    /// Whether the server answering on our port is provably not ours: another process may have
+    /// taken the port between `free_port` and our bind, and answer PING before ours gives up.
+    /// `dir` is what tells them apart; a server without CONFIG GET gets the benefit of the doubt.
+    fn is_someone_else(&self, conn: &mut Conn) -> bool {
+        let Ok(reply) = conn.call(&["CONFIG", "GET", "dir"]) else {
+            return false;
+        };
+        let Some([_, dir]) = reply.as_items() else {
+            return false;
+        };
+        let ours = fs::canonicalize(self.data_dir()).unwrap_or_else(|_| self.data_dir());
+        dir.as_bytes()
+            .is_some_and(|dir| dir != ours.as_os_str().as_encoded_bytes())
+    }
+
     fn spawn_and_wait(&mut self) -> Result<(), String> {
         let args = self.command_args();
-        self.note(&format!("start {:?} {args:?}", self.flavor.program()));
+        self.note(&format!(
+            "{START_NOTE} {:?} {args:?}",
+            self.flavor.program()
+        ));
         let log = OpenOptions::new()
             .append(true)
             .create(true)
@@ -298,11 +339,28 @@ impl Server {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if !self.is_running() {
-                return Err(format!("exited during startup; log:\n{}", self.log()));
+                let log = self.log();
+                // Only this attempt's output: earlier attempts are in the same file.
+                let attempt = log.rsplit(START_NOTE).next().unwrap_or_default();
+                let reason = match attempt
+                    .lines()
+                    .find(|l| l.contains("Address already in use"))
+                {
+                    Some(line) => line.to_string(),
+                    None => "exited during startup".to_string(),
+                };
+                return Err(reason);
             }
             if let Ok(mut conn) = Conn::connect(self.port) {
                 if let Ok(reply) = conn.call_raw(&["PING"]) {
                     if reply == b"+PONG\r\n" {
+                        if self.is_someone_else(&mut conn) {
+                            if let Some(mut child) = self.child.take() {
+                                let _ = child.kill();
+                                let _ = child.wait();
+                            }
+                            return Err("Address already in use by another server".into());
+                        }
                         return Ok(());
                     }
                     // -LOADING and friends: the server is up but not ready yet.
@@ -323,16 +381,13 @@ impl Drop for Server {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            let log = self.log();
-            let lines: Vec<&str> = log.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
             eprintln!(
-                "----- {:?} on port {} ({}), last {} log lines -----\n{}\n----- end of log -----",
+                "----- {:?} on port {} ({}), last {LOG_TAIL_LINES} log lines -----\n{}\n\
+                 ----- end of log -----",
                 self.flavor,
                 self.port,
                 self.root.path().display(),
-                tail.len(),
-                tail.join("\n")
+                self.log_tail(LOG_TAIL_LINES)
             );
             if std::env::var_os("KEEP_TEST_DIRS").is_some() {
                 self.root.disable_cleanup(true);
@@ -350,7 +405,7 @@ pub struct Exited {
 }
 
 /// Runs `program` expecting it to exit by itself (a bad configuration, say); panics if it is
-/// still running after the startup timeout.
+/// still running after [`EXIT_TIMEOUT`].
 pub fn run_to_exit(program: &Path, args: &[OsString], cwd: &Path) -> Exited {
     let out_path = cwd.join("exit.stdout");
     let err_path = cwd.join("exit.stderr");
@@ -362,7 +417,7 @@ pub fn run_to_exit(program: &Path, args: &[OsString], cwd: &Path) -> Exited {
         .stderr(File::create(&err_path).expect("create stderr file"))
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
-    let status = wait_with_timeout(&mut child, START_TIMEOUT).unwrap_or_else(|| {
+    let status = wait_with_timeout(&mut child, EXIT_TIMEOUT).unwrap_or_else(|| {
         let _ = child.kill();
         let _ = child.wait();
         panic!(
@@ -395,5 +450,10 @@ fn signal(pid: u32, sig: libc::c_int) {
     let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
     // SAFETY: kill(2) has no memory-safety preconditions; the pid is our own child's.
     let rc = unsafe { libc::kill(pid, sig) };
-    assert_eq!(rc, 0, "kill({pid}, {sig}): {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
 }

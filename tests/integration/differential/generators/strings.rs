@@ -35,7 +35,7 @@ pub fn command(ctx: &GenCtx) -> BoxedStrategy<Cmd> {
 fn set_options(ctx: &GenCtx) -> BoxedStrategy<Vec<Vec<u8>>> {
     let condition = prop::option::of(word(&["NX", "XX"]));
     let get = any::<bool>();
-    let expiry = prop::option::of(expiry(ctx));
+    let expiry = prop::option::of(expiry(ctx, false));
     let well_formed = (condition, get, expiry).prop_map(|(condition, get, expiry)| {
         let mut args: Vec<Vec<u8>> = condition.into_iter().collect();
         if get {
@@ -51,12 +51,14 @@ fn set_options(ctx: &GenCtx) -> BoxedStrategy<Vec<Vec<u8>>> {
     .boxed()
 }
 
-fn expiry(ctx: &GenCtx) -> BoxedStrategy<Vec<Vec<u8>>> {
+/// Expiry options; `past` allows absolute times in the past (see [`GenCtx::abs_seconds`]).
+fn expiry(ctx: &GenCtx, past: bool) -> BoxedStrategy<Vec<Vec<u8>>> {
     prop_oneof![
         rel_seconds().prop_map(|t| vec![b"EX".to_vec(), t]),
         rel_millis().prop_map(|t| vec![b"PX".to_vec(), t]),
-        ctx.abs_seconds().prop_map(|t| vec![b"EXAT".to_vec(), t]),
-        ctx.abs_millis().prop_map(|t| vec![b"PXAT".to_vec(), t]),
+        ctx.abs_seconds(past)
+            .prop_map(|t| vec![b"EXAT".to_vec(), t]),
+        ctx.abs_millis(past).prop_map(|t| vec![b"PXAT".to_vec(), t]),
         Just(vec![b"KEEPTTL".to_vec()]),
     ]
     .boxed()
@@ -65,7 +67,7 @@ fn expiry(ctx: &GenCtx) -> BoxedStrategy<Vec<Vec<u8>>> {
 fn getex_options(ctx: &GenCtx) -> BoxedStrategy<Vec<Vec<u8>>> {
     prop_oneof![
         2 => Just(Vec::new()),
-        3 => expiry(ctx).prop_filter("KEEPTTL is not a GETEX option", |o| o[0] != b"KEEPTTL"),
+        3 => expiry(ctx, true).prop_filter("KEEPTTL is not a GETEX option", |o| o[0] != b"KEEPTTL"),
         1 => Just(vec![b"PERSIST".to_vec()]),
         1 => words(&["EX", "PERSIST", "KEEPTTL", "100"], 3),
     ]
@@ -91,7 +93,9 @@ fn offset() -> BoxedStrategy<Vec<u8>> {
 /// Increments exact in binary floating point, so results do not depend on the precision of the
 /// arithmetic; the hand-written test covers decimal fractions.
 fn float_increment() -> BoxedStrategy<Vec<u8>> {
-    word(&["1", "-1", "0.5", "2.25", "-0.125", "10", "1e2", "1.5e1", "abc", "inf", "-inf", ""])
+    word(&[
+        "1", "-1", "0.5", "2.25", "-0.125", "10", "1e2", "1.5e1", "abc", "inf", "-inf", "",
+    ])
 }
 
 fn lcs_options() -> BoxedStrategy<Vec<Vec<u8>>> {

@@ -1,0 +1,85 @@
+//! Generated differential tests: proptest draws command sequences from the generators of one
+//! area (or of all areas at once, `mixed`), runs each sequence on both servers in RESP2 and in
+//! RESP3, and on a difference shrinks it to a minimal sequence that still differs.
+//!
+//! Reproducing a failure: proptest records the failing case's seed in
+//! `tests/proptest-regressions/differential-<area>.txt` and replays recorded seeds first on
+//! every run (commit the file to keep a regression). `PROPTEST_RNG_SEED=<n>` fixes the seed of
+//! a whole run; `PROPTEST_CASES=<n>` changes the number of sequences (default [`CASES`]).
+
+use std::cell::RefCell;
+
+use proptest::collection::vec;
+use proptest::strategy::{BoxedStrategy, Strategy, Union};
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
+
+use super::generators::{self, GenCtx};
+use super::{Cmd, Pair};
+
+/// Sequences per area. Each runs twice (RESP2 and RESP3), so an area sends about
+/// `CASES * MAX_LEN` commands to each server, a few seconds' work.
+const CASES: u32 = 256;
+/// Longest generated sequence; lengths are uniform in `1..=MAX_LEN`, short ones help shrinking.
+const MAX_LEN: usize = 100;
+/// Bound on shrinking, in milliseconds, so a failing run still ends in reasonable time.
+const MAX_SHRINK_MS: u32 = 120_000;
+
+/// A generator: the commands of one area as a proptest strategy.
+type Generator = fn(&GenCtx) -> BoxedStrategy<Cmd>;
+
+/// Declares one test per area and the list of all generators the `mixed` test draws from.
+macro_rules! generated_tests {
+    ($($area:ident),+ $(,)?) => {
+        const ALL: &[Generator] = &[$(generators::$area::command),+];
+        $(
+            #[test]
+            fn $area() {
+                run(
+                    stringify!($area),
+                    concat!("tests/proptest-regressions/differential-", stringify!($area), ".txt"),
+                    generators::$area::command(&GenCtx::now()),
+                );
+            }
+        )+
+    };
+}
+
+generated_tests!(strings, bitmaps, keyspace, expire);
+
+/// Every area's commands interleaved over the same keys: type clashes and cross-area effects.
+#[test]
+fn mixed() {
+    let ctx = GenCtx::now();
+    run(
+        "mixed",
+        "tests/proptest-regressions/differential-mixed.txt",
+        Union::new(ALL.iter().map(|generator| generator(&ctx))).boxed(),
+    );
+}
+
+fn run(area: &str, regressions: &'static str, command: BoxedStrategy<Cmd>) {
+    let mut config = Config {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        max_shrink_time: MAX_SHRINK_MS,
+        ..Config::default()
+    };
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = CASES;
+    }
+    // The runner wants an `Fn`; the servers are reused across cases, hence the RefCell.
+    let pair = RefCell::new(Pair::start());
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&vec(command, 1..=MAX_LEN), |cmds| {
+        pair.borrow_mut()
+            .run_sequence(&cmds)
+            .map_err(TestCaseError::fail)
+    });
+    match result {
+        Ok(()) => {}
+        // The reason holds the transcript of the shrunk sequence up to the differing reply.
+        Err(TestError::Fail(reason, _)) => {
+            panic!("generated {area} sequence differs after shrinking:\n{reason}")
+        }
+        Err(TestError::Abort(reason)) => panic!("generated {area} run aborted: {reason}"),
+    }
+}
