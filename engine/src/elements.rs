@@ -239,19 +239,7 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Engine, EngineOptions};
-
-    fn open(dir: &std::path::Path) -> Engine {
-        Engine::open(
-            dir,
-            &EngineOptions {
-                block_cache_bytes: 8 << 20,
-                write_buffer_bytes: 8 << 20,
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    }
+    use crate::engine::tests::open;
 
     fn fields(items: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
         items

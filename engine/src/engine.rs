@@ -478,3 +478,18 @@ impl Engine {
             .sum()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small engine in `dir` for unit tests.
+    pub(crate) fn open(dir: &std::path::Path) -> Engine {
+        let options = EngineOptions {
+            block_cache_bytes: 8 << 20,
+            write_buffer_bytes: 8 << 20,
+            ..Default::default()
+        };
+        Engine::open(dir, &options).unwrap()
+    }
+}

@@ -17,7 +17,7 @@ mod txn;
 pub use elements::{Instance, Order};
 pub use engine::{DueExpire, Engine, EngineOptions, ReplPosition, ScanItem};
 pub use error::EngineError;
-pub use meta::{Kind, Meta};
+pub use meta::{Kind, Meta, StringForm};
 pub use txn::Txn;
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

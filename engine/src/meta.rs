@@ -1,6 +1,7 @@
 //! The metadata record kept for every key.
 //!
-//! Layout (fixed on disk): `kind(1) | expire_at_ms(8, big-endian, 0 = none) | body`.
+//! Layout (fixed on disk): `kind(1) | expire_at_ms(8, big-endian, 0 = none) | body`. The kind
+//! byte's two high bits record a string's [`StringForm`].
 //! For strings the body is the value itself, so a GET is one point lookup. For collections the
 //! body is `version(8) | count(8) | extra`, where `version` identifies this instance's element
 //! records and `extra` is kind-specific (list head/tail sequence numbers, stream ids, ...).
@@ -59,9 +60,26 @@ pub struct Meta {
     pub count: u64,
     /// String value, or kind-specific collection data.
     pub body: Vec<u8>,
+    /// How Redis would hold this string (OBJECT ENCODING depends on how the value was made).
+    pub string_form: StringForm,
+}
+
+/// How a string value was made, which decides the encoding Redis reports for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StringForm {
+    /// Stored from a client argument: Redis's `tryObjectEncoding` (int, embstr or raw).
+    #[default]
+    Encoded,
+    /// Built as a fresh string without integer encoding (INCRBYFLOAT): embstr or raw by length.
+    NotInt,
+    /// Modified in place or built as a raw object (APPEND, SETRANGE, SETBIT, BITFIELD, BITOP).
+    Raw,
 }
 
 const HEADER_BYTES: usize = 9;
+/// Kind-byte bits for [`StringForm`].
+const RAW_BIT: u8 = 0x80;
+const NOT_INT_BIT: u8 = 0x40;
 const COLLECTION_BYTES: usize = 16;
 
 impl Meta {
@@ -72,6 +90,19 @@ impl Meta {
             version: 0,
             count: 0,
             body: value,
+            string_form: StringForm::Encoded,
+        }
+    }
+
+    /// A collection's metadata record: `count` elements under `version`, no expire.
+    pub fn collection(kind: Kind, version: u64, count: u64, body: Vec<u8>) -> Meta {
+        Meta {
+            kind,
+            expire_at_ms: 0,
+            version,
+            count,
+            body,
+            string_form: StringForm::Encoded,
         }
     }
 
@@ -89,7 +120,12 @@ impl Meta {
         let mut out = Vec::with_capacity(
             HEADER_BYTES + if collection { COLLECTION_BYTES } else { 0 } + self.body.len(),
         );
-        out.push(self.kind as u8);
+        let form_bits = match self.string_form {
+            StringForm::Encoded => 0,
+            StringForm::NotInt => NOT_INT_BIT,
+            StringForm::Raw => RAW_BIT,
+        };
+        out.push(self.kind as u8 | form_bits);
         out.extend_from_slice(&self.expire_at_ms.to_be_bytes());
         if collection {
             out.extend_from_slice(&self.version.to_be_bytes());
@@ -107,10 +143,18 @@ impl Meta {
         if raw.len() < HEADER_BYTES {
             return Err(corrupt("record shorter than its header"));
         }
-        let kind = Kind::from_code(raw[0]).ok_or_else(|| corrupt("unknown kind"))?;
+        let kind = Kind::from_code(raw[0] & !(RAW_BIT | NOT_INT_BIT))
+            .ok_or_else(|| corrupt("unknown kind"))?;
+        let string_form = match raw[0] & (RAW_BIT | NOT_INT_BIT) {
+            0 => StringForm::Encoded,
+            NOT_INT_BIT => StringForm::NotInt,
+            _ => StringForm::Raw,
+        };
         let expire_at_ms = i64::from_be_bytes(raw[1..9].try_into().map_err(|_| corrupt("expire"))?);
         if kind == Kind::String {
-            return Ok(Meta::string(raw[HEADER_BYTES..].to_vec(), expire_at_ms));
+            let mut meta = Meta::string(raw[HEADER_BYTES..].to_vec(), expire_at_ms);
+            meta.string_form = string_form;
+            return Ok(meta);
         }
         let rest = &raw[HEADER_BYTES..];
         if rest.len() < COLLECTION_BYTES {
@@ -124,6 +168,7 @@ impl Meta {
             version,
             count,
             body: rest[16..].to_vec(),
+            string_form: StringForm::Encoded,
         })
     }
 }
@@ -136,13 +181,14 @@ mod tests {
     fn round_trips() {
         let s = Meta::string(b"hello".to_vec(), 1234);
         assert_eq!(Meta::decode(&s.encode()).unwrap(), s);
-        let h = Meta {
-            kind: Kind::Hash,
-            expire_at_ms: 0,
-            version: 77,
-            count: 3,
-            body: vec![1, 2],
-        };
+        for form in [StringForm::Raw, StringForm::NotInt] {
+            let built = Meta {
+                string_form: form,
+                ..s.clone()
+            };
+            assert_eq!(Meta::decode(&built.encode()).unwrap(), built);
+        }
+        let h = Meta::collection(Kind::Hash, 77, 3, vec![1, 2]);
         assert_eq!(Meta::decode(&h.encode()).unwrap(), h);
         assert!(Meta::decode(&[9, 0]).is_err());
         assert!(Meta::decode(&[1; 12]).is_err());

@@ -296,19 +296,7 @@ impl<'e> Txn<'e> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EngineOptions;
-
-    fn open(dir: &std::path::Path) -> Engine {
-        Engine::open(
-            dir,
-            &EngineOptions {
-                block_cache_bytes: 8 << 20,
-                write_buffer_bytes: 8 << 20,
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    }
+    use crate::engine::tests::open;
 
     #[test]
     fn reads_own_writes_and_counts() {

@@ -10,7 +10,7 @@
 mod bitfield;
 
 use bytes::Bytes;
-use engine::{Kind, Meta};
+use engine::{Kind, Meta, StringForm};
 use formats::resp::Reply;
 
 use super::args::parse_i64;
@@ -86,7 +86,13 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         } else {
             meta.body[byte] &= !mask;
         }
+        meta.string_form = StringForm::Raw;
         ctx.put(key, meta)?;
+    } else if meta.string_form != StringForm::Raw {
+        // No change, but Redis has unshared the value into its "raw" encoding all the same.
+        meta.string_form = StringForm::Raw;
+        let db = ctx.db();
+        ctx.txn.put(db, key, meta)?;
     }
     Ok(Reply::Integer(was as i64))
 }
@@ -325,7 +331,10 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if result.is_empty() {
         ctx.delete(&args[2])?;
     } else {
-        ctx.put(&args[2], Meta::string(result, 0))?;
+        // Redis builds the destination as a raw string object, whatever its content.
+        let mut meta = Meta::string(result, 0);
+        meta.string_form = StringForm::Raw;
+        ctx.put(&args[2], meta)?;
     }
     Ok(Reply::Integer(len))
 }

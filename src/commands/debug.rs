@@ -178,8 +178,6 @@ const UNSUPPORTED: &[&str] = &[
     "structsize",
 ];
 
-/// Longest string Redis stores as an "embstr" object.
-const EMBSTR_SIZE_LIMIT: usize = 44;
 /// Integers 0..OBJ_SHARED_INTEGERS are shared objects in Redis.
 const SHARED_INTEGERS: i64 = 10_000;
 /// POPULATE formats key names into a 128-byte C buffer, so names stop at 127 bytes.
@@ -301,25 +299,6 @@ fn strtod_prefix(arg: &[u8]) -> f64 {
     text[..end].parse().unwrap_or(0.0)
 }
 
-/// The encoding Redis would report for a value (the rules of OBJECT ENCODING).
-fn encoding(ctx: &Ctx, meta: &Meta) -> &'static str {
-    let within = |limit: &str| {
-        i64::try_from(meta.count).is_ok_and(|n| n <= ctx.server.config.read().get_int(limit))
-    };
-    match meta.kind {
-        Kind::String if int_value(&meta.body).is_some() => "int",
-        Kind::String if meta.body.len() <= EMBSTR_SIZE_LIMIT => "embstr",
-        Kind::String => "raw",
-        Kind::List => "quicklist",
-        Kind::Stream => "stream",
-        Kind::Set => "hashtable",
-        Kind::Hash if within("hash-max-listpack-entries") => "listpack",
-        Kind::Hash => "hashtable",
-        Kind::ZSet if within("zset-max-listpack-entries") => "listpack",
-        Kind::ZSet => "skiplist",
-    }
-}
-
 /// The integer a string value is stored as when Redis gives it the "int" encoding.
 fn int_value(value: &[u8]) -> Option<i64> {
     if value.len() > 20 {
@@ -355,7 +334,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CommandResult {
     let Some(meta) = ctx.txn.get(db, key)?.cloned() else {
         return Err(CommandError::NoSuchKey);
     };
-    let encoding = encoding(ctx, &meta);
+    let encoding = crate::commands::keys::object::value_encoding(ctx, &meta);
     let (refcount, serialized) = match meta.kind {
         Kind::String => {
             // Redis shares the integers 0..9999 unless an LRU/LFU policy with a memory limit

@@ -13,10 +13,12 @@
 //! MULTI/EXEC block; Redis's hash-table order differs too, and no client may rely on either.
 
 mod expire;
-mod object;
+pub(crate) mod object;
 
 use bytes::Bytes;
-use engine::{layout, Kind, Meta};
+use std::ops::Bound;
+
+use engine::{layout, Instance, Kind, Meta, Order};
 use formats::glob::string_match;
 use formats::resp::Reply;
 use formats::slot::SLOT_COUNT;
@@ -111,23 +113,59 @@ fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     exists(ctx, args)
 }
 
-/// The value to store under a new name or database, from the source key's metadata.
+/// Element records copied per step when a collection changes name or database.
+const TRANSFER_PAGE: usize = 1024;
+
+/// The value to store at (`dst_db`, `to`), from the metadata of the key at (`src_db`, `from`).
 ///
-/// COLLECTIONS: this is the one place where RENAME, COPY and MOVE depend on the value's layout.
 /// A string is entirely in its metadata record, so the record is the copy. A collection's
-/// elements are records keyed by (slot, db, key, version), so renaming or moving one must
-/// re-key its elements and copying one must duplicate them under a fresh version; the
-/// collection commands fill in that arm.
-fn transferable(meta: &Meta) -> Result<Meta, CommandError> {
-    match meta.kind {
-        Kind::String => Ok(meta.clone()),
-        Kind::List | Kind::Set | Kind::ZSet | Kind::Hash | Kind::Stream => {
-            Err(CommandError::other(format!(
-                "ERR renaming, copying or moving a {} is not supported yet",
-                meta.kind.type_name()
-            )))
+/// elements are records keyed by (slot, db, key, version), so the copy gets a fresh version and
+/// every element of the source is copied under it, page by page; this works for every kind,
+/// whatever its body holds (an inline collection simply has no element records). RENAME and
+/// MOVE then delete the source's metadata record, leaving its elements as garbage.
+fn transferable(
+    ctx: &mut Ctx,
+    meta: &Meta,
+    (src_db, from): (usize, &[u8]),
+    (dst_db, to): (usize, &[u8]),
+) -> Result<Meta, CommandError> {
+    if meta.kind == Kind::String {
+        return Ok(meta.clone());
+    }
+    let version = ctx.server.engine.new_version();
+    let source = Instance {
+        db: src_db,
+        key: from,
+        version: meta.version,
+    };
+    let target = Instance {
+        db: dst_db,
+        key: to,
+        version,
+    };
+    let mut last: Option<Vec<u8>> = None;
+    loop {
+        let start = last.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let page = ctx.txn.element_range(
+            source,
+            start,
+            Bound::Unbounded,
+            Order::Ascending,
+            TRANSFER_PAGE,
+        )?;
+        let done = page.len() < TRANSFER_PAGE;
+        for (field, value) in page {
+            ctx.txn.element_put(target, &field, value)?;
+            last = Some(field);
+        }
+        if done {
+            break;
         }
     }
+    Ok(Meta {
+        version,
+        ..meta.clone()
+    })
 }
 
 fn rename(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -152,10 +190,10 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CommandResult {
     if ctx.lookup(to)?.is_some() && nx {
         return Ok(Reply::Integer(0));
     }
-    let moved = transferable(&meta)?;
+    let db = ctx.db();
+    let moved = transferable(ctx, &meta, (db, from), (db, to))?;
     ctx.put(to, moved)?;
     // Redis counts a rename as one change: the source removal is part of the same change.
-    let db = ctx.db();
     ctx.txn.delete(db, from)?;
     Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
 }
@@ -210,7 +248,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if ctx.lookup_in(dst_db, to)?.is_some() && !replace {
         return Ok(Reply::Integer(0));
     }
-    let copied = transferable(&meta)?;
+    let copied = transferable(ctx, &meta, (src_db, from), (dst_db, to))?;
     ctx.put_in(dst_db, to, copied)?;
     Ok(Reply::Integer(1))
 }
@@ -234,7 +272,7 @@ fn move_command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if ctx.lookup_in(dst_db, key)?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    let moved = transferable(&meta)?;
+    let moved = transferable(ctx, &meta, (src_db, key), (dst_db, key))?;
     ctx.put_in(dst_db, key, moved)?;
     // One change for Redis, as for RENAME.
     ctx.txn.delete(src_db, key)?;
@@ -266,7 +304,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 /// Parses a SCAN cursor like Redis's `parseScanCursorOrReply` (`strtoul`, base 10): an optional
 /// sign (a negative value wraps around), digits, nothing else; the empty string reads as 0.
-fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
     let invalid = || CommandError::other("ERR invalid cursor");
     if arg.is_empty() {
         return Ok(0);
@@ -462,19 +500,5 @@ mod tests {
         ] {
             assert!(parse_cursor(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn only_strings_transfer_for_now() {
-        let s = Meta::string(b"v".to_vec(), 42);
-        assert_eq!(transferable(&s).unwrap(), s);
-        let h = Meta {
-            kind: Kind::Hash,
-            expire_at_ms: 0,
-            version: 1,
-            count: 1,
-            body: vec![],
-        };
-        assert!(transferable(&h).is_err());
     }
 }

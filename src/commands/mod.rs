@@ -9,10 +9,12 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod meta;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod table;
 
@@ -27,9 +29,11 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         config::COMMANDS,
         connection::COMMANDS,
         debug::COMMANDS,
+        hash::COMMANDS,
         info::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        set::COMMANDS,
         string::COMMANDS,
     ]
     .concat()

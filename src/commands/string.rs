@@ -16,7 +16,7 @@ mod lcs;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use engine::{Kind, Meta};
+use engine::{Kind, Meta, StringForm};
 use formats::resp::Reply;
 
 use super::args::{parse_i64, ExpireArg, LongDouble};
@@ -322,6 +322,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Some(mut meta) => {
             check_string_length(ctx, (meta.body.len() + tail.len()) as i64)?;
             meta.body.extend_from_slice(tail);
+            meta.string_form = StringForm::Raw;
             meta
         }
     };
@@ -378,6 +379,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         meta.body.resize(end, 0);
     }
     meta.body[start..end].copy_from_slice(value);
+    meta.string_form = StringForm::Raw;
     let len = meta.body.len() as i64;
     ctx.put(key, meta)?;
     Ok(Reply::Integer(len))
@@ -433,10 +435,10 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         .checked_add(increment)
         .ok_or_else(|| CommandError::other("ERR increment would produce NaN or Infinity"))?;
     let text = Bytes::from(sum.to_human());
-    ctx.put(
-        key,
-        Meta::string(text.to_vec(), existing.map_or(0, |m| m.expire_at_ms)),
-    )?;
+    // Redis builds the result with createStringObject: embstr or raw, never int.
+    let mut meta = Meta::string(text.to_vec(), existing.map_or(0, |m| m.expire_at_ms));
+    meta.string_form = StringForm::NotInt;
+    ctx.put(key, meta)?;
     Ok(Reply::Bulk(text))
 }
 

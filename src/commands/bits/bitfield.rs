@@ -10,7 +10,7 @@
 //! `changes`: one per SET / INCRBY that changed the field or ran on a grown string.
 
 use bytes::Bytes;
-use engine::Meta;
+use engine::{Meta, StringForm};
 use formats::resp::Reply;
 
 use super::parse_bit_offset;
@@ -304,9 +304,11 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only_command: bool) -> C
             }
         });
     }
-    if created || grown || changes > 0 {
+    // A writing BITFIELD leaves the value in Redis's "raw" encoding even when nothing changed.
+    if created || grown || changes > 0 || meta.string_form != StringForm::Raw {
         // Redis counts `changes`, not the write itself: a key created only to refuse every
         // write (OVERFLOW FAIL) exists afterwards but is not a change.
+        meta.string_form = StringForm::Raw;
         let dirty_before = ctx.dirty;
         ctx.put(key, meta)?;
         ctx.dirty = dirty_before + changes;

@@ -17,7 +17,7 @@
 //! The key lookups count keyspace hits and misses, as Redis's `objectCommandLookup` does.
 
 use bytes::Bytes;
-use engine::{Kind, Meta};
+use engine::{Kind, Meta, StringForm};
 use formats::resp::Reply;
 
 use crate::commands::args::parse_i64;
@@ -88,19 +88,25 @@ fn string_encoding(value: &[u8]) -> &'static str {
 /// COLLECTIONS: lists are always "quicklist" and streams "stream"
 /// in Redis 7.0; hashes, sets and sorted sets depend on element sizes and on their history (Redis
 /// never converts back to the compact form), which only the collection code can know. Until it
-/// records that, small hashes and sorted sets are reported by element count against the
-/// configured limits, and sets as "hashtable" (an all-integer set would be "intset").
-fn value_encoding(ctx: &Ctx, meta: &Meta) -> &'static str {
+/// records that, small sorted sets are reported by element count against the configured
+/// limits. Sets record their encoding in their body (`set::encoding_name`), hashes their form in
+/// their body's first byte (`hash::ELEMENTS` once converted to Redis's "hashtable").
+pub(crate) fn value_encoding(ctx: &Ctx, meta: &Meta) -> &'static str {
     let within = |limit: &str| {
         i64::try_from(meta.count).is_ok_and(|n| n <= ctx.server.config.read().get_int(limit))
     };
     match meta.kind {
-        Kind::String => string_encoding(&meta.body),
+        Kind::String => match meta.string_form {
+            StringForm::Raw => "raw",
+            StringForm::NotInt if meta.body.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            StringForm::NotInt => "raw",
+            StringForm::Encoded => string_encoding(&meta.body),
+        },
         Kind::List => "quicklist",
         Kind::Stream => "stream",
-        Kind::Set => "hashtable",
-        Kind::Hash if within("hash-max-listpack-entries") => "listpack",
-        Kind::Hash => "hashtable",
+        Kind::Set => crate::commands::set::encoding_name(meta),
+        Kind::Hash if meta.body.first() == Some(&crate::commands::hash::ELEMENTS) => "hashtable",
+        Kind::Hash => "listpack",
         Kind::ZSet if within("zset-max-listpack-entries") => "listpack",
         Kind::ZSet => "skiplist",
     }

@@ -13,7 +13,9 @@
 
 pub mod bitmaps;
 pub mod expire;
+pub mod hashes;
 pub mod keyspace;
+pub mod sets;
 pub mod strings;
 
 use proptest::prelude::*;
