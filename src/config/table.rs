@@ -468,7 +468,14 @@ pub static DIRECTIVES: &[Directive] = &[
         Plain,
     ),
     signed("port", None, EFFECTIVE, (0, 65535), 6379, Plain),
-    signed("io-threads", None, IMMUTABLE, (1, 128), 1, Plain),
+    signed(
+        "io-threads",
+        None,
+        IMMUTABLE | EFFECTIVE,
+        (1, 128),
+        1,
+        Plain,
+    ),
     signed(
         "auto-aof-rewrite-percentage",
         None,
@@ -952,6 +959,7 @@ mod tests {
             "dbfilename",
             "cluster-enabled",
             "enable-debug-command",
+            "io-threads",
         ]
         .into_iter()
         .collect();

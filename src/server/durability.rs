@@ -44,6 +44,8 @@ pub struct Durability {
     committed: AtomicU64,
     /// Highest commit sequence known to be synced.
     synced_tx: watch::Sender<u64>,
+    /// Highest commit sequence known to be handed to the OS.
+    flushed: AtomicU64,
     syncing: AtomicBool,
 }
 
@@ -53,6 +55,7 @@ impl Durability {
             policy: AtomicU8::new(policy as u8),
             committed: AtomicU64::new(0),
             synced_tx: watch::channel(0).0,
+            flushed: AtomicU64::new(0),
             syncing: AtomicBool::new(false),
         }
     }
@@ -77,10 +80,24 @@ impl Durability {
     /// Makes commit `seq` as durable as the policy promises before its reply is sent: on disk
     /// with `always`, handed to the OS otherwise (so that kill -9 loses nothing acknowledged).
     pub async fn make_durable(server: &Arc<Server>, seq: u64) {
-        if server.durability.policy() == FsyncPolicy::Always {
+        let this = &server.durability;
+        if this.policy() == FsyncPolicy::Always {
             Durability::wait_synced(server, seq).await;
-        } else if let Err(e) = server.engine.flush_wal_buffer() {
-            tracing::error!("WAL write failed: {e}");
+            return;
+        }
+        // Let the other connections that are ready run first: their commits join the WAL buffer
+        // and one write covers them all, as Redis's one AOF write per event-loop turn does.
+        tokio::task::yield_now().await;
+        if this.flushed.load(Ordering::SeqCst) >= seq {
+            return;
+        }
+        // Every commit up to `target` is in the WAL buffer before the flush starts.
+        let target = this.committed.load(Ordering::SeqCst);
+        match server.engine.flush_wal_buffer() {
+            Ok(()) => {
+                this.flushed.fetch_max(target, Ordering::SeqCst);
+            }
+            Err(e) => tracing::error!("WAL write failed: {e}"),
         }
     }
 
