@@ -4,17 +4,16 @@
 # - a C/C++ toolchain and libclang: the bundled RocksDB is compiled by librocksdb-sys;
 # - redis-server and redis-tools 7.0: the reference the integration tests compare against, and
 #   redis-benchmark for `make bench`;
-# - a Rust toolchain through rustup, only if cargo is missing (Debian's packaged Rust is older
-#   than the one the workspace needs).
+# The Rust toolchain itself (cargo, rustc, rustfmt, clippy) is expected to be installed already;
+# the script says so clearly when it is not.
 #
 # Runs apt-get only for missing packages, as root or through sudo.
 set -euo pipefail
 
 packages=(build-essential clang libclang-dev redis-server redis-tools)
-need_rustup=0
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
-    need_rustup=1
-    packages+=(curl ca-certificates)
+    echo "install-deps: cargo not found: install a Rust toolchain (rustup, stable) first" >&2
+    exit 1
 fi
 
 missing=()
@@ -46,8 +45,3 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-if [ "$need_rustup" -eq 1 ]; then
-    echo "install-deps: installing Rust with rustup"
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal \
-        --component rustfmt --component clippy
-fi
