@@ -5,7 +5,6 @@
 
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/rockslot/target
-# rustup installs here when scripts/install-deps.sh had to install Rust.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: deps build run test lint bench
