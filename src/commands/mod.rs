@@ -12,6 +12,7 @@ pub mod debug;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod meta;
 pub mod server;
 pub mod set;
@@ -32,6 +33,7 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         hash::COMMANDS,
         info::COMMANDS,
         keys::COMMANDS,
+        list::COMMANDS,
         server::COMMANDS,
         set::COMMANDS,
         string::COMMANDS,

@@ -254,15 +254,18 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     };
     let deadline = options.deadline_ms(ctx.now_ms, "getex")?;
     let absolute = matches!(options.expire, Some((ExpireArg::ExAt | ExpireArg::PxAt, _)));
-    let value = Bytes::from(meta.body);
+    let value = Bytes::copy_from_slice(&meta.body);
+    // Only the deadline changes: the value keeps the form (and so the encoding) it had.
+    let with_deadline = |expire_at_ms| Meta {
+        expire_at_ms,
+        ..meta.clone()
+    };
     match deadline {
         Some(when) if absolute && when <= ctx.now_ms => {
             ctx.delete(key)?;
         }
-        Some(when) => ctx.put(key, Meta::string(value.to_vec(), when))?,
-        None if options.persist && meta.expire_at_ms != 0 => {
-            ctx.put(key, Meta::string(value.to_vec(), 0))?
-        }
+        Some(when) => ctx.put(key, with_deadline(when))?,
+        None if options.persist && meta.expire_at_ms != 0 => ctx.put(key, with_deadline(0))?,
         None => {}
     }
     Ok(Reply::Bulk(value))

@@ -44,7 +44,7 @@ macro_rules! generated_tests {
     };
 }
 
-generated_tests!(strings, bitmaps, keyspace, expire, hashes, sets);
+generated_tests!(strings, bitmaps, keyspace, expire, hashes, sets, lists);
 
 /// Every area's commands interleaved over the same keys: type clashes and cross-area effects.
 #[test]

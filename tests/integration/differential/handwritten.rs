@@ -432,8 +432,14 @@ fn errors_wrong_type() {
         "SET str v",
         "HSET str f v",
         "SADD str m",
-        // The other collection types join when they exist (lists, sorted sets: issue 3).
+        "LPUSH str x",
+        "LPOP str",
+        "LRANGE str 0 -1",
+        "LMOVE str str LEFT LEFT",
+        // Sorted sets join when they exist (issue 3).
+        "LPUSH list x",
         "HSET list x y",
+        "SADD list m",
         "GET list",
         "APPEND list x",
         "INCR list",

@@ -27,6 +27,7 @@
 mod generated;
 mod generators;
 mod handwritten;
+mod handwritten_lists;
 mod handwritten_sets;
 
 use std::fmt;

@@ -15,6 +15,7 @@ pub mod bitmaps;
 pub mod expire;
 pub mod hashes;
 pub mod keyspace;
+pub mod lists;
 pub mod sets;
 pub mod strings;
 
