@@ -38,7 +38,8 @@ pub struct Txn<'e> {
     pub(crate) elements: ElementOverlay,
     db_map: Option<Vec<u8>>,
     stale_hints: Vec<Vec<u8>>,
-    repl: Option<ReplPosition>,
+    /// (replication ID, offset) this batch brings the data to.
+    repl: Option<(&'e str, i64)>,
 }
 
 impl<'e> Txn<'e> {
@@ -52,10 +53,6 @@ impl<'e> Txn<'e> {
             stale_hints: Vec::new(),
             repl: None,
         }
-    }
-
-    pub fn engine(&self) -> &'e Engine {
-        self.engine
     }
 
     pub(crate) fn physical(&self, db: usize) -> Result<u8> {
@@ -140,9 +137,10 @@ impl<'e> Txn<'e> {
         self.stale_hints.push(raw);
     }
 
-    /// Records the replication position this batch brings the data to.
-    pub fn set_repl_position(&mut self, position: ReplPosition) {
-        self.repl = Some(position);
+    /// Records the replication position this batch brings the data to. It is written only when
+    /// it differs from the last one written, so an idle stream costs no extra record.
+    pub fn set_repl_position(&mut self, replid: &'e str, offset: i64) {
+        self.repl = Some((replid, offset));
     }
 
     /// Whether committing would write anything.
@@ -263,7 +261,17 @@ impl<'e> Txn<'e> {
             batch.put_cf(default_cf, layout::REC_DBMAP, map);
         }
         let mut last_repl = engine.last_repl.lock();
-        let new_repl = self.repl.filter(|repl| last_repl.as_ref() != Some(repl));
+        let new_repl = self
+            .repl
+            .filter(|(replid, offset)| {
+                last_repl
+                    .as_ref()
+                    .is_none_or(|last| last.replid != *replid || last.offset != *offset)
+            })
+            .map(|(replid, offset)| ReplPosition {
+                replid: replid.to_string(),
+                offset,
+            });
         if let Some(repl) = &new_repl {
             batch.put_cf(default_cf, layout::REC_REPL, repl.encode());
         }

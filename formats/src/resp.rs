@@ -415,14 +415,6 @@ fn itoa(n: i64) -> String {
     n.to_string()
 }
 
-/// Encodes a command as a RESP multibulk (what clients send, what replication and the AOF carry).
-pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut BytesMut) {
-    line(out, b'*', itoa(args.len() as i64).as_bytes());
-    for arg in args {
-        bulk(out, arg.as_ref());
-    }
-}
-
 /// Formats a double like C's `printf("%.17g")`, the way Redis 7.0 replies with doubles
 /// (`inf`, `-inf`, `nan` for the special values).
 pub fn format_double(d: f64) -> String {
@@ -430,7 +422,7 @@ pub fn format_double(d: f64) -> String {
 }
 
 /// C's `%.<precision>g` for a double.
-pub fn format_g(d: f64, precision: usize) -> String {
+fn format_g(d: f64, precision: usize) -> String {
     if d.is_nan() {
         return "nan".into();
     }

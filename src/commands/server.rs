@@ -150,7 +150,7 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ctx.client.id,
         ctx.client.addr
     );
-    ctx.server.request_shutdown(nosave);
+    ctx.server.request_shutdown();
     ctx.after.close = true;
     Ok(no_reply())
 }

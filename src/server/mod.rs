@@ -115,11 +115,8 @@ pub struct Server {
     pub pause_until_ms: AtomicI64,
     /// CLIENT PAUSE WRITE: only commands that may write are held.
     pub pause_writes_only: AtomicBool,
-    /// Set when SHUTDOWN (or a signal) asks the node to stop.
+    /// Notified when SHUTDOWN asks the node to stop.
     pub shutdown: tokio::sync::Notify,
-    pub shutting_down: AtomicBool,
-    /// Whether SHUTDOWN asked to skip the final save/flush.
-    pub shutdown_nosave: AtomicBool,
 }
 
 impl Server {
@@ -127,11 +124,10 @@ impl Server {
         self.tunables.requirepass.read().is_some()
     }
 
-    /// Asks the node to stop; the startup task performs the clean shutdown.
-    pub fn request_shutdown(&self, nosave: bool) {
-        self.shutdown_nosave.store(nosave, Ordering::SeqCst);
-        self.shutting_down.store(true, Ordering::SeqCst);
-        self.shutdown.notify_waiters();
+    /// Asks the node to stop; the startup task performs the clean shutdown. (NOSAVE/SAVE make
+    /// no difference until RDB saving exists: a clean stop always flushes RocksDB.)
+    pub fn request_shutdown(&self) {
+        // A stored permit: the startup task may not be waiting yet.
         self.shutdown.notify_one();
     }
 }
@@ -139,12 +135,9 @@ impl Server {
 impl Server {
     /// Commits a command's transaction together with the replication position it brings the
     /// data to, so that after any crash the data says which prefix of the stream it reflects.
-    pub fn commit(&self, mut txn: engine::Txn<'_>) -> Result<(), engine::EngineError> {
+    pub fn commit<'a>(&'a self, mut txn: engine::Txn<'a>) -> Result<(), engine::EngineError> {
         if !txn.is_empty() {
-            txn.set_repl_position(engine::ReplPosition {
-                replid: self.replid.clone(),
-                offset: self.repl_offset.load(Ordering::SeqCst),
-            });
+            txn.set_repl_position(&self.replid, self.repl_offset.load(Ordering::SeqCst));
         }
         txn.commit(false)
     }

@@ -188,8 +188,6 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         pause_until_ms: AtomicI64::new(0),
         pause_writes_only: AtomicBool::new(false),
         shutdown: tokio::sync::Notify::new(),
-        shutting_down: AtomicBool::new(false),
-        shutdown_nosave: AtomicBool::new(false),
     });
     server
         .stats
