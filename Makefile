@@ -26,4 +26,5 @@ lint: deps
 	cargo clippy --release --workspace --all-targets -- -D warnings
 
 bench: build
+	cargo build --release --example txbench
 	scripts/bench.sh

@@ -15,7 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rockslot_bin=${ROCKSLOT_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/rockslot/target}/release/rockslot}
+target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/rockslot/target}
+rockslot_bin=${ROCKSLOT_BIN:-$target_dir/release/rockslot}
+txbench_bin=$target_dir/release/examples/txbench
 redis_bin=${REDIS_SERVER:-redis-server}
 scale=${BENCH_SCALE:-1}
 clients=50
@@ -27,9 +29,17 @@ value_bytes=100
 runs=(
     "set,get 1 300000"
     "set,get 16 3000000"
+    "lpush,lpop,sadd,hset,zadd 1 200000"
 )
+# Workloads redis-benchmark has no -t test for, as "NAME PIPELINE REQUESTS COMMAND...": they run
+# after the runs above, so `zadd` has filled `myzset`.
+customs=(
+    "zrange 1 200000 ZRANGE myzset 0 9 WITHSCORES"
+)
+# MULTI/EXEC (MULTI, SET, INCR, LPUSH, EXEC per transaction) by examples/txbench.rs.
+transactions=100000
 
-for tool in "$rockslot_bin" "$redis_bin" redis-benchmark redis-cli; do
+for tool in "$rockslot_bin" "$txbench_bin" "$redis_bin" redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool not found (make build / make deps)" >&2; exit 1; }
 done
 
@@ -92,6 +102,20 @@ measure() {
         awk -F'","' 'NR > 1 { gsub(/"/, "", $1); printf "%s %s\n", $1, $2 }'
 }
 
+# measure_custom PORT NAME PIPELINE REQUESTS COMMAND... : prints "NAME ops/s".
+measure_custom() {
+    local port=$1 name=$2 pipeline=$3 requests=$4
+    shift 4
+    redis-benchmark -p "$port" -P "$pipeline" -n "$requests" -c "$clients" --csv "$@" |
+        awk -F'","' -v name="$name" 'NR > 1 { gsub(/"/, "", $2); printf "%s %s\n", name, $2 }'
+}
+
+# row NAME PIPELINE : appends one table row from $work/redis.out and $work/rockslot.out.
+row() {
+    join <(sort "$work/redis.out") <(sort "$work/rockslot.out") |
+        awk -v p="$2" '{ printf "| %-8s | %3s | %14.0f | %14.0f | %14.2f |\n", $1, p, $2, $3, ($2 > 0 ? $3 / $2 : 0) }' \
+            >>"$table"
+}
 start redis "$redis_bin" --appendonly yes --appendfsync everysec --save ""
 redis_port=$port
 start rockslot "$rockslot_bin"
@@ -106,10 +130,24 @@ for run in "${runs[@]}"; do
     echo "bench: -t $tests -P $pipeline -n $requests against redis, then rockslot" >&2
     measure "$redis_port" "$tests" "$pipeline" "$requests" >"$work/redis.out"
     measure "$rockslot_port" "$tests" "$pipeline" "$requests" >"$work/rockslot.out"
-    join <(sort "$work/redis.out") <(sort "$work/rockslot.out") |
-        awk -v p="$pipeline" '{ printf "| %-8s | %3s | %14.0f | %14.0f | %14.2f |\n", $1, p, $2, $3, ($2 > 0 ? $3 / $2 : 0) }' \
-            >>"$table"
+    row "$tests" "$pipeline"
 done
+
+for custom in "${customs[@]}"; do
+    read -r name pipeline requests command <<<"$custom"
+    requests=$(awk -v n="$requests" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+    echo "bench: $command -P $pipeline -n $requests against redis, then rockslot" >&2
+    # shellcheck disable=SC2086 # the command is a list of words
+    measure_custom "$redis_port" "$name" "$pipeline" "$requests" $command >"$work/redis.out"
+    # shellcheck disable=SC2086
+    measure_custom "$rockslot_port" "$name" "$pipeline" "$requests" $command >"$work/rockslot.out"
+    row "$name" "$pipeline"
+done
+tx=$(awk -v n="$transactions" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+echo "bench: MULTI/EXEC x $tx against redis, then rockslot" >&2
+"$txbench_bin" "$redis_port" "$clients" "$tx" | tr -d / >"$work/redis.out"
+"$txbench_bin" "$rockslot_port" "$clients" "$tx" | tr -d / >"$work/rockslot.out"
+row "multiexec" 1
 
 cat "$table"
 if [ -n "${BENCH_OUT:-}" ]; then

@@ -2,16 +2,19 @@
 //! logical→physical database map, and iteration helpers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use formats::slot::SLOT_COUNT;
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBRawIterator, Options,
-    WriteBufferManager, WriteOptions, DB,
+    BlockBasedOptions, BottommostLevelCompaction, Cache, ColumnFamily, ColumnFamilyDescriptor,
+    CompactOptions, DBRawIterator, Options, WriteBufferManager, WriteOptions, DB,
 };
 
+use crate::compaction::{Reclaimer, StaleElementsFactory};
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, TAG_META};
+use crate::meta_cache::MetaCache;
 use crate::{EngineError, Meta, Result};
 
 /// Settings for opening a data directory.
@@ -88,7 +91,10 @@ pub(crate) struct Counters {
 /// The storage engine. Reads may run concurrently; [`crate::Txn`] commits are serialised by the
 /// engine itself so that counters and the write order stay consistent.
 pub struct Engine {
-    pub(crate) db: DB,
+    /// Shared with the stale-element compaction filter through `reclaimer` (a weak handle,
+    /// detached before this one is dropped).
+    pub(crate) db: Arc<DB>,
+    pub(crate) reclaimer: Arc<Reclaimer>,
     families: u16,
     family_names: Vec<String>,
     databases: usize,
@@ -97,12 +103,23 @@ pub struct Engine {
     /// logical db → physical db (SWAPDB swaps entries).
     pub(crate) db_map: Mutex<Vec<u8>>,
     next_version: AtomicU64,
+    /// Every version handed out is below this bound, which is stored (`REC_VERSION`) before
+    /// any version reaching it is: versions never repeat, even when the clock went backwards
+    /// across a restart.
+    version_limit: AtomicU64,
+    version_reserve: Mutex<()>,
     pub(crate) commit_lock: Mutex<()>,
+    /// Recently used small metadata records (see `meta_cache`).
+    pub(crate) meta_cache: MetaCache,
     /// The replication position last written, so an unchanged one is not written again.
     pub(crate) last_repl: Mutex<Option<ReplPosition>>,
     _cache: Cache,
     _write_buffers: WriteBufferManager,
 }
+
+/// Versions reserved by one write of `REC_VERSION`: about 18 minutes of the clock-driven floor
+/// (2^10 versions per microsecond).
+const VERSION_RESERVE: u64 = 1 << 40;
 
 fn now_micros() -> u64 {
     SystemTime::now()
@@ -168,36 +185,64 @@ impl Engine {
             o.set_write_buffer_size(64 << 20);
             o
         };
+        let reclaimer = Arc::new(Reclaimer::default());
         let mut descriptors = vec![
             ColumnFamilyDescriptor::new(CF_DEFAULT, cf_opts(false)),
             ColumnFamilyDescriptor::new(CF_EXPIRES, cf_opts(false)),
         ];
-        descriptors.extend(
-            family_names
-                .iter()
-                .map(|n| ColumnFamilyDescriptor::new(n, cf_opts(true))),
-        );
-        let db = DB::open_cf_descriptors(&db_opts, path, descriptors)?;
+        descriptors.extend(family_names.iter().map(|n| {
+            let mut o = cf_opts(true);
+            o.set_compaction_filter_factory(StaleElementsFactory::new(n, reclaimer.clone()));
+            ColumnFamilyDescriptor::new(n, o)
+        }));
+        let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, descriptors)?);
+        reclaimer.attach(&db);
 
         let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)
             .map(|_| Counters::default())
             .collect();
         let engine = Engine {
             db,
+            reclaimer,
             families,
             family_names,
             databases: options.databases,
             counters,
             db_map: Mutex::new((0..options.databases as u16).map(|d| d as u8).collect()),
-            next_version: AtomicU64::new(now_micros() << 10),
+            next_version: AtomicU64::new(0),
+            version_limit: AtomicU64::new(0),
+            version_reserve: Mutex::new(()),
             commit_lock: Mutex::new(()),
+            meta_cache: MetaCache::default(),
             last_repl: Mutex::new(None),
             _cache: cache,
             _write_buffers: write_buffers,
         };
         engine.load_node_records()?;
         *engine.last_repl.lock() = engine.repl_position()?;
+        let stored_limit = engine
+            .db
+            .get_pinned_cf(engine.cf(CF_DEFAULT), layout::REC_VERSION)?
+            .and_then(|raw| raw.as_ref().try_into().ok())
+            .map_or(0, u64::from_be_bytes);
+        let start = (now_micros() << 10).max(stored_limit);
+        engine.next_version.store(start, Ordering::Relaxed);
+        engine.reserve_versions(start)?;
         Ok(engine)
+    }
+
+    /// Stores a version bound above `from` (see `version_limit`).
+    fn reserve_versions(&self, from: u64) -> Result<()> {
+        let limit = from.saturating_add(VERSION_RESERVE);
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(
+            self.cf(CF_DEFAULT),
+            layout::REC_VERSION,
+            limit.to_be_bytes(),
+        );
+        self.write(batch, true)?;
+        self.version_limit.store(limit, Ordering::Release);
+        Ok(())
     }
 
     fn load_node_records(&self) -> Result<()> {
@@ -268,11 +313,13 @@ impl Engine {
         self.db_map.lock().iter().position(|&p| p == physical)
     }
 
-    /// A fresh collection version, unique across restarts.
+    /// A fresh collection version: greater than every version handed out before, by this
+    /// process or an earlier one on the same directory. The stale-element compaction filter
+    /// relies on versions never repeating.
     pub fn new_version(&self) -> u64 {
         let floor = now_micros() << 10;
         let mut current = self.next_version.load(Ordering::Relaxed);
-        loop {
+        let version = loop {
             let next = current.max(floor) + 1;
             match self.next_version.compare_exchange(
                 current,
@@ -280,10 +327,22 @@ impl Engine {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return next,
+                Ok(_) => break next,
                 Err(seen) => current = seen,
             }
+        };
+        if version >= self.version_limit.load(Ordering::Acquire) {
+            let _one_writer = self.version_reserve.lock();
+            if version >= self.version_limit.load(Ordering::Acquire) {
+                // The write-ahead log is ordered: a batch using this version cannot survive a
+                // crash that loses the reservation. Without it (write error), uniqueness across
+                // restarts still rests on the clock floor.
+                if let Err(e) = self.reserve_versions(version) {
+                    tracing::warn!("cannot store the collection version bound: {e}");
+                }
+            }
         }
+        version
     }
 
     fn counter(&self, physical: u8, slot: u16) -> &Counters {
@@ -292,15 +351,19 @@ impl Engine {
 
     /// (keys, keys with an expire) in logical database `db`.
     pub fn db_counts(&self, db: usize) -> Result<(u64, u64)> {
-        let physical = self.physical_db(db)?;
+        Ok(self.physical_counts(self.physical_db(db)?))
+    }
+
+    /// (keys, keys with an expire) of physical database `physical`, as committed.
+    pub(crate) fn physical_counts(&self, physical: u8) -> (u64, u64) {
         let base = physical as usize * SLOT_COUNT as usize;
         let slots = &self.counters[base..base + SLOT_COUNT as usize];
-        Ok(slots.iter().fold((0, 0), |(k, e), c| {
+        slots.iter().fold((0, 0), |(k, e), c| {
             (
                 k + c.keys.load(Ordering::Relaxed),
                 e + c.expires.load(Ordering::Relaxed),
             )
-        }))
+        })
     }
 
     /// Whether physical database `physical` holds no key at all.
@@ -321,10 +384,16 @@ impl Engine {
 
     /// Reads a key's metadata record as stored (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
+        if let Some(cached) = self.meta_cache.get(physical, key) {
+            return Ok(cached);
+        }
+        let epoch = self.meta_cache.epoch();
         let raw = self
             .db
             .get_pinned_cf(self.slot_cf(slot), layout::meta_key(slot, physical, key))?;
-        raw.map(|r| Meta::decode(&r)).transpose()
+        let meta = raw.map(|r| Meta::decode(&r)).transpose()?;
+        self.meta_cache.fill(epoch, physical, key, meta.as_ref());
+        Ok(meta)
     }
 
     /// The replication position of the last committed batch.
@@ -463,6 +532,22 @@ impl Engine {
         Ok(out)
     }
 
+    /// Runs a full compaction of every slot family (bottommost level included), which removes
+    /// every stale collection element not pinned by a snapshot. Blocks until done.
+    pub fn compact_all(&self) {
+        let mut opts = CompactOptions::default();
+        opts.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+        for name in &self.family_names {
+            self.db
+                .compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &opts);
+        }
+    }
+
+    /// Stale collection element records removed by compactions since the engine opened.
+    pub fn stale_elements_dropped(&self) -> u64 {
+        self.reclaimer.dropped()
+    }
+
     /// An integer RocksDB property summed over every family (for INFO).
     pub fn property_sum(&self, name: &str) -> u64 {
         let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES];
@@ -479,6 +564,14 @@ impl Engine {
     }
 }
 
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // No compaction filter may hold the database when it closes (it would close it from a
+        // compaction thread): stop their lookups first.
+        self.reclaimer.detach();
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -491,5 +584,22 @@ pub(crate) mod tests {
             ..Default::default()
         };
         Engine::open(dir, &options).unwrap()
+    }
+
+    #[test]
+    fn versions_grow_across_restarts_even_when_the_clock_lags() {
+        let dir = tempfile::tempdir().unwrap();
+        let ahead = {
+            let engine = open(dir.path());
+            let first = engine.new_version();
+            assert!(engine.new_version() > first);
+            // A clock that will have gone backwards at the next start: versions far ahead of
+            // it were handed out (and reserved) before the restart.
+            let far = (now_micros() << 10) + 5 * VERSION_RESERVE;
+            engine.next_version.store(far, Ordering::Relaxed);
+            engine.new_version()
+        };
+        let engine = open(dir.path());
+        assert!(engine.new_version() > ahead);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! COLUMN FAMILIES.
 //! - `default`: node records: the layout record, the replication position, the logical→physical
-//!   database map and the per-(database, slot) key counters.
+//!   database map, the per-(database, slot) key counters and the collection version bound.
 //! - `slots-NN` (`NN` = 00..families-1): family `i` holds hash slots
 //!   `[i * 16384/families, (i+1) * 16384/families)`. The family count is chosen when the directory
 //!   is created (default 16, at most 64 in total with the other families) and recorded in the
@@ -15,7 +15,8 @@
 //! - metadata: `slot(2) | 'k' | db(1) | user key` → [`crate::Meta`] record;
 //! - collection element: `slot(2) | 's' | db(1) | keylen(4) | user key | version(8) | sub key`.
 //!   A collection's elements carry the version of the metadata record that owns them, so deleting
-//!   or overwriting the collection is one metadata write; stale elements are garbage.
+//!   or overwriting the collection is one metadata write; stale elements are garbage, removed
+//!   by a compaction filter (see `compaction.rs`).
 //!
 //! EXPIRE INDEX. `expire_at_ms(8, big-endian) | db(1) | user key` → empty. An entry is a hint:
 //! the metadata record is authoritative, so a stale entry (left behind by a dropped slot) is
@@ -39,6 +40,8 @@ pub const TAG_SUB: u8 = b's';
 pub const REC_LAYOUT: &[u8] = b"layout";
 pub const REC_REPL: &[u8] = b"repl";
 pub const REC_DBMAP: &[u8] = b"dbmap";
+/// A bound above every collection version handed out (8 bytes, big-endian).
+pub const REC_VERSION: &[u8] = b"version";
 pub const REC_COUNTER_PREFIX: u8 = b'c';
 
 pub fn slot_family_name(index: u16) -> String {

@@ -4,20 +4,26 @@
 //! This is the only crate of the workspace that names `rocksdb`. The node sees typed operations:
 //! key metadata records ([`Meta`]), transactions that read their own writes and commit as one
 //! RocksDB `WriteBatch` together with the replication position ([`Txn`]), per-database and
-//! per-slot key counters, iteration over a database's keys, and the expire index. The on-disk
-//! layout is described in [`layout`].
+//! per-slot key counters, iteration over a database's keys, the expire index, and consistent
+//! snapshots ([`Snapshot`]). Element records of deleted or overwritten collections are removed
+//! in the background by a compaction filter (`compaction`). The on-disk layout is described in
+//! [`layout`].
 
+mod compaction;
 mod elements;
 mod engine;
 mod error;
 pub mod layout;
 pub mod meta;
+mod meta_cache;
+mod snapshot;
 mod txn;
 
 pub use elements::{Instance, Order};
 pub use engine::{DueExpire, Engine, EngineOptions, ReplPosition, ScanItem};
 pub use error::EngineError;
 pub use meta::{Kind, Meta, StringForm};
+pub use snapshot::Snapshot;
 pub use txn::Txn;
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

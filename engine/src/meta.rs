@@ -135,6 +135,27 @@ impl Meta {
         out
     }
 
+    /// The collection version of an encoded record without decoding the rest (the body of a
+    /// string can be large): `None` for a string, `Err` for a record that is not a metadata record.
+    pub(crate) fn peek_version(raw: &[u8]) -> Result<Option<u64>, EngineError> {
+        let corrupt = |detail: &str| EngineError::Corrupt {
+            what: "key metadata",
+            detail: detail.into(),
+        };
+        let kind = raw
+            .first()
+            .and_then(|b| Kind::from_code(b & !(RAW_BIT | NOT_INT_BIT)))
+            .ok_or_else(|| corrupt("unknown kind"))?;
+        if kind == Kind::String {
+            return Ok(None);
+        }
+        let version = raw
+            .get(HEADER_BYTES..HEADER_BYTES + 8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| corrupt("collection record shorter than its header"))?;
+        Ok(Some(u64::from_be_bytes(version)))
+    }
+
     pub fn decode(raw: &[u8]) -> Result<Meta, EngineError> {
         let corrupt = |detail: &str| EngineError::Corrupt {
             what: "key metadata",
@@ -192,5 +213,9 @@ mod tests {
         assert_eq!(Meta::decode(&h.encode()).unwrap(), h);
         assert!(Meta::decode(&[9, 0]).is_err());
         assert!(Meta::decode(&[1; 12]).is_err());
+        assert_eq!(Meta::peek_version(&h.encode()).unwrap(), Some(77));
+        assert_eq!(Meta::peek_version(&s.encode()).unwrap(), None);
+        assert!(Meta::peek_version(&[1; 12]).is_err());
+        assert!(Meta::peek_version(&[]).is_err());
     }
 }

@@ -16,7 +16,7 @@ use rocksdb::WriteBatch;
 
 use crate::elements::ElementOverlay;
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES};
-use crate::{Engine, EngineError, Meta, ReplPosition, Result};
+use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem};
 
 struct Entry {
     /// Whether the key existed in RocksDB when the transaction first touched it (after flushes in
@@ -141,6 +141,104 @@ impl<'e> Txn<'e> {
     /// it differs from the last one written, so an idle stream costs no extra record.
     pub fn set_repl_position(&mut self, replid: &'e str, offset: i64) {
         self.repl = Some((replid, offset));
+    }
+
+    /// The keys this transaction created, changed or deleted, as (logical db, key, exists
+    /// afterwards): what WATCH invalidation and blocked-client wakeups look at.
+    pub fn changed_keys(&self) -> Vec<(usize, Vec<u8>, bool)> {
+        let map = match &self.db_map {
+            Some(map) => map.clone(),
+            None => self.engine.db_map.lock().clone(),
+        };
+        self.entries
+            .iter()
+            .filter(|(_, entry)| entry.dirty)
+            .filter_map(|((physical, key), entry)| {
+                let db = map.iter().position(|p| p == physical)?;
+                Some((db, key.clone(), entry.current.is_some()))
+            })
+            .collect()
+    }
+
+    /// (keys, keys with an expire) of logical database `db` as this transaction sees it: the
+    /// committed counts plus its own pending creations, deletions and flushes (DBSIZE inside
+    /// MULTI/EXEC sees the block's earlier writes).
+    pub fn db_counts(&self, db: usize) -> Result<(u64, u64)> {
+        let physical = self.physical(db)?;
+        let (keys, expires) = if self.flushed.contains(&physical) {
+            (0, 0)
+        } else {
+            self.engine.physical_counts(physical)
+        };
+        let (mut keys, mut expires) = (keys as i64, expires as i64);
+        for ((p, _), entry) in &self.entries {
+            if *p != physical || !entry.dirty {
+                continue;
+            }
+            keys += entry.current.is_some() as i64 - entry.original_exists as i64;
+            let expire_now = entry.current.as_ref().is_some_and(|m| m.expire_at_ms != 0);
+            expires += expire_now as i64 - (entry.original_expire_ms != 0) as i64;
+        }
+        Ok((keys.max(0) as u64, expires.max(0) as u64))
+    }
+
+    /// [`Engine::scan`] as this transaction sees it: the committed page with the transaction's
+    /// own creations, replacements and deletions in the same key range merged in (KEYS and SCAN
+    /// inside MULTI/EXEC see the block's earlier writes). A page may hold a few more items than
+    /// `limit`.
+    pub fn scan(
+        &self,
+        db: usize,
+        from: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
+        let physical = self.physical(db)?;
+        let flushed = self.flushed.contains(&physical);
+        let (items, next) = if flushed {
+            (Vec::new(), None)
+        } else {
+            self.engine.scan(db, from, limit)?
+        };
+        let pending: Vec<(&Vec<u8>, &Entry)> = self
+            .entries
+            .iter()
+            .filter(|((p, _), entry)| *p == physical && entry.dirty)
+            .map(|((_, key), entry)| (key, entry))
+            .collect();
+        if pending.is_empty() {
+            return Ok((items, next));
+        }
+        let start = if from.len() >= 4 {
+            from.to_vec()
+        } else {
+            layout::meta_key(0, physical, b"")
+        };
+        let in_page = |raw: &[u8]| {
+            raw >= start.as_slice() && next.as_ref().is_none_or(|end| raw < end.as_slice())
+        };
+        let position = |key: &[u8]| layout::meta_key(key_slot(key), physical, key);
+        let mut merged: Vec<(Vec<u8>, ScanItem)> = items
+            .into_iter()
+            .map(|item| (position(&item.key), item))
+            .collect();
+        for (key, entry) in pending {
+            let raw = position(key);
+            if !in_page(&raw) {
+                continue;
+            }
+            merged.retain(|(_, item)| item.key != *key);
+            if let Some(meta) = &entry.current {
+                merged.push((
+                    raw,
+                    ScanItem {
+                        key: key.clone(),
+                        meta: meta.clone(),
+                    },
+                ));
+            }
+        }
+        merged.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok((merged.into_iter().map(|(_, item)| item).collect(), next))
     }
 
     /// Whether committing would write anything.
@@ -282,6 +380,17 @@ impl<'e> Txn<'e> {
         drop(last_repl);
 
         // The batch is durable in the WAL: publish the in-memory state that mirrors it.
+        if !self.flushed.is_empty() {
+            engine.meta_cache.clear();
+        }
+        engine.meta_cache.apply(
+            self.entries
+                .iter()
+                .filter(|(_, entry)| entry.dirty)
+                .map(|((physical, key), entry)| {
+                    (*physical, key.as_slice(), entry.current.as_ref())
+                }),
+        );
         for &physical in &self.flushed {
             let base = physical as usize * SLOT_COUNT as usize;
             for c in &engine.counters[base..base + SLOT_COUNT as usize] {

@@ -17,7 +17,7 @@ use super::args::parse_i64;
 use super::string::max_string_len;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("setbit", setbit),
@@ -88,6 +88,7 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         meta.string_form = StringForm::Raw;
         ctx.put(key, meta)?;
+        ctx.notify(notify::STRING, "setbit", key);
     } else if meta.string_form != StringForm::Raw {
         // No change, but Redis has unshared the value into its "raw" encoding all the same.
         meta.string_form = StringForm::Raw;
@@ -329,12 +330,15 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let result = combine(op, &sources);
     let len = result.len() as i64;
     if result.is_empty() {
-        ctx.delete(&args[2])?;
+        if ctx.delete(&args[2])? {
+            ctx.notify(notify::GENERIC, "del", &args[2]);
+        }
     } else {
         // Redis builds the destination as a raw string object, whatever its content.
         let mut meta = Meta::string(result, 0);
         meta.string_form = StringForm::Raw;
         ctx.put(&args[2], meta)?;
+        ctx.notify(notify::STRING, "set", &args[2]);
     }
     Ok(Reply::Integer(len))
 }

@@ -21,7 +21,7 @@ use super::connection::validate_name;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::client::ClientType;
-use crate::server::{unix_ms, ClientState, Ctx, ReplyMode};
+use crate::server::{blocking, unix_ms, ClientState, Ctx, ReplyMode};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("client|id", id),
@@ -257,11 +257,13 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         .map(|c| c.id)
         .collect();
     for id in &victims {
-        if let Some(victim) = ctx.shared.clients.remove(id) {
+        if let Some(mut victim) = ctx.shared.clients.remove(id) {
+            // Redis frees the client at once: its subscriptions, watches and blocked keys are
+            // gone when KILL returns.
+            ctx.shared.forget_client(&mut victim);
             victim.signals.kill();
         }
     }
-    ctx.shared.monitors.retain(|m| !victims.contains(m));
     let mut killed = victims.len();
     if !filter.skip_me && filter.matches(ctx.client) {
         ctx.after.close = true;
@@ -431,21 +433,40 @@ fn caching(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     ))
 }
 
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: with Redis's argument checks. No rockslot command blocks a
-/// client yet, so no client can be unblocked and the answer is 0.
-fn unblock(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    match args.len() {
-        3 => {}
-        4 if is(&args[3], "timeout") || is(&args[3], "error") => {}
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked on keys as if its timeout had
+/// passed, or with an `UNBLOCKED` error; 1 if there was such a client, else 0.
+fn unblock(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let with_error = match args.len() {
+        3 => false,
+        4 if is(&args[3], "timeout") => false,
+        4 if is(&args[3], "error") => true,
         4 => {
             return Err(CommandError::other(
                 "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             ))
         }
         _ => return Err(subcommand_syntax_error(args)),
+    };
+    let id = parse_i64(&args[2])?;
+    let Some(mut target) = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.shared.clients.remove(&id))
+    else {
+        return Ok(Reply::Integer(0));
+    };
+    let reply = match &target.blocked {
+        None => None,
+        Some(_) if with_error => Some(Reply::error(
+            "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+        )),
+        Some(blocked) => Some(blocked.timeout_reply.clone()),
+    };
+    let unblocked = reply.is_some();
+    if let Some(reply) = reply {
+        blocking::unblock(ctx.shared, &mut target, reply);
     }
-    parse_i64(&args[2])?;
-    Ok(Reply::Integer(0))
+    ctx.shared.clients.insert(target.id, target);
+    Ok(Reply::Integer(unblocked as i64))
 }
 
 fn help(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {

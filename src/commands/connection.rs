@@ -18,12 +18,22 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("reset", reset),
 ];
 
-fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    match args.len() {
-        1 => Ok(Reply::Simple("PONG".into())),
-        2 => Ok(Reply::Bulk(args[1].clone())),
-        _ => Err(CommandError::WrongArity("ping".into())),
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    if args.len() > 2 {
+        return Err(CommandError::WrongArity("ping".into()));
     }
+    if ctx.client.protocol == 2 && ctx.client.subscriptions.total() > 0 {
+        // In Pub/Sub mode a RESP2 PING answers in the shape of a message: [pong, payload].
+        let payload = args.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![
+            Reply::bulk("pong"),
+            Reply::Bulk(payload),
+        ]));
+    }
+    Ok(match args.get(1) {
+        Some(payload) => Reply::Bulk(payload.clone()),
+        None => Reply::Simple("PONG".into()),
+    })
 }
 
 fn echo(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -154,5 +164,8 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
         ctx.shared.monitors.retain(|m| *m != id);
     }
     ctx.client.authenticated = !ctx.server.requires_auth();
+    ctx.client.multi = None;
+    ctx.shared.watchers.unwatch_all(ctx.client);
+    ctx.shared.pubsub.forget(ctx.client);
     Ok(Reply::Simple("RESET".into()))
 }

@@ -10,7 +10,7 @@
 //! HSCAN returns a whole inline hash at once with cursor 0, as Redis does for listpacks, and
 //! pages through an element-bodied one with cursors from the shared SCAN cursor map.
 
-mod store;
+pub(crate) mod store;
 
 use bytes::Bytes;
 use formats::glob::string_match;
@@ -22,7 +22,7 @@ use super::args::{parse_i64, LongDouble};
 use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 use store::{Hash, Limits, Pair};
 
 pub use store::ELEMENTS;
@@ -77,6 +77,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<u64, Comman
         }
     }
     hash.save(ctx, (args.len() as u64 - 2) / 2)?;
+    ctx.notify(notify::HASH, "hset", &args[1]);
     Ok(added)
 }
 
@@ -88,6 +89,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     hash.set(ctx, limits, &args[2], args[3].to_vec())?;
     hash.save(ctx, 1)?;
+    ctx.notify(notify::HASH, "hset", &args[1]);
     Ok(Reply::Integer(1))
 }
 
@@ -126,7 +128,12 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     if deleted > 0 {
+        let emptied = hash.is_empty();
         hash.save(ctx, deleted)?;
+        ctx.notify(notify::HASH, "hdel", &args[1]);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", &args[1]);
+        }
     }
     Ok(Reply::Integer(deleted as i64))
 }
@@ -194,6 +201,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         .ok_or(CommandError::Overflow)?;
     hash.set(ctx, limits, &args[2], sum.to_string().into_bytes())?;
     hash.save(ctx, 1)?;
+    ctx.notify(notify::HASH, "hincrby", &args[1]);
     Ok(Reply::Integer(sum))
 }
 
@@ -218,6 +226,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let text = sum.to_human().into_bytes();
     hash.set(ctx, limits, &args[2], text.clone())?;
     hash.save(ctx, 1)?;
+    ctx.notify(notify::HASH, "hincrbyfloat", &args[1]);
     Ok(bulk(text))
 }
 

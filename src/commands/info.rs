@@ -34,6 +34,7 @@ use formats::resp::Reply;
 
 use super::table::Handler;
 use crate::error::CommandResult;
+use crate::server::pubsub::Kind;
 use crate::server::stats::Stats;
 use crate::server::Ctx;
 
@@ -242,9 +243,15 @@ fn clients(ctx: &Ctx, r: &mut Report) {
     );
     r.field("client_recent_max_input_buffer", max_input);
     r.field("client_recent_max_output_buffer", 0);
-    r.field("blocked_clients", 0);
+    r.field("blocked_clients", ctx.shared.blocked.clients());
     r.field("tracking_clients", 0);
-    r.field("clients_in_timeout_table", 0);
+    let in_timeout_table = ctx
+        .shared
+        .clients
+        .values()
+        .filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline.is_some()))
+        .count();
+    r.field("clients_in_timeout_table", in_timeout_table);
 }
 
 /// Highest `used_memory` any INFO has seen in this process (`used_memory_peak`).
@@ -466,10 +473,11 @@ fn stats(ctx: &Ctx, r: &mut Report) {
     }
     r.field("keyspace_hits", Stats::get(&s.keyspace_hits));
     r.field("keyspace_misses", Stats::get(&s.keyspace_misses));
+    let pubsub = &ctx.shared.pubsub;
+    r.field("pubsub_channels", pubsub.len(Kind::Channel));
+    r.field("pubsub_patterns", pubsub.len(Kind::Pattern));
+    r.field("pubsubshard_channels", pubsub.len(Kind::Shard));
     for name in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
         "latest_fork_usec",
         "total_forks",
         "migrate_cached_sockets",

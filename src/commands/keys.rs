@@ -28,7 +28,7 @@ use super::args::parse_i64;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::stats::Stats;
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("del", del),
@@ -84,6 +84,7 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut deleted = 0;
     for key in &args[1..] {
         if ctx.delete(key)? {
+            ctx.notify(notify::GENERIC, "del", key);
             deleted += 1;
         }
     }
@@ -187,14 +188,20 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CommandResult {
         return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
     }
     // Looked up even without NX so that an expired destination is expired (and counted).
-    if ctx.lookup(to)?.is_some() && nx {
-        return Ok(Reply::Integer(0));
-    }
     let db = ctx.db();
+    if ctx.lookup(to)?.is_some() {
+        if nx {
+            return Ok(Reply::Integer(0));
+        }
+        // Redis deletes the destination first, so the key is added anew (a `new` event).
+        ctx.txn.delete(db, to)?;
+    }
     let moved = transferable(ctx, &meta, (db, from), (db, to))?;
     ctx.put(to, moved)?;
     // Redis counts a rename as one change: the source removal is part of the same change.
     ctx.txn.delete(db, from)?;
+    ctx.notify(notify::GENERIC, "rename_from", from);
+    ctx.notify(notify::GENERIC, "rename_to", to);
     Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
 }
 
@@ -245,11 +252,16 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let Some(meta) = ctx.lookup_read(from)? else {
         return Ok(Reply::Integer(0));
     };
-    if ctx.lookup_in(dst_db, to)?.is_some() && !replace {
-        return Ok(Reply::Integer(0));
+    if ctx.lookup_in(dst_db, to)?.is_some() {
+        if !replace {
+            return Ok(Reply::Integer(0));
+        }
+        // Redis deletes the destination first, so the key is added anew (a `new` event).
+        ctx.txn.delete(dst_db, to)?;
     }
     let copied = transferable(ctx, &meta, (src_db, from), (dst_db, to))?;
     ctx.put_in(dst_db, to, copied)?;
+    ctx.notify_in(dst_db, notify::GENERIC, "copy_to", to);
     Ok(Reply::Integer(1))
 }
 
@@ -276,6 +288,8 @@ fn move_command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     ctx.put_in(dst_db, key, moved)?;
     // One change for Redis, as for RENAME.
     ctx.txn.delete(src_db, key)?;
+    ctx.notify_in(src_db, notify::GENERIC, "move_from", key);
+    ctx.notify_in(dst_db, notify::GENERIC, "move_to", key);
     Ok(Reply::Integer(1))
 }
 
@@ -288,7 +302,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut found = Vec::new();
     let mut position = Vec::new();
     loop {
-        let (items, next) = ctx.server.engine.scan(db, &position, WALK_CHUNK)?;
+        let (items, next) = ctx.txn.scan(db, &position, WALK_CHUNK)?;
         for item in items {
             if (all || string_match(pattern, &item.key, false)) && !item.meta.is_expired(ctx.now_ms)
             {
@@ -363,7 +377,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut found = Vec::new();
     let next = loop {
         let step = remaining.min(WALK_CHUNK as u64) as usize;
-        let (items, next) = ctx.server.engine.scan(db, &position, step)?;
+        let (items, next) = ctx.txn.scan(db, &position, step)?;
         remaining -= items.len() as u64;
         for item in items {
             if pattern.is_some_and(|p| !string_match(p, &item.key, false)) {

@@ -7,7 +7,8 @@
 //! Storage is in [`store`]: one element record per element, keyed by a contiguous sequence
 //! number, so index reads and ranges are point reads and bounded scans.
 
-mod store;
+pub mod blocking;
+pub(crate) mod store;
 
 use bytes::Bytes;
 use formats::resp::Reply;
@@ -15,7 +16,7 @@ use formats::resp::Reply;
 use super::args::parse_i64;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 use store::{End, List};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -87,7 +88,29 @@ fn push(ctx: &mut Ctx, args: &[Bytes], end: End, existing: bool) -> CommandResul
     }
     let len = list.len();
     list.save(ctx, args.len() as u64 - 2)?;
+    ctx.notify(notify::LIST, pushed_event(end), &args[1]);
     Ok(Reply::Integer(len as i64))
+}
+
+/// The keyspace event of a push onto `end`.
+fn pushed_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+/// The keyspace events of elements popped from `end` of `key`, which `emptied` deleted (Redis's
+/// `listElementsRemoved`).
+fn notify_popped(ctx: &mut Ctx, key: &[u8], end: End, emptied: bool) {
+    let event = match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    };
+    ctx.notify(notify::LIST, event, key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
 }
 
 fn lpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -123,12 +146,16 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], end: End, name: &str) -> CommandResult {
         Some(0) => Ok(Reply::Array(Vec::new())),
         Some(n) => {
             let values = list.pop(ctx, end, n)?;
+            let emptied = list.len() == 0;
             list.save(ctx, values.len() as u64)?;
+            notify_popped(ctx, &args[1], end, emptied);
             Ok(bulks(values))
         }
         None => {
             let value = list.pop(ctx, end, 1)?.pop();
+            let emptied = list.len() == 0;
             list.save(ctx, 1)?;
+            notify_popped(ctx, &args[1], end, emptied);
             Ok(value.map_or(Reply::Null, bulk))
         }
     }
@@ -189,6 +216,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         .ok_or_else(|| CommandError::other("ERR index out of range"))?;
     list.set(ctx, at, args[3].to_vec())?;
     list.save(ctx, 1)?;
+    ctx.notify(notify::LIST, "lset", &args[1]);
     Ok(Reply::ok())
 }
 
@@ -203,8 +231,14 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     list.trim(ctx, hi..len)?;
     list.trim(ctx, 0..lo)?;
     let removed = len - list.len();
+    let emptied = list.len() == 0;
     if removed > 0 {
         list.save(ctx, removed)?;
+    }
+    // Redis reports the trim even when it removed nothing.
+    ctx.notify(notify::LIST, "ltrim", &args[1]);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", &args[1]);
     }
     Ok(Reply::ok())
 }
@@ -221,7 +255,12 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     };
     let removed = list.remove(ctx, &args[3], limit, from)?;
     if removed > 0 {
+        let emptied = list.len() == 0;
         list.save(ctx, removed)?;
+        ctx.notify(notify::LIST, "lrem", &args[1]);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", &args[1]);
+        }
     }
     Ok(Reply::Integer(removed as i64))
 }
@@ -254,6 +293,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     list.insert(ctx, at + after as u64, args[4].to_vec())?;
     let len = list.len();
     list.save(ctx, 1)?;
+    ctx.notify(notify::LIST, "linsert", &args[1]);
     Ok(Reply::Integer(len as i64))
 }
 
@@ -341,7 +381,7 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 /// Pops from one end of `source` and pushes onto `to` of `destination` (possibly the same
 /// list, which rotates it). The destination's type is checked before anything moves.
-fn move_element(
+pub(crate) fn move_element(
     ctx: &mut Ctx,
     source: &[u8],
     destination: &[u8],
@@ -357,6 +397,8 @@ fn move_element(
         };
         list.push(ctx, to, value.clone())?;
         list.save(ctx, 1)?;
+        ctx.notify(notify::LIST, pushed_event(to), destination);
+        notify_popped(ctx, source, from, false);
         return Ok(bulk(value));
     }
     let mut target = List::write_or_create(ctx, destination)?;
@@ -364,19 +406,37 @@ fn move_element(
         return Ok(Reply::Null);
     };
     target.push(ctx, to, value.clone())?;
+    let emptied = list.len() == 0;
     list.save(ctx, 1)?;
     target.save(ctx, 0)?;
+    ctx.notify(notify::LIST, pushed_event(to), destination);
+    notify_popped(ctx, source, from, emptied);
     Ok(bulk(value))
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list,
 /// replying with its name and the elements, or a null array when every list is missing.
 fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let numkeys = parse_at_least(&args[1], 1, "ERR numkeys should be greater than 0")?;
+    let (keys, end, count) = parse_mpop(args, 1)?;
+    for key in &args[keys] {
+        if let Some(reply) = mpop_from(ctx, key, end, count)? {
+            return Ok(reply);
+        }
+    }
+    Ok(Reply::NullArray)
+}
+
+/// Parses `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at `args[numkeys_at]`
+/// (LMPOP, BLMPOP): the positions of the keys, the end to pop from, the count.
+pub(crate) fn parse_mpop(
+    args: &[Bytes],
+    numkeys_at: usize,
+) -> Result<(std::ops::Range<usize>, End, u64), CommandError> {
+    let numkeys = parse_at_least(&args[numkeys_at], 1, "ERR numkeys should be greater than 0")?;
     // The position of LEFT|RIGHT must be inside the arguments.
     let where_at = usize::try_from(numkeys)
         .ok()
-        .and_then(|n| n.checked_add(2))
+        .and_then(|n| n.checked_add(numkeys_at + 1))
         .filter(|&at| at < args.len())
         .ok_or(CommandError::Syntax)?;
     let end = End::parse(&args[where_at])?;
@@ -395,14 +455,44 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         i += 2;
     }
-    let count = count.unwrap_or(1);
-    for key in &args[2..where_at] {
-        let Some(mut list) = List::write(ctx, key)? else {
-            continue;
-        };
-        let values = list.pop(ctx, end, count)?;
-        list.save(ctx, values.len() as u64)?;
-        return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), bulks(values)]));
-    }
-    Ok(Reply::NullArray)
+    Ok((numkeys_at + 1..where_at, end, count.unwrap_or(1)))
+}
+
+/// Pops up to `count` elements from `key` for LMPOP/BLMPOP: the reply `[key, [elements]]`,
+/// or `None` when the list does not exist.
+pub(crate) fn mpop_from(
+    ctx: &mut Ctx,
+    key: &Bytes,
+    end: End,
+    count: u64,
+) -> Result<Option<Reply>, CommandError> {
+    let Some(mut list) = List::write(ctx, key)? else {
+        return Ok(None);
+    };
+    let values = list.pop(ctx, end, count)?;
+    let emptied = list.len() == 0;
+    list.save(ctx, values.len() as u64)?;
+    notify_popped(ctx, key, end, emptied);
+    Ok(Some(Reply::Array(vec![
+        Reply::Bulk(key.clone()),
+        bulks(values),
+    ])))
+}
+
+/// Pops one element from `end` of `key` for BLPOP/BRPOP: the reply `[key, element]`, or `None`
+/// when the list does not exist.
+pub(crate) fn pop_one(ctx: &mut Ctx, key: &Bytes, end: End) -> Result<Option<Reply>, CommandError> {
+    let Some(mut list) = List::write(ctx, key)? else {
+        return Ok(None);
+    };
+    let Some(value) = list.pop(ctx, end, 1)?.pop() else {
+        return Ok(None);
+    };
+    let emptied = list.len() == 0;
+    list.save(ctx, 1)?;
+    notify_popped(ctx, key, end, emptied);
+    Ok(Some(Reply::Array(vec![
+        Reply::Bulk(key.clone()),
+        bulk(value),
+    ])))
 }

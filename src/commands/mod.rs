@@ -9,15 +9,21 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod table;
+pub mod transaction;
+pub mod zset;
 
 use table::Handler;
 
@@ -30,13 +36,21 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         config::COMMANDS,
         connection::COMMANDS,
         debug::COMMANDS,
+        geo::COMMANDS,
         hash::COMMANDS,
+        hll::COMMANDS,
         info::COMMANDS,
         keys::COMMANDS,
         list::COMMANDS,
+        list::blocking::COMMANDS,
+        pubsub::COMMANDS,
         server::COMMANDS,
         set::COMMANDS,
+        sort::COMMANDS,
         string::COMMANDS,
+        transaction::COMMANDS,
+        zset::COMMANDS,
+        zset::blocking::COMMANDS,
     ]
     .concat()
 }

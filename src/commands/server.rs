@@ -16,7 +16,7 @@ use formats::resp::Reply;
 use super::args::parse_i64;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{transaction, Ctx};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("dbsize", dbsize),
@@ -40,7 +40,7 @@ fn no_reply() -> Reply {
 }
 
 fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
-    let (keys, _) = ctx.server.engine.db_counts(ctx.db())?;
+    let (keys, _) = ctx.txn.db_counts(ctx.db())?;
     Ok(Reply::Integer(keys as i64))
 }
 
@@ -55,7 +55,8 @@ fn check_flush_options(args: &[Bytes]) -> Result<(), CommandError> {
 
 /// Empties logical database `db`; returns how many keys it held (Redis adds them to `dirty`).
 fn flush_one(ctx: &mut Ctx, db: usize) -> Result<u64, CommandError> {
-    let (keys, _) = ctx.server.engine.db_counts(db)?;
+    let (keys, _) = ctx.txn.db_counts(db)?;
+    transaction::touch_db(ctx, db, None)?;
     ctx.txn.flush_db(db)?;
     Ok(keys)
 }
@@ -96,6 +97,8 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let first = index(&args[1], "first")?;
     let second = index(&args[2], "second")?;
     let (first, second) = (ctx.check_db(first)?, ctx.check_db(second)?);
+    transaction::touch_db(ctx, first, Some(second))?;
+    transaction::touch_db(ctx, second, Some(first))?;
     ctx.txn.swap_dbs(first, second)?;
     ctx.dirty += 1;
     Ok(Reply::ok())

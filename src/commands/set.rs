@@ -9,7 +9,7 @@
 //! the whole set, which is what a uniform choice over element records costs without an index.
 
 mod algebra;
-mod value;
+pub(crate) mod value;
 
 use bytes::Bytes;
 use engine::{Kind, Meta};
@@ -22,7 +22,7 @@ use super::args::parse_i64;
 use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 use value::Built;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -75,6 +75,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     if added > 0 {
         value::save(ctx, key, meta, added)?;
+        ctx.notify(notify::SET, "sadd", key);
     }
     Ok(Reply::Integer(added as i64))
 }
@@ -94,7 +95,12 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     if removed > 0 {
+        let emptied = meta.count == 0;
         value::save(ctx, key, meta, removed)?;
+        ctx.notify(notify::SET, "srem", key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     Ok(Reply::Integer(removed as i64))
 }
@@ -152,13 +158,19 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if !value::remove(ctx, source, &mut src, member)? {
         return Ok(Reply::Integer(0));
     }
+    let emptied = src.count == 0;
     value::save(ctx, source, src, 1)?;
+    ctx.notify(notify::SET, "srem", source);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", source);
+    }
     let mut dst = match dst {
         Some(meta) => meta,
         None => value::create(ctx, member),
     };
     if value::add(ctx, destination, &mut dst, member)? {
         value::save(ctx, destination, dst, 1)?;
+        ctx.notify(notify::SET, "sadd", destination);
     }
     Ok(Reply::Integer(1))
 }
@@ -192,7 +204,12 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             return Ok(Reply::Null);
         };
         value::remove(ctx, key, &mut meta, &member)?;
+        let emptied = meta.count == 0;
         value::save(ctx, key, meta, 1)?;
+        ctx.notify(notify::SET, "spop", key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
         return Ok(Reply::Bulk(member.into()));
     };
     if count == 0 {
@@ -201,8 +218,10 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let members = value::members(ctx, key, &meta)?;
     let size = members.len() as u64;
     let dirty = ctx.dirty;
+    ctx.notify(notify::SET, "spop", key);
     if count >= size {
         ctx.delete(key)?;
+        ctx.notify(notify::GENERIC, "del", key);
         ctx.dirty = dirty + count + 1;
         return Ok(Reply::Set(bulks(members)));
     }

@@ -22,7 +22,7 @@ use formats::resp::Reply;
 use super::args::{parse_i64, ExpireArg, LongDouble};
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("get", get),
@@ -176,6 +176,10 @@ fn set_generic(
         key,
         Meta::string(value.to_vec(), deadline_ms.unwrap_or(kept)),
     )?;
+    ctx.notify(notify::STRING, "set", key);
+    if deadline_ms.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     Ok(SetOutcome {
         written: true,
         previous: existing,
@@ -186,6 +190,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if args.len() == 3 {
         // The hot path: no options, no lookup.
         ctx.put(&args[1], Meta::string(args[2].to_vec(), 0))?;
+        ctx.notify(notify::STRING, "set", &args[1]);
         return Ok(Reply::ok());
     }
     let options = StringOptions::parse(&args[3..], OptionsFor::Set)?;
@@ -233,6 +238,7 @@ fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let previous = ctx.get_string(&args[1])?;
     ctx.put(&args[1], Meta::string(args[2].to_vec(), 0))?;
+    ctx.notify(notify::STRING, "set", &args[1]);
     Ok(previous.map_or(Reply::Null, bulk))
 }
 
@@ -241,6 +247,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         return Ok(Reply::Null);
     };
     ctx.delete(&args[1])?;
+    ctx.notify(notify::GENERIC, "del", &args[1]);
     Ok(bulk(meta))
 }
 
@@ -263,9 +270,16 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     match deadline {
         Some(when) if absolute && when <= ctx.now_ms => {
             ctx.delete(key)?;
+            ctx.notify(notify::GENERIC, "del", key);
         }
-        Some(when) => ctx.put(key, with_deadline(when))?,
-        None if options.persist && meta.expire_at_ms != 0 => ctx.put(key, with_deadline(0))?,
+        Some(when) => {
+            ctx.put(key, with_deadline(when))?;
+            ctx.notify(notify::GENERIC, "expire", key);
+        }
+        None if options.persist && meta.expire_at_ms != 0 => {
+            ctx.put(key, with_deadline(0))?;
+            ctx.notify(notify::GENERIC, "persist", key);
+        }
         None => {}
     }
     Ok(Reply::Bulk(value))
@@ -302,6 +316,7 @@ fn mset_generic(
     }
     for pair in args[1..].chunks_exact(2) {
         ctx.put(&pair[0], Meta::string(pair[1].to_vec(), 0))?;
+        ctx.notify(notify::STRING, "set", &pair[0]);
     }
     Ok(true)
 }
@@ -331,6 +346,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     };
     let len = meta.body.len() as i64;
     ctx.put(key, meta)?;
+    ctx.notify(notify::STRING, "append", key);
     Ok(Reply::Integer(len))
 }
 
@@ -385,6 +401,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     meta.string_form = StringForm::Raw;
     let len = meta.body.len() as i64;
     ctx.put(key, meta)?;
+    ctx.notify(notify::STRING, "setrange", key);
     Ok(Reply::Integer(len))
 }
 
@@ -399,6 +416,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], increment: i64) -> CommandResult {
         key,
         Meta::string(value.to_string().into_bytes(), expire_at_ms),
     )?;
+    ctx.notify(notify::STRING, "incrby", key);
     Ok(Reply::Integer(value))
 }
 
@@ -442,6 +460,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut meta = Meta::string(text.to_vec(), existing.map_or(0, |m| m.expire_at_ms));
     meta.string_form = StringForm::NotInt;
     ctx.put(key, meta)?;
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     Ok(Reply::Bulk(text))
 }
 

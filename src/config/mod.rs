@@ -193,6 +193,22 @@ impl Config {
         )
     }
 
+    /// `notify-keyspace-events` as Redis's `NOTIFY_*` bits.
+    pub fn notify_keyspace_events(&self) -> u32 {
+        match lookup(b"notify-keyspace-events").map(|e| &self.values[e.index]) {
+            Some(Value::Notify(flags)) => *flags,
+            _ => 0,
+        }
+    }
+
+    /// The hard `client-output-buffer-limit` of the pubsub class, in bytes (0: none).
+    pub fn pubsub_hard_limit(&self) -> u64 {
+        match lookup(b"client-output-buffer-limit").map(|e| &self.values[e.index]) {
+            Some(Value::BufferLimits(limits)) => limits[2].hard_bytes,
+            _ => 0,
+        }
+    }
+
     /// Whether cluster mode is on (always false until cluster mode exists: loading refuses it).
     pub fn cluster_enabled(&self) -> bool {
         self.get_bool("cluster-enabled")

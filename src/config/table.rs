@@ -822,7 +822,7 @@ pub static DIRECTIVES: &[Directive] = &[
     special(
         "notify-keyspace-events",
         None,
-        0,
+        EFFECTIVE,
         Special::NotifyKeyspaceEvents,
     ),
     special("bind", None, MULTI_ARG | EFFECTIVE, Special::Bind),
@@ -960,6 +960,7 @@ mod tests {
             "cluster-enabled",
             "enable-debug-command",
             "io-threads",
+            "notify-keyspace-events",
         ]
         .into_iter()
         .collect();

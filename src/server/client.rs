@@ -7,12 +7,19 @@
 //! execution lock (kill, pushed messages) live in [`ClientSignals`].
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, Notify};
+
+use super::pubsub::{Kind, Subscriptions};
+
+use formats::resp::Reply;
+
+use super::blocking::Blocked;
+use super::transaction::{Multi, WatchedKey};
 
 /// Replies the client wants (CLIENT REPLY).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,18 +58,45 @@ impl ClientType {
 /// Cross-task signals of one client.
 pub struct ClientSignals {
     pub kill: Notify,
+    /// Wakes the connection of a blocked client once it has been unblocked.
+    pub unblocked: Notify,
     killed: AtomicBool,
-    /// Messages pushed to this client by others (MONITOR feed, later pub/sub).
+    /// Messages pushed to this client by others (MONITOR feed, pub/sub messages).
     pub push: mpsc::Sender<Bytes>,
+    /// Bytes of pub/sub messages queued in `push` and not yet taken by the connection.
+    queued_bytes: AtomicU64,
 }
 
 impl ClientSignals {
     pub fn new(push: mpsc::Sender<Bytes>) -> ClientSignals {
         ClientSignals {
             kill: Notify::new(),
+            unblocked: Notify::new(),
             killed: AtomicBool::new(false),
             push,
+            queued_bytes: AtomicU64::new(0),
         }
+    }
+
+    /// Queues a pub/sub message unless that would take the queued bytes over `limit_bytes`
+    /// (0: no limit) or overflow the queue; false means the client cannot keep up.
+    pub fn send(&self, message: Bytes, limit_bytes: u64) -> bool {
+        let len = message.len() as u64;
+        let queued = self.queued_bytes.load(Ordering::Relaxed);
+        if limit_bytes > 0 && queued + len > limit_bytes {
+            return false;
+        }
+        self.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        self.push.try_send(message).is_ok()
+    }
+
+    /// The connection took a pushed message of `len` bytes off the queue.
+    pub fn taken(&self, len: usize) {
+        let _ = self
+            .queued_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                Some(q.saturating_sub(len as u64))
+            });
     }
 
     /// Asks the connection to close (CLIENT KILL, output limits).
@@ -98,7 +132,19 @@ pub struct ClientState {
     pub client_type: ClientType,
     /// Bytes waiting in the query buffer (for CLIENT LIST `qbuf`).
     pub query_buffer_bytes: usize,
+    /// Pub/Sub subscriptions (any: the client is in Pub/Sub mode).
+    pub subscriptions: Subscriptions,
     pub signals: Arc<ClientSignals>,
+    /// The open MULTI block, if any.
+    pub multi: Option<Multi>,
+    /// Keys this client WATCHes.
+    pub watched: Vec<WatchedKey>,
+    /// A watched key changed: the next EXEC fails (Redis's CLIENT_DIRTY_CAS).
+    pub dirty_cas: bool,
+    /// What the client is blocked on (BLPOP, ...), if it is.
+    pub blocked: Option<Blocked>,
+    /// The answer to the blocking command, left here when the client is unblocked.
+    pub unblocked_reply: Option<Reply>,
 }
 
 impl ClientState {
@@ -127,7 +173,13 @@ impl ClientState {
             monitor: false,
             client_type: ClientType::Normal,
             query_buffer_bytes: 0,
+            subscriptions: Subscriptions::default(),
             signals,
+            multi: None,
+            watched: Vec::new(),
+            dirty_cas: false,
+            blocked: None,
+            unblocked_reply: None,
         }
     }
 
@@ -151,6 +203,15 @@ impl ClientState {
             ClientType::PubSub => flags.push('P'),
             ClientType::Normal => {}
         }
+        if self.multi.is_some() {
+            flags.push('x');
+        }
+        if self.blocked.is_some() {
+            flags.push('b');
+        }
+        if self.dirty_cas {
+            flags.push('d');
+        }
         if self.signals.is_killed() {
             flags.push('A');
         }
@@ -168,8 +229,7 @@ impl ClientState {
     /// executing (only the caller of CLIENT LIST is executing one; idle clients pass 0).
     ///
     /// Fields without a rockslot counterpart keep the value Redis shows for the same state:
-    /// `sub`/`psub`/`ssub` 0 and `multi=-1` until pub/sub and MULTI land, `qbuf-free=0` and
-    /// `rbs=0 rbp=0` because the connection owns no fixed query or reply buffer, `obl=0 oll=0
+    /// `qbuf-free=0` and `rbs=0 rbp=0` because the connection owns no fixed query or reply buffer, `obl=0 oll=0
     /// omem=0` because replies are written as soon as a batch of requests has executed, and
     /// `user=default redir=-1` because rockslot has no ACL users and no client tracking.
     pub fn info_line(&self, argv_mem: usize) -> String {
@@ -181,8 +241,8 @@ impl ClientState {
         let age = self.created.elapsed().as_secs();
         let idle = self.last_interaction.elapsed().as_secs();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
-             multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
+             multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
              tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
@@ -193,6 +253,10 @@ impl ClientState {
             idle,
             self.flags(),
             self.db,
+            self.subscriptions.channels.len(),
+            self.subscriptions.patterns.len(),
+            self.subscriptions.count(Kind::Shard),
+            self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64),
             self.query_buffer_bytes,
             argv_mem,
             self.query_buffer_bytes + argv_mem,

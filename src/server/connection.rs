@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use formats::resp::{parse_command, Limits, Reply};
@@ -22,10 +22,13 @@ use tokio::sync::mpsc;
 use super::dispatch::{self, Outcome};
 use super::durability::Durability;
 use super::stats::Stats;
-use super::{ClientSignals, ClientState, Server};
+use super::{blocking, ClientSignals, ClientState, Server, Shared};
 
-/// Pushed messages (MONITOR lines) a client may have queued before it is dropped as too slow.
-const PUSH_QUEUE_MESSAGES: usize = 16 * 1024;
+/// Pushed messages (MONITOR lines, pub/sub messages) a client may have queued before it is
+/// dropped as too slow. Pub/sub messages are also bounded in bytes by the pubsub class's
+/// `client-output-buffer-limit`; this count only has to stop a runaway queue of small messages,
+/// so it is high enough for pipelined PUBLISH bursts to a subscriber that does keep up.
+const PUSH_QUEUE_MESSAGES: usize = 1 << 20;
 /// Initial read buffer; it grows for big arguments and shrinks back after.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
@@ -72,8 +75,9 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         tracing::debug!("client {addr} closed: {e}");
     }
     let mut shared = server.exec.lock();
-    shared.clients.remove(&id);
-    shared.monitors.retain(|m| *m != id);
+    if let Some(mut client) = shared.clients.remove(&id) {
+        shared.forget_client(&mut client);
+    }
 }
 
 struct ConnectedGuard(Arc<Server>);
@@ -118,6 +122,8 @@ async fn client_loop(
     let mut output = BytesMut::new();
     let mut protocol = 2u8;
     let mut authenticated = !server.requires_auth();
+    // Set after a blocked client is answered: requests already buffered run before reading more.
+    let mut buffered = false;
     loop {
         let timeout_secs = server.tunables.timeout_secs.load(Ordering::Relaxed);
         let idle_limit = if timeout_secs == 0 {
@@ -126,6 +132,7 @@ async fn client_loop(
             Duration::from_secs(timeout_secs)
         };
         tokio::select! {
+            _ = std::future::ready(()), if buffered => {}
             read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => {
                 match read {
                     Err(_) => return Ok(()), // idle for longer than `timeout`
@@ -136,13 +143,16 @@ async fn client_loop(
             }
             pushed = push_rx.recv() => {
                 if let Some(message) = pushed {
+                    signals.taken(message.len());
                     output.extend_from_slice(&message);
                 }
             }
             _ = signals.kill.notified() => return Ok(()),
         }
+        buffered = false;
         let mut close = false;
         let mut commit_seq = None;
+        let mut blocked = None;
         loop {
             let limits = Limits {
                 max_bulk_bytes: server.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
@@ -174,15 +184,26 @@ async fn client_loop(
                 authenticated: a,
                 after,
                 commit_seq: seq,
+                blocked: block,
             } = dispatch::execute(server, id, &request.args, input.len());
             protocol = p;
             authenticated = a;
+            // Messages the command pushed to this very client (PUBLISH to oneself, keyspace
+            // events of one's own writes) precede its reply, as in Redis.
+            while let Ok(message) = push_rx.try_recv() {
+                signals.taken(message.len());
+                output.extend_from_slice(&message);
+            }
             if let Some(reply) = reply {
                 reply.encode(protocol, &mut output);
             }
             commit_seq = seq.or(commit_seq);
             if after.close {
                 close = true;
+                break;
+            }
+            if block.is_some() {
+                blocked = block;
                 break;
             }
         }
@@ -197,12 +218,86 @@ async fn client_loop(
             Durability::make_durable(server, seq).await;
         }
         if !output.is_empty() {
-            stream.write_all(&output).await?;
+            // A client that does not read blocks this write: a kill (CLIENT KILL, a subscriber
+            // over its output limit) must still end the connection.
+            tokio::select! {
+                written = stream.write_all(&output) => written?,
+                _ = signals.kill.notified() => return Ok(()),
+            }
             Stats::bump(&server.stats.net_output_bytes, output.len() as u64);
             output.clear();
         }
         if close {
             return Ok(());
+        }
+        if let Some(deadline) = blocked {
+            let Some(reply) =
+                wait_unblocked(server, id, signals, stream, &mut input, push_rx, deadline).await?
+            else {
+                return Ok(());
+            };
+            Durability::make_durable(server, server.durability.committed()).await;
+            reply.encode(protocol, &mut output);
+            stream.write_all(&output).await?;
+            Stats::bump(&server.stats.net_output_bytes, output.len() as u64);
+            output.clear();
+            buffered = !input.is_empty();
+        }
+    }
+}
+
+/// Waits while the client is blocked (BLPOP, ...) until it is served, unblocked, or its
+/// `deadline` passes, and returns the answer (`None`: the connection must close). Meanwhile the
+/// connection keeps reading, so a client that disconnects is noticed and forgotten, and pushed
+/// messages still go out.
+async fn wait_unblocked(
+    server: &Server,
+    id: u64,
+    signals: &ClientSignals,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    push_rx: &mut mpsc::Receiver<bytes::Bytes>,
+    deadline: Option<Instant>,
+) -> std::io::Result<Option<Reply>> {
+    let sleep_until = deadline.map(tokio::time::Instant::from_std);
+    loop {
+        tokio::select! {
+            _ = signals.unblocked.notified() => {}
+            _ = async { tokio::time::sleep_until(sleep_until.unwrap_or_else(tokio::time::Instant::now)).await },
+                if sleep_until.is_some() =>
+            {
+                let mut guard = server.exec.lock();
+                let shared: &mut Shared = &mut guard;
+                if let Some(mut client) = shared.clients.remove(&id) {
+                    if let Some(reply) = client.blocked.as_ref().map(|b| b.timeout_reply.clone()) {
+                        blocking::unblock(shared, &mut client, reply);
+                    }
+                    shared.clients.insert(id, client);
+                }
+            }
+            read = stream.read_buf(input) => {
+                match read? {
+                    0 => return Ok(None),
+                    n => Stats::bump(&server.stats.net_input_bytes, n as u64),
+                }
+                if input.len() as u64 > server.tunables.query_buffer_limit.load(Ordering::Relaxed) {
+                    tracing::warn!("Closing client that reached max query buffer length (client id {id})");
+                    return Ok(None);
+                }
+            }
+            pushed = push_rx.recv() => {
+                if let Some(message) = pushed {
+                    signals.taken(message.len());
+                    stream.write_all(&message).await?;
+                }
+            }
+            _ = signals.kill.notified() => return Ok(None),
+        }
+        let mut shared = server.exec.lock();
+        if let Some(client) = shared.clients.get_mut(&id) {
+            if client.blocked.is_none() {
+                return Ok(client.unblocked_reply.take());
+            }
         }
     }
 }

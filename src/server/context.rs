@@ -2,9 +2,14 @@
 //! and the keyspace rules every command shares (lazy expiry, type checks, dirty counting).
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use engine::{Kind, Meta, Txn};
+use formats::resp::Reply;
 
+use super::blocking::{Blocked, ServeFn};
+use super::notify::{self, Event};
 use super::{stats::Stats, ClientState, Server, Shared};
 use crate::error::CommandError;
 
@@ -26,6 +31,10 @@ pub struct Ctx<'a> {
     pub after: After,
     /// Number of keyspace changes this command made (INFO `rdb_changes_since_last_save`).
     pub dirty: u64,
+    /// Keyspace events to publish once the batch commits (see [`super::notify`]).
+    pub events: Vec<Event>,
+    /// Set by a blocking command that found nothing to serve (see [`Ctx::block`]).
+    pub blocked: Option<Blocked>,
 }
 
 impl<'a> Ctx<'a> {
@@ -43,7 +52,66 @@ impl<'a> Ctx<'a> {
             now_ms,
             after: After::default(),
             dirty: 0,
+            events: Vec::new(),
+            blocked: None,
         }
+    }
+
+    /// Whether a blocking command may block now: not inside MULTI/EXEC, where it behaves as if
+    /// its timeout had already expired (Redis's CLIENT_DENY_BLOCKING).
+    pub fn may_block(&self) -> bool {
+        self.client.multi.is_none()
+    }
+
+    /// Blocks the client on `keys` of its database (see [`super::blocking`]): the dispatcher
+    /// sends no reply now; `serve` answers later from a key that became ready, or the client
+    /// gets `timeout_reply` once `timeout` (`None` = never) has passed.
+    pub fn block(
+        &mut self,
+        keys: &[Bytes],
+        args: &[Bytes],
+        timeout: Option<Duration>,
+        serve: ServeFn,
+        timeout_reply: Reply,
+    ) {
+        self.blocked = Some(Blocked {
+            db: self.client.db,
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            args: args.to_vec(),
+            serve,
+            deadline: timeout.map(|t| Instant::now() + t),
+            timeout_reply,
+        });
+    }
+
+    /// Records a keyspace event on `key` of the client's database (Redis's
+    /// `notifyKeyspaceEvent(class, event, key, db)`); `class` is one of [`super::notify`]'s bits.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_in(db, class, event, key);
+    }
+
+    /// [`Ctx::notify`] for a key of database `db`.
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        if !self.notifies(class) {
+            return;
+        }
+        self.events.push(Event {
+            class,
+            event,
+            db,
+            key: key.to_vec(),
+        });
+    }
+
+    /// Whether `notify-keyspace-events` publishes events of `class` at all.
+    fn notifies(&self, class: u32) -> bool {
+        let flags = self
+            .server
+            .tunables
+            .notify_keyspace_events
+            .load(Ordering::Relaxed);
+        flags & class != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
     }
 
     pub fn db(&self) -> usize {
@@ -61,6 +129,7 @@ impl<'a> Ctx<'a> {
         if expired {
             self.txn.delete(db, key)?;
             Stats::bump(&self.server.stats.expired_keys, 1);
+            self.notify_in(db, notify::EXPIRED, "expired", key);
         }
         Ok(None)
     }
@@ -76,6 +145,7 @@ impl<'a> Ctx<'a> {
         let counter = if found.is_some() {
             &self.server.stats.keyspace_hits
         } else {
+            self.notify(notify::KEY_MISS, "keymiss", key);
             &self.server.stats.keyspace_misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -99,7 +169,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Stores a key in database `db` (creating or replacing it).
+    /// A key that did not exist (or had expired) raises the `new` event, as Redis's `dbAdd`.
     pub fn put_in(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<(), CommandError> {
+        if self.notifies(notify::NEW)
+            && self
+                .txn
+                .get(db, key)?
+                .is_none_or(|old| old.is_expired(self.now_ms))
+        {
+            self.notify_in(db, notify::NEW, "new", key);
+        }
         self.txn.put(db, key, meta)?;
         self.dirty += 1;
         Ok(())

@@ -1,8 +1,10 @@
 //! The dispatcher: the one path every command takes, with Redis's order of checks.
 //!
 //! 1. look the command up (unknown command, unknown subcommand, wrong arity),
-//! 2. authentication (`NOAUTH` unless the command is flagged no-auth),
-//! 3. execute the handler inside an engine transaction and commit it as one batch,
+//! 2. authentication (`NOAUTH` unless the command is flagged no-auth), then the Pub/Sub context
+//!    (a RESP2 subscriber may only run the (un)subscribe commands, PING, QUIT and RESET),
+//! 3. execute the handler inside an engine transaction and commit it as one batch, then publish
+//!    the keyspace events it recorded,
 //! 4. bookkeeping: command and error statistics, the MONITOR feed, CLIENT REPLY modes.
 //!
 //! Cluster routing, replica read-only and MULTI queueing slot in between 2 and 3 as they arrive.
@@ -15,8 +17,9 @@ use formats::resp::Reply;
 
 use super::context::After;
 use super::stats::Stats;
-use super::{unix_ms, ClientState, Ctx, ReplyMode, Server, Shared};
-use crate::commands::meta;
+use super::{blocking, transaction, unix_ms, ClientState, Ctx, ReplyMode, Server, Shared};
+use crate::commands::table::CommandEntry;
+use crate::commands::{meta, pubsub};
 use crate::error::CommandError;
 
 /// What the connection needs to know after one command.
@@ -30,6 +33,9 @@ pub struct Outcome {
     /// Commit sequence of this command's write, if it wrote: the WAL must reach the OS (or the
     /// disk, with `appendfsync always`) before the reply leaves.
     pub commit_seq: Option<u64>,
+    /// The command blocked the client (BLPOP, ...): stop executing its requests until the
+    /// connection is woken with the answer or `deadline` (`None` = never) passes.
+    pub blocked: Option<Option<Instant>>,
 }
 
 /// Executes one command for client `client_id`.
@@ -48,6 +54,7 @@ pub fn execute(
             authenticated: false,
             after: After { close: true },
             commit_seq: None,
+            blocked: None,
         };
     };
     let started = Instant::now();
@@ -57,10 +64,11 @@ pub fn execute(
 
     let mut after = After::default();
     let mut commit_seq = None;
+    let mut blocked = None;
     let reply = match server.commands.lookup(args) {
         Err(e) => {
             Stats::bump(&server.stats.rejected_calls, 1);
-            e.to_reply()
+            reject(shared, &mut client, args, e)
         }
         Ok(entry)
             if server.requires_auth()
@@ -74,40 +82,61 @@ pub fn execute(
                 .or_default()
                 .rejected_calls += 1;
             client.last_cmd = entry.meta.name.as_str();
-            CommandError::NoAuth.to_reply()
+            reject(shared, &mut client, args, CommandError::NoAuth)
+        }
+        Ok(entry) if !pubsub::allowed_in_context(&client, entry.meta.name.as_str()) => {
+            let name = entry.meta.name.as_str();
+            Stats::bump(&server.stats.rejected_calls, 1);
+            shared.command_stats.entry(name).or_default().rejected_calls += 1;
+            client.last_cmd = name;
+            reject(shared, &mut client, args, pubsub::context_error(name))
+        }
+        Ok(entry) if client.multi.is_some() && transaction::is_queued(entry.meta.name.as_str()) => {
+            if entry.meta.flags & meta::NO_MULTI != 0 {
+                Stats::bump(&server.stats.rejected_calls, 1);
+                let error = CommandError::other("ERR Command not allowed inside a transaction");
+                reject(shared, &mut client, args, error)
+            } else {
+                if let Some(multi) = client.multi.as_mut() {
+                    multi.queue.push(args.to_vec());
+                }
+                Reply::Simple("QUEUED".into())
+            }
         }
         Ok(entry) => {
             let now_ms = unix_ms();
             let mut ctx = Ctx::new(server, shared, &mut client, now_ms);
-            let result = (entry.handler)(&mut ctx, args);
-            let wrote = !ctx.txn.is_empty();
-            let dirty = ctx.dirty;
+            let reply = call(&mut ctx, entry, args);
+            let mut wrote = !ctx.txn.is_empty();
             after = ctx.after;
+            let events = std::mem::take(&mut ctx.events);
+            let block = ctx.blocked.take();
+            let changed = if ctx.shared.watchers.is_empty() && ctx.shared.blocked.is_empty() {
+                Vec::new()
+            } else {
+                ctx.txn.changed_keys()
+            };
             let txn = ctx.txn;
             let reply = match server.commit(txn) {
-                Ok(()) => result.unwrap_or_else(|e| e.to_reply()),
+                Ok(()) => {
+                    super::pubsub::publish_keyspace_events(server, shared, Some(&client), &events);
+                    reply
+                }
                 Err(e) => CommandError::Storage(e).to_reply(),
             };
+            for (db, key, exists) in &changed {
+                transaction::touch(shared, Some(&mut client), *db, key, *exists);
+            }
+            if !shared.blocked.is_empty() && !changed.is_empty() {
+                // The executing client is lent out, so it is never among the served.
+                wrote |= blocking::serve_ready(server, shared, changed);
+            }
             if wrote {
                 commit_seq = Some(server.durability.committed());
             }
-            Stats::bump(&server.stats.dirty, dirty);
-            Stats::bump(&server.stats.commands_processed, 1);
-            let stat = shared
-                .command_stats
-                .entry(entry.meta.name.as_str())
-                .or_default();
-            stat.calls += 1;
-            stat.usec += started.elapsed().as_micros() as u64;
-            if reply.is_error() {
-                stat.failed_calls += 1;
-                Stats::bump(&server.stats.failed_calls, 1);
-            }
-            client.last_cmd = entry.meta.name.as_str();
-            if entry.meta.flags & (meta::SKIP_MONITOR | meta::ADMIN) == 0
-                && !shared.monitors.is_empty()
-            {
-                feed_monitors(shared, &client, args);
+            if let Some(block) = block {
+                blocked = Some(block.deadline);
+                blocking::register(shared, &mut client, block);
             }
             reply
         }
@@ -118,8 +147,9 @@ pub fn execute(
         *shared.error_stats.entry(code).or_default() += 1;
     }
 
-    let suppressed =
-        suppressed_before || matches!(client.reply_mode, ReplyMode::Off | ReplyMode::SkipNext);
+    let suppressed = suppressed_before
+        || blocked.is_some()
+        || matches!(client.reply_mode, ReplyMode::Off | ReplyMode::SkipNext);
     client.reply_mode = match client.reply_mode {
         ReplyMode::Skip => ReplyMode::On,
         ReplyMode::SkipNext => ReplyMode::Skip,
@@ -134,9 +164,61 @@ pub fn execute(
         authenticated: client.authenticated || !server.requires_auth(),
         after,
         commit_seq,
+        blocked,
     };
     shared.clients.insert(client_id, client);
     outcome
+}
+
+/// Runs one command's handler in `ctx` and does its bookkeeping: dirty count, command
+/// statistics, the MONITOR feed. EXEC calls this for every queued command.
+pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
+    let started = Instant::now();
+    let dirty_before = ctx.dirty;
+    let reply = (entry.handler)(ctx, args).unwrap_or_else(|e| e.to_reply());
+    let server = ctx.server;
+    Stats::bump(&server.stats.dirty, ctx.dirty - dirty_before);
+    Stats::bump(&server.stats.commands_processed, 1);
+    let stat = ctx
+        .shared
+        .command_stats
+        .entry(entry.meta.name.as_str())
+        .or_default();
+    stat.calls += 1;
+    stat.usec += started.elapsed().as_micros() as u64;
+    if reply.is_error() {
+        stat.failed_calls += 1;
+        Stats::bump(&server.stats.failed_calls, 1);
+    }
+    ctx.client.last_cmd = entry.meta.name.as_str();
+    if entry.meta.flags & (meta::SKIP_MONITOR | meta::ADMIN) == 0 && !ctx.shared.monitors.is_empty()
+    {
+        feed_monitors(ctx.shared, ctx.client, args);
+    }
+    reply
+}
+
+/// A command refused before it ran (Redis's rejectCommand). Inside MULTI the refusal flags the
+/// transaction; a refused EXEC (in MULTI or not) discards it with `EXECABORT` and the reason.
+fn reject(
+    shared: &mut Shared,
+    client: &mut ClientState,
+    args: &[Bytes],
+    error: CommandError,
+) -> Reply {
+    if let Some(multi) = client.multi.as_mut() {
+        multi.failed = true;
+    }
+    if !args[0].eq_ignore_ascii_case(b"exec") {
+        return error.to_reply();
+    }
+    client.multi = None;
+    shared.watchers.unwatch_all(client);
+    let text = error.to_string();
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+    Reply::Error(format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ))
 }
 
 /// Sends the MONITOR line for a command to every monitoring client, as Redis formats it:
@@ -161,7 +243,7 @@ fn feed_monitors(shared: &mut Shared, client: &ClientState, args: &[Bytes]) {
     let clients = &shared.clients;
     shared.monitors.retain(|id| match clients.get(id) {
         Some(monitor) => {
-            if monitor.signals.push.try_send(message.clone()).is_err() {
+            if !monitor.signals.send(message.clone(), 0) {
                 // The monitor cannot keep up: drop it rather than buffer without bound.
                 monitor.signals.kill();
                 return false;

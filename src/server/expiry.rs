@@ -5,7 +5,8 @@
 //! keys, rockslot walks the engine's expire index from the oldest deadline, so every expired key
 //! is found without scanning live ones. Each run handles at most `KEYS_PER_BATCH` keys per batch
 //! and stops after `CYCLE_BUDGET` so that clients are never starved (Redis's fast/slow cycle
-//! budget plays the same role). Deletions are counted in `expired_keys`.
+//! budget plays the same role). Deletions are counted in `expired_keys` and published as
+//! `expired` keyspace events once their batch commits.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,8 +14,10 @@ use std::time::{Duration, Instant};
 
 use engine::Txn;
 
+use super::notify::{self, Event};
+use super::pubsub;
 use super::stats::Stats;
-use super::{unix_ms, Server};
+use super::{transaction, unix_ms, Server};
 
 const KEYS_PER_BATCH: usize = 200;
 const CYCLE_BUDGET: Duration = Duration::from_millis(25);
@@ -42,11 +45,12 @@ pub async fn run_active_expire(server: Arc<Server>) {
 
 /// Deletes up to one batch of expired keys; returns how many index entries it looked at.
 pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
-    let _exclusive = server.exec.lock();
+    let mut shared = server.exec.lock();
     let now = unix_ms();
     let due = server.engine.due_expires(now, KEYS_PER_BATCH)?;
     let mut txn = Txn::new(&server.engine);
     let mut expired = 0;
+    let mut events = Vec::new();
     for entry in &due {
         let Some(db) = server.engine.logical_db(entry.physical_db) else {
             txn.drop_expire_hint(entry.index_key.clone());
@@ -56,12 +60,27 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
             Some(meta) if meta.expire_at_ms == entry.expire_at_ms && meta.is_expired(now) => {
                 txn.delete(db, &entry.key)?;
                 expired += 1;
+                events.push(Event {
+                    class: notify::EXPIRED,
+                    event: "expired",
+                    db,
+                    key: entry.key.to_vec(),
+                });
             }
             // The hint outlived its key (slot dropped, database flushed): clean it up.
             _ => txn.drop_expire_hint(entry.index_key.clone()),
         }
     }
+    let changed = if shared.watchers.is_empty() {
+        Vec::new()
+    } else {
+        txn.changed_keys()
+    };
     server.commit(txn)?;
+    pubsub::publish_keyspace_events(server, &shared, None, &events);
+    for (db, key, exists) in changed {
+        transaction::touch(&mut shared, None, db, &key, exists);
+    }
     Stats::bump(&server.stats.expired_keys, expired);
     Stats::bump(&server.stats.dirty, expired);
     Ok(due.len())

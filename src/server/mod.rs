@@ -6,6 +6,7 @@
 //! command runs inside one engine transaction that is committed (one RocksDB WriteBatch) before
 //! the lock is released, which gives every observer atomic commands and a total write order.
 
+pub mod blocking;
 pub mod client;
 pub mod connection;
 mod context;
@@ -14,11 +15,14 @@ pub mod dispatch;
 pub mod durability;
 pub mod expiry;
 pub mod logging;
+pub mod notify;
+pub mod pubsub;
 mod startup;
 pub mod stats;
+pub mod transaction;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -44,6 +48,24 @@ pub struct Shared {
     pub monitors: Vec<u64>,
     /// SCAN cursor numbers → storage positions.
     pub scan_cursors: cursors::CursorMap,
+    /// WATCHed keys → watching clients.
+    pub watchers: transaction::Watchers,
+    /// Pub/Sub channels and patterns → subscribers.
+    pub pubsub: pubsub::Registry,
+    /// Keys → clients blocked on them.
+    pub blocked: blocking::BlockedKeys,
+}
+
+impl Shared {
+    /// Drops everything the server keeps about a client that is going away (disconnected or
+    /// killed): its watched keys, subscriptions, blocked keys and MONITOR registration, as
+    /// Redis's freeClient does.
+    pub fn forget_client(&mut self, client: &mut ClientState) {
+        self.watchers.unwatch_all(client);
+        self.pubsub.forget(client);
+        blocking::forget(self, client);
+        self.monitors.retain(|m| *m != client.id);
+    }
 }
 
 /// Values read on every command, cached out of the config so the hot path takes no config lock.
@@ -55,6 +77,10 @@ pub struct Tunables {
     pub active_expire: AtomicBool,
     pub hz: AtomicU64,
     pub requirepass: RwLock<Option<Bytes>>,
+    /// `notify-keyspace-events` flags (see [`notify`]).
+    pub notify_keyspace_events: AtomicU32,
+    /// Hard `client-output-buffer-limit` of pub/sub clients, in bytes (0: none).
+    pub pubsub_hard_limit: AtomicU64,
 }
 
 impl Tunables {
@@ -70,6 +96,8 @@ impl Tunables {
             active_expire: AtomicBool::new(true),
             hz: AtomicU64::new(config.get_int("hz").clamp(1, 500) as u64),
             requirepass: RwLock::new((!pass.is_empty()).then(|| Bytes::from(pass))),
+            notify_keyspace_events: AtomicU32::new(config.notify_keyspace_events()),
+            pubsub_hard_limit: AtomicU64::new(config.pubsub_hard_limit()),
         }
     }
 
@@ -87,6 +115,11 @@ impl Tunables {
         copy(&self.maxclients, &fresh.maxclients);
         copy(&self.timeout_secs, &fresh.timeout_secs);
         copy(&self.hz, &fresh.hz);
+        copy(&self.pubsub_hard_limit, &fresh.pubsub_hard_limit);
+        self.notify_keyspace_events.store(
+            fresh.notify_keyspace_events.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         *self.requirepass.write() = fresh.requirepass.into_inner();
     }
 }

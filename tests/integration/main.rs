@@ -5,13 +5,17 @@
 //! - `differential`: the same commands to rockslot and to redis-server, replies compared byte for
 //!   byte in RESP2 and RESP3, hand-written per area and generated with proptest;
 //! - `restart`: data, TTLs and acknowledged writes survive kill -9;
+//! - `collections_scale`: million-element collections stay on disk, DEL is O(1), kill -9 safe;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
+//! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
 //!
 //! Every test needs `/usr/bin/redis-server` (or `REDIS_SERVER`); none is skipped without it.
 
 mod architecture;
+mod collections_scale;
 mod config;
 mod differential;
+mod pubsub;
 mod restart;
 mod support;

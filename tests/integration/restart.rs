@@ -1,9 +1,11 @@
 //! Crash consistency: what a node acknowledged must still be there after kill -9 and a restart.
 //!
-//! Both tests run the node with the configuration under which real Redis keeps acknowledged
+//! The tests run the node with the configuration under which real Redis keeps acknowledged
 //! writes across kill -9 (`appendonly yes`; with the default `appendfsync everysec` Redis writes
 //! the AOF before replying and only a power cut can lose the last second), and ask the same of
 //! rockslot. Expected values come from what the test wrote, never from reading the server back.
+//! They cover strings with expire times (bulk, then under concurrent writers) and hashes, sets,
+//! lists and sorted sets in both their small (inline) and big (element record) forms.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -380,4 +382,377 @@ fn verify_acked(server: &Server, all_acked: &[Acked], when: &str) {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Kill -9 trials of the collections test.
+const COLLECTION_TRIALS: usize = 10;
+/// Members a small collection draws from: it stays in Redis's small encoding.
+const SMALL_POOL: usize = 40;
+/// Members a big collection draws from.
+const BIG_POOL: usize = 3_000;
+/// A big collection smaller than this is refilled by its next write.
+const BIG_FLOOR: usize = 200;
+/// Members added by one refill.
+const REFILL: usize = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Hash,
+    Set,
+    List,
+    ZSet,
+}
+
+/// A collection's content as the test wrote it (or as read back).
+#[derive(Debug, Clone, PartialEq)]
+enum Content {
+    Hash(BTreeMap<Vec<u8>, Vec<u8>>),
+    Set(std::collections::BTreeSet<Vec<u8>>),
+    List(std::collections::VecDeque<Vec<u8>>),
+    ZSet(BTreeMap<Vec<u8>, i64>),
+}
+
+impl Content {
+    fn empty(shape: Shape) -> Content {
+        match shape {
+            Shape::Hash => Content::Hash(BTreeMap::new()),
+            Shape::Set => Content::Set(Default::default()),
+            Shape::List => Content::List(Default::default()),
+            Shape::ZSet => Content::ZSet(BTreeMap::new()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Content::Hash(h) => h.len(),
+            Content::Set(s) => s.len(),
+            Content::List(l) => l.len(),
+            Content::ZSet(z) => z.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One collection key of one writer and what it acknowledged.
+#[derive(Debug, Clone)]
+struct Collection {
+    key: String,
+    shape: Shape,
+    big: bool,
+    acked: Content,
+}
+
+impl Collection {
+    /// The encoding Redis 7.0 reports for a non-empty collection of this kind.
+    fn encoding(&self) -> &'static str {
+        match (self.shape, self.big) {
+            (Shape::List, _) => "quicklist",
+            (Shape::Hash | Shape::ZSet, false) => "listpack",
+            (Shape::Set, false) => "intset",
+            (Shape::Hash | Shape::Set, true) => "hashtable",
+            (Shape::ZSet, true) => "skiplist",
+        }
+    }
+
+    fn member(&self, rng: &mut impl Rng) -> Vec<u8> {
+        let pool = if self.big { BIG_POOL } else { SMALL_POOL };
+        let n = rng.gen_range(0..pool);
+        match (self.shape, self.big) {
+            // Integers keep a small set an intset.
+            (Shape::Set, false) => n.to_string().into_bytes(),
+            _ => format!("m{n}").into_bytes(),
+        }
+    }
+
+    fn value(&self, rng: &mut impl Rng) -> Vec<u8> {
+        // Small collections keep values under the 64-byte listpack limit.
+        let len = rng.gen_range(0..if self.big { 120 } else { 30 });
+        (0..len).map(|_| rng.gen_range(b'a'..=b'z')).collect()
+    }
+
+    /// A random write to this collection and the content it leaves when applied.
+    fn next_write(&self, rng: &mut impl Rng) -> (Vec<Vec<u8>>, Content) {
+        let key = self.key.as_bytes().to_vec();
+        let mut after = self.acked.clone();
+        let refill = self.big && after.len() < BIG_FLOOR;
+        if !refill && rng.gen_range(0..if self.big { 2_000 } else { 200 }) == 0 {
+            return (vec![b"DEL".to_vec(), key], Content::empty(self.shape));
+        }
+        let adds = if refill { REFILL } else { rng.gen_range(1..=3) };
+        let removing = !refill && rng.gen_bool(0.4);
+        let mut command = vec![key];
+        let name: &[u8] = match &mut after {
+            Content::Hash(h) if removing => {
+                let field = self.member(rng);
+                h.remove(&field);
+                command.push(field);
+                b"HDEL"
+            }
+            Content::Hash(h) => {
+                for _ in 0..adds {
+                    let (field, value) = (self.member(rng), self.value(rng));
+                    h.insert(field.clone(), value.clone());
+                    command.extend([field, value]);
+                }
+                b"HSET"
+            }
+            Content::Set(s) => {
+                for _ in 0..if removing { 1 } else { adds } {
+                    let member = self.member(rng);
+                    if removing {
+                        s.remove(&member);
+                    } else {
+                        s.insert(member.clone());
+                    }
+                    command.push(member);
+                }
+                if removing {
+                    b"SREM"
+                } else {
+                    b"SADD"
+                }
+            }
+            // A small list stays short.
+            Content::List(l)
+                if !l.is_empty() && (removing || (!self.big && l.len() >= SMALL_POOL)) =>
+            {
+                if rng.gen_bool(0.5) {
+                    l.pop_front();
+                    b"LPOP"
+                } else {
+                    let index = rng.gen_range(0..l.len());
+                    let value = self.value(rng);
+                    l[index] = value.clone();
+                    command.extend([index.to_string().into_bytes(), value]);
+                    b"LSET"
+                }
+            }
+            Content::List(l) => {
+                let left = rng.gen_bool(0.3);
+                for _ in 0..adds {
+                    let value = self.value(rng);
+                    if left {
+                        l.push_front(value.clone());
+                    } else {
+                        l.push_back(value.clone());
+                    }
+                    command.push(value);
+                }
+                if left {
+                    b"LPUSH"
+                } else {
+                    b"RPUSH"
+                }
+            }
+            Content::ZSet(z) if removing => {
+                let member = self.member(rng);
+                z.remove(&member);
+                command.push(member);
+                b"ZREM"
+            }
+            Content::ZSet(z) => {
+                for _ in 0..adds {
+                    let (member, score) = (self.member(rng), rng.gen_range(-1_000..1_000i64));
+                    z.insert(member.clone(), score);
+                    command.extend([score.to_string().into_bytes(), member]);
+                }
+                b"ZADD"
+            }
+        };
+        command.insert(0, name.to_vec());
+        (command, after)
+    }
+
+    /// The content stored in the server now.
+    fn read(&self, conn: &mut crate::support::resp::Conn) -> Content {
+        let key = self.key.as_str();
+        let reply = match self.shape {
+            Shape::Hash => conn.call(&["HGETALL", key]),
+            Shape::Set => conn.call(&["SMEMBERS", key]),
+            Shape::List => conn.call(&["LRANGE", key, "0", "-1"]),
+            Shape::ZSet => conn.call(&["ZRANGE", key, "0", "-1", "WITHSCORES"]),
+        }
+        .expect("read collection");
+        let items: Vec<Vec<u8>> = reply
+            .as_items()
+            .unwrap_or_else(|| panic!("{key}: unexpected reply {reply:?}"))
+            .iter()
+            .map(|r| r.as_bytes().expect("bulk item").to_vec())
+            .collect();
+        let pairs = || items.chunks(2).map(|p| (p[0].clone(), p[1].clone()));
+        match self.shape {
+            Shape::Hash => Content::Hash(pairs().collect()),
+            Shape::Set => Content::Set(items.iter().cloned().collect()),
+            Shape::List => Content::List(items.iter().cloned().collect()),
+            Shape::ZSet => Content::ZSet(
+                pairs()
+                    .map(|(m, s)| {
+                        let score = String::from_utf8_lossy(&s).parse().expect("integer score");
+                        (m, score)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// What one collection writer leaves behind: its collections and the write in flight at the
+/// kill (key index, content if it was applied).
+struct CollectionWriter {
+    collections: Vec<Collection>,
+    in_flight: Option<(usize, Content)>,
+}
+
+#[test]
+fn kill9_keeps_acknowledged_collection_writes_in_both_encodings() {
+    let mut server = Server::start(
+        Flavor::Rockslot,
+        ["--appendonly", "yes", "--appendfsync", "always"],
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(now_ms() as u64);
+    let mut writers: Vec<Vec<Collection>> = (0..WRITERS)
+        .map(|w| {
+            let shapes = [Shape::Hash, Shape::Set, Shape::List, Shape::ZSet];
+            shapes
+                .into_iter()
+                .flat_map(|shape| [false, true].map(|big| (shape, big)))
+                .map(|(shape, big)| Collection {
+                    key: format!("coll:{w}:{shape:?}:{}", if big { "big" } else { "small" }),
+                    shape,
+                    big,
+                    acked: Content::empty(shape),
+                })
+                .collect()
+        })
+        .collect();
+    for trial in 0..COLLECTION_TRIALS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acks = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = writers
+            .drain(..)
+            .enumerate()
+            .map(|(w, collections)| {
+                let conn = server.conn();
+                let (stop, acks) = (stop.clone(), acks.clone());
+                let seed = rng.gen::<u64>() ^ w as u64;
+                thread::spawn(move || write_collections(conn, collections, seed, &stop, &acks))
+            })
+            .collect();
+        // Let the big collections fill before the first kill, then kill at a random moment.
+        let wanted = if trial == 0 {
+            400
+        } else {
+            MIN_ACKS_BEFORE_KILL
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acks.load(Ordering::SeqCst) < wanted {
+            assert!(
+                Instant::now() < deadline,
+                "trial {trial}: writers made no progress"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+        let delay_ms = rng.gen_range(0..=MAX_KILL_DELAY_MS);
+        thread::sleep(Duration::from_millis(delay_ms));
+        server.kill9();
+        stop.store(true, Ordering::SeqCst);
+        let results: Vec<CollectionWriter> = threads
+            .into_iter()
+            .map(|t| t.join().expect("collection writer panicked"))
+            .collect();
+        server.start_again();
+        let when = format!("trial {trial} (kill after {delay_ms} ms)");
+        let elements: usize = results
+            .iter()
+            .flat_map(|r| &r.collections)
+            .map(|c| c.acked.len())
+            .sum();
+        eprintln!(
+            "restart: {when}: {} writes acknowledged, {elements} elements in {} collections",
+            acks.load(Ordering::SeqCst),
+            results.iter().map(|r| r.collections.len()).sum::<usize>()
+        );
+        writers = results
+            .into_iter()
+            .map(|result| verify_collections(&server, result, &when))
+            .collect();
+    }
+}
+
+/// Writes to the collections at random until the server goes away.
+fn write_collections(
+    mut conn: crate::support::resp::Conn,
+    mut collections: Vec<Collection>,
+    seed: u64,
+    stop: &AtomicBool,
+    acks: &AtomicUsize,
+) -> CollectionWriter {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    while !stop.load(Ordering::SeqCst) {
+        let index = rng.gen_range(0..collections.len());
+        let (command, after) = collections[index].next_write(&mut rng);
+        match conn.call(&command) {
+            Ok(reply) => {
+                assert!(
+                    !reply.is_error(),
+                    "{} {} replied {reply:?}",
+                    escape(&command[0]),
+                    collections[index].key
+                );
+                collections[index].acked = after;
+                acks.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(_) => {
+                return CollectionWriter {
+                    collections,
+                    in_flight: Some((index, after)),
+                }
+            }
+        }
+    }
+    CollectionWriter {
+        collections,
+        in_flight: None,
+    }
+}
+
+/// Checks every collection of one writer against what it acknowledged (the write in flight at
+/// the kill may or may not have been applied) and its encoding; returns the collections as
+/// stored, for the next trial.
+fn verify_collections(server: &Server, result: CollectionWriter, when: &str) -> Vec<Collection> {
+    let mut conn = server.conn();
+    let mut collections = result.collections;
+    for (index, collection) in collections.iter_mut().enumerate() {
+        let stored = collection.read(&mut conn);
+        let applied = match &result.in_flight {
+            Some((i, after)) if *i == index && *after == stored => Some(after.clone()),
+            _ => None,
+        };
+        assert!(
+            stored == collection.acked || applied.is_some(),
+            "{when}: {} lost acknowledged writes: {} elements acknowledged, {} stored\n\
+             acknowledged: {:?}\nstored: {:?}",
+            collection.key,
+            collection.acked.len(),
+            stored.len(),
+            collection.acked,
+            stored
+        );
+        collection.acked = stored;
+        if !collection.acked.is_empty() {
+            let encoding = conn
+                .call(&["OBJECT", "ENCODING", collection.key.as_str()])
+                .expect("OBJECT ENCODING");
+            assert_eq!(
+                encoding.as_bytes(),
+                Some(collection.encoding().as_bytes()),
+                "{when}: encoding of {}",
+                collection.key
+            );
+        }
+    }
+    collections
 }

@@ -16,7 +16,7 @@ use formats::resp::Reply;
 use super::parse_bit_offset;
 use crate::commands::args::parse_i64;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Overflow {
@@ -312,6 +312,9 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only_command: bool) -> C
         let dirty_before = ctx.dirty;
         ctx.put(key, meta)?;
         ctx.dirty = dirty_before + changes;
+    }
+    if changes > 0 {
+        ctx.notify(notify::STRING, "setbit", key);
     }
     Ok(Reply::Array(replies))
 }

@@ -13,7 +13,7 @@ use formats::resp::Reply;
 
 use crate::commands::args::parse_i64;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
 /// The unit of a command's time argument.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,9 +122,11 @@ fn expire_generic(
     // DEL); rockslot has neither path through here yet, so the key goes now.
     if when <= ctx.now_ms {
         ctx.delete(key)?;
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         meta.expire_at_ms = when;
         ctx.put(key, meta)?;
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     Ok(Reply::Integer(1))
 }
@@ -178,6 +180,7 @@ pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Some(mut meta) if meta.has_expire() => {
             meta.expire_at_ms = 0;
             ctx.put(key, meta)?;
+            ctx.notify(notify::GENERIC, "persist", key);
             Ok(Reply::Integer(1))
         }
         _ => Ok(Reply::Integer(0)),

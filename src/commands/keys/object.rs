@@ -87,14 +87,11 @@ fn string_encoding(value: &[u8]) -> &'static str {
 ///
 /// COLLECTIONS: lists are always "quicklist" and streams "stream"
 /// in Redis 7.0; hashes, sets and sorted sets depend on element sizes and on their history (Redis
-/// never converts back to the compact form), which only the collection code can know. Until it
-/// records that, small sorted sets are reported by element count against the configured
-/// limits. Sets record their encoding in their body (`set::encoding_name`), hashes their form in
-/// their body's first byte (`hash::ELEMENTS` once converted to Redis's "hashtable").
-pub(crate) fn value_encoding(ctx: &Ctx, meta: &Meta) -> &'static str {
-    let within = |limit: &str| {
-        i64::try_from(meta.count).is_ok_and(|n| n <= ctx.server.config.read().get_int(limit))
-    };
+/// never converts back to the compact form), which only the collection code can know. Sets
+/// record their encoding in their body (`set::encoding_name`), hashes their form in their body's
+/// first byte (`hash::ELEMENTS` once converted to Redis's "hashtable"), sorted sets likewise
+/// (`zset::encoding_name`).
+pub(crate) fn value_encoding(_ctx: &Ctx, meta: &Meta) -> &'static str {
     match meta.kind {
         Kind::String => match meta.string_form {
             StringForm::Raw => "raw",
@@ -107,8 +104,7 @@ pub(crate) fn value_encoding(ctx: &Ctx, meta: &Meta) -> &'static str {
         Kind::Set => crate::commands::set::encoding_name(meta),
         Kind::Hash if meta.body.first() == Some(&crate::commands::hash::ELEMENTS) => "hashtable",
         Kind::Hash => "listpack",
-        Kind::ZSet if within("zset-max-listpack-entries") => "listpack",
-        Kind::ZSet => "skiplist",
+        Kind::ZSet => crate::commands::zset::encoding_name(meta),
     }
 }
 

@@ -21,6 +21,8 @@ use crate::server::Ctx;
 const START: u64 = 1 << 63;
 /// Element records read per step while walking a list.
 const PAGE: usize = 1024;
+/// Ranges up to this many elements are read with point lookups rather than an iterator.
+const POINT_READS_MAX: u64 = 8;
 
 /// One end of a list (Redis's LIST_HEAD / LIST_TAIL, LEFT / RIGHT in commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +208,18 @@ impl<'k> List<'k> {
         from: End,
     ) -> Result<Vec<Vec<u8>>, CommandError> {
         let mut out = Vec::new();
+        if hi.saturating_sub(lo) <= POINT_READS_MAX {
+            // A few elements (LPOP, LINDEX-like ranges): point reads beat creating an iterator.
+            let mut read = |index: u64| -> Result<(), CommandError> {
+                out.extend(self.get(ctx, index)?);
+                Ok(())
+            };
+            match from {
+                End::Left => (lo..hi).try_for_each(&mut read)?,
+                End::Right => (lo..hi).rev().try_for_each(&mut read)?,
+            }
+            return Ok(out);
+        }
         self.walk(ctx, lo, hi, from, |_, _, value| {
             out.push(value);
             Ok(true)

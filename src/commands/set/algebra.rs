@@ -16,12 +16,13 @@ use super::bulks;
 use super::value::{self, Built};
 use crate::commands::args::parse_i64;
 use crate::error::{CommandError, CommandResult};
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
-/// Looks up and type-checks every key; `None` for a missing one.
-fn load_all(ctx: &mut Ctx, keys: &[Bytes], read: bool) -> Result<Vec<Option<Meta>>, CommandError> {
+/// Looks up and type-checks every key; `None` for a missing one. Every form, the STORE ones
+/// included, reads its sources as Redis's `lookupKeyRead` does (hits, misses, `keymiss`).
+fn load_all(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Option<Meta>>, CommandError> {
     keys.iter()
-        .map(|key| value::lookup(ctx, key, read))
+        .map(|key| value::lookup(ctx, key, true))
         .collect()
 }
 
@@ -60,7 +61,7 @@ fn intersection(
 
 pub fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let keys = &args[1..];
-    let sets = load_all(ctx, keys, true)?;
+    let sets = load_all(ctx, keys)?;
     Ok(Reply::Set(bulks(intersection(ctx, keys, &sets, 0)?)))
 }
 
@@ -91,7 +92,7 @@ pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     let keys = &args[2..2 + numkeys];
-    let sets = load_all(ctx, keys, true)?;
+    let sets = load_all(ctx, keys)?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     Ok(Reply::Integer(
         intersection(ctx, keys, &sets, limit)?.len() as i64
@@ -100,12 +101,12 @@ pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 pub fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let keys = &args[2..];
-    let sets = load_all(ctx, keys, false)?;
+    let sets = load_all(ctx, keys)?;
     let mut result = Built::new(value::max_intset_entries(ctx));
     for member in intersection(ctx, keys, &sets, 0)? {
         result.add(&member);
     }
-    store(ctx, &args[1], result)
+    store(ctx, &args[1], result, "sinterstore")
 }
 
 /// Which operation [`combine`] performs.
@@ -169,22 +170,33 @@ fn combine(
 
 fn combine_reply(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CommandResult {
     let keys = &args[1..];
-    let sets = load_all(ctx, keys, true)?;
+    let sets = load_all(ctx, keys)?;
     let result = combine(ctx, keys, &sets, op)?;
     Ok(Reply::Set(bulks(result.into_members())))
 }
 
 fn combine_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CommandResult {
     let keys = &args[2..];
-    let sets = load_all(ctx, keys, false)?;
+    let sets = load_all(ctx, keys)?;
     let result = combine(ctx, keys, &sets, op)?;
-    store(ctx, &args[1], result)
+    let event = match op {
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    };
+    store(ctx, &args[1], result, event)
 }
 
 /// Replaces the destination with the result (deleting it for an empty one) and replies with the
-/// result's size.
-fn store(ctx: &mut Ctx, destination: &[u8], result: Built) -> CommandResult {
+/// result's size. `event` is the keyspace event of a stored result.
+fn store(ctx: &mut Ctx, destination: &[u8], result: Built, event: &'static str) -> CommandResult {
+    if result.cardinality() == 0 {
+        if ctx.delete(destination)? {
+            ctx.notify(notify::GENERIC, "del", destination);
+        }
+        return Ok(Reply::Integer(0));
+    }
     let stored = result.store(ctx, destination, 0)?;
+    ctx.notify(notify::SET, event, destination);
     Ok(Reply::Integer(stored as i64))
 }
 

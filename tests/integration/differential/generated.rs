@@ -44,7 +44,20 @@ macro_rules! generated_tests {
     };
 }
 
-generated_tests!(strings, bitmaps, keyspace, expire, hashes, sets, lists);
+generated_tests!(
+    strings,
+    bitmaps,
+    keyspace,
+    expire,
+    hashes,
+    sets,
+    lists,
+    transactions,
+    hll,
+    zsets,
+    geo,
+    sort
+);
 
 /// Every area's commands interleaved over the same keys: type clashes and cross-area effects.
 #[test]

@@ -27,8 +27,12 @@
 mod generated;
 mod generators;
 mod handwritten;
+mod handwritten_geo;
+mod handwritten_hll;
 mod handwritten_lists;
 mod handwritten_sets;
+mod handwritten_zsets;
+mod multiclient;
 
 use std::fmt;
 
@@ -62,7 +66,7 @@ impl Check {
     fn for_command(name: &[u8]) -> Check {
         match name.to_ascii_lowercase().as_slice() {
             b"keys" => Check::Unordered,
-            b"scan" | b"hscan" | b"sscan" => Check::ScanAll,
+            b"scan" | b"hscan" | b"sscan" | b"zscan" => Check::ScanAll,
             b"ttl" | b"expiretime" => Check::Time {
                 tolerance: TIME_TOLERANCE_S,
             },
@@ -274,6 +278,7 @@ impl Pair {
                 Flavor::Rockslot => "rockslot".into(),
                 Flavor::Redis => "redis#2".into(),
             },
+            queued: None,
         })
     }
 
@@ -309,11 +314,15 @@ pub struct Session {
     subject: Conn,
     reference: Conn,
     subject_name: String,
+    /// Inside MULTI: how each queued command's element of EXEC's reply is compared.
+    queued: Option<Vec<Check>>,
 }
 
 impl Session {
     pub fn run(&mut self, cmd: &Cmd) -> Result<(), String> {
-        if cmd.check == Check::ScanAll {
+        let name = cmd.args[0].to_ascii_lowercase();
+        let queueing = self.queued.is_some() && !DRIVES_MULTI.contains(&name.as_slice());
+        if cmd.check == Check::ScanAll && !queueing {
             let ours = scan_all(&mut self.subject, &cmd.args)
                 .map_err(|e| format!("{}: {e}", self.subject_name))?;
             let theirs =
@@ -322,16 +331,46 @@ impl Session {
         }
         let (ours_reply, ours) = self.exchange(cmd, true)?;
         let (theirs_reply, theirs) = self.exchange(cmd, false)?;
-        let same = match cmd.check {
-            Check::Exact | Check::ScanAll => ours == theirs,
-            Check::Unordered => sorted(ours_reply) == sorted(theirs_reply),
-            Check::UnorderedPairs => sorted_pairs(ours_reply) == sorted_pairs(theirs_reply),
-            Check::Time { tolerance } => match (ours_reply, theirs_reply) {
-                (Reply::Integer(a), Reply::Integer(b)) if a >= 0 && b >= 0 => {
-                    a.abs_diff(b) <= tolerance.unsigned_abs()
+        let same = if queueing {
+            // Queued inside MULTI: the reply is QUEUED or a queueing error; the command's own
+            // comparison applies to its element of EXEC's reply.
+            if ours == b"+QUEUED\r\n" {
+                if let Some(checks) = self.queued.as_mut() {
+                    checks.push(cmd.check);
                 }
-                _ => ours == theirs,
-            },
+            }
+            ours == theirs
+        } else {
+            match (name.as_slice(), self.queued.take()) {
+                (b"exec", Some(checks)) => match (&ours_reply, &theirs_reply) {
+                    (Reply::Array(Some(a)), Reply::Array(Some(b)))
+                        if a.len() == checks.len() && b.len() == checks.len() =>
+                    {
+                        checks
+                            .iter()
+                            .zip(a.iter().zip(b))
+                            .all(|(check, (a, b))| equivalent(*check, a, b))
+                    }
+                    _ => ours == theirs,
+                },
+                (b"multi", queued) => {
+                    self.queued = queued.or_else(|| (ours == b"+OK\r\n").then(Vec::new));
+                    ours == theirs
+                }
+                // A DISCARD refused for its arity leaves the transaction open.
+                (b"discard", queued) if ours_reply.is_error() => {
+                    self.queued = queued;
+                    ours == theirs
+                }
+                (b"discard" | b"reset" | b"exec", _) => ours == theirs,
+                (_, queued) => {
+                    self.queued = queued;
+                    match cmd.check {
+                        Check::Exact | Check::ScanAll => ours == theirs,
+                        check => equivalent(check, &ours_reply, &theirs_reply),
+                    }
+                }
+            }
         };
         self.compare_shown(same, &escape(&ours), &escape(&theirs))
     }
@@ -357,6 +396,26 @@ impl Session {
             format!("{}:", self.subject_name),
             "redis:"
         ))
+    }
+}
+
+/// Commands that are not queued inside MULTI.
+const DRIVES_MULTI: &[&[u8]] = &[b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"];
+
+/// Whether two decoded replies agree under `check`. A SCAN page inside EXEC's reply cannot be
+/// driven to the end, so there only the presence of an error is compared.
+fn equivalent(check: Check, ours: &Reply, theirs: &Reply) -> bool {
+    match check {
+        Check::Exact => ours == theirs,
+        Check::ScanAll => ours.is_error() == theirs.is_error(),
+        Check::Unordered => sorted(ours.clone()) == sorted(theirs.clone()),
+        Check::UnorderedPairs => sorted_pairs(ours.clone()) == sorted_pairs(theirs.clone()),
+        Check::Time { tolerance } => match (ours, theirs) {
+            (Reply::Integer(a), Reply::Integer(b)) if *a >= 0 && *b >= 0 => {
+                a.abs_diff(*b) <= tolerance.unsigned_abs()
+            }
+            _ => ours == theirs,
+        },
     }
 }
 
@@ -395,7 +454,8 @@ fn sorted_pairs(reply: Reply) -> Reply {
 /// sorted keys or members (HSCAN: the sorted (field, value) pairs), or the error reply's text.
 fn scan_all(conn: &mut Conn, args: &[Vec<u8>]) -> Result<String, String> {
     let mut args = args.to_vec();
-    let hscan = args[0].eq_ignore_ascii_case(b"hscan");
+    // ZSCAN pages are (member, score) pairs, like HSCAN's.
+    let hscan = args[0].eq_ignore_ascii_case(b"hscan") || args[0].eq_ignore_ascii_case(b"zscan");
     let cursor_at = if hscan || args[0].eq_ignore_ascii_case(b"sscan") {
         2
     } else {

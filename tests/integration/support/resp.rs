@@ -272,6 +272,29 @@ impl Conn {
         read_reply_from(&self.stream, &mut self.buf)
     }
 
+    /// Waits up to `wait` for a reply: `None` when none has (fully) arrived by then, e.g.
+    /// because the client is blocked.
+    pub fn poll_reply(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> io::Result<Option<(Reply, Vec<u8>)>> {
+        self.stream.set_read_timeout(Some(wait))?;
+        let result = self.read_reply();
+        self.stream.set_read_timeout(Some(READ_TIMEOUT))?;
+        match result {
+            Ok(reply) => Ok(Some(reply)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends one command and returns the exact bytes of its reply.
     pub fn call_raw<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<Vec<u8>> {
         self.send(args)?;

@@ -13,11 +13,16 @@
 
 pub mod bitmaps;
 pub mod expire;
+pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod keyspace;
 pub mod lists;
 pub mod sets;
+pub mod sort;
 pub mod strings;
+pub mod transactions;
+pub mod zsets;
 
 use proptest::prelude::*;
 use proptest::sample::select;

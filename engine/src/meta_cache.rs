@@ -1,0 +1,173 @@
+//! A small in-memory cache of recently used metadata records, in front of RocksDB's point reads.
+//!
+//! Every command starts by reading its keys' metadata records. Even when they sit in the
+//! memtable, such a read walks a skiplist of everything written recently, which for a hot key
+//! costs more than the command itself; this cache answers it with one hash lookup. It holds
+//! only small records (strings and inline collections up to [`MAX_ENTRY_BYTES`]), including
+//! "no such key" answers, and is bounded by [`GENERATION_ENTRIES`] per generation: lookups
+//! search the current generation, then the previous one (moving a hit forward); when the
+//! current one is full it becomes the previous one and the oldest is dropped. That keeps what
+//! is used without per-entry bookkeeping (an approximate LRU).
+//!
+//! Coherence: every metadata change goes through [`crate::Txn::commit`], which updates the
+//! cache after its batch is written (and clears it when databases were flushed), under the
+//! engine's commit lock. A read that missed and went to RocksDB inserts its answer only if no
+//! commit happened meanwhile ([`MetaCache::epoch`]), so a slow reader never puts back a value
+//! older than the cache's. Anything that writes metadata records outside `Txn` (a bulk load)
+//! must call [`MetaCache::clear`].
+
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+
+use crate::Meta;
+
+/// Records larger than this (key + encoded record) are not cached.
+pub const MAX_ENTRY_BYTES: usize = 512;
+/// Entries per generation; at most twice this many are cached.
+pub const GENERATION_ENTRIES: usize = 32 * 1024;
+
+type Id = (u8, Vec<u8>);
+
+#[derive(Default)]
+struct Generations {
+    current: HashMap<Id, Option<Meta>>,
+    previous: HashMap<Id, Option<Meta>>,
+    /// Bumped by every commit that changes cached state.
+    epoch: u64,
+}
+
+impl Generations {
+    fn insert(&mut self, id: Id, meta: Option<Meta>) {
+        if self.current.len() >= GENERATION_ENTRIES {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(id, meta);
+    }
+}
+
+#[derive(Default)]
+pub struct MetaCache {
+    inner: Mutex<Generations>,
+}
+
+fn cacheable(key: &[u8], meta: Option<&Meta>) -> bool {
+    let record = meta.map_or(0, |m| 25 + m.body.len());
+    key.len() + record <= MAX_ENTRY_BYTES
+}
+
+impl MetaCache {
+    /// The cached answer for `key` of physical db `physical`: `Some(None)` is a cached "absent".
+    pub fn get(&self, physical: u8, key: &[u8]) -> Option<Option<Meta>> {
+        let mut inner = self.inner.lock();
+        let id = (physical, key.to_vec());
+        if let Some(found) = inner.current.get(&id) {
+            return Some(found.clone());
+        }
+        let found = inner.previous.remove(&id)?;
+        inner.insert(id, found.clone());
+        Some(found)
+    }
+
+    /// The commit epoch to pass to [`MetaCache::fill`] after a RocksDB read.
+    pub fn epoch(&self) -> u64 {
+        self.inner.lock().epoch
+    }
+
+    /// Caches what a RocksDB read returned, unless a commit happened since `epoch`.
+    pub fn fill(&self, epoch: u64, physical: u8, key: &[u8], meta: Option<&Meta>) {
+        if !cacheable(key, meta) {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        if inner.epoch == epoch {
+            inner.insert((physical, key.to_vec()), meta.cloned());
+        }
+    }
+
+    /// Applies committed changes: `(physical db, key, record after the commit)`.
+    pub fn apply<'a>(&self, changes: impl Iterator<Item = (u8, &'a [u8], Option<&'a Meta>)>) {
+        let mut inner = self.inner.lock();
+        inner.epoch += 1;
+        for (physical, key, meta) in changes {
+            let id = (physical, key.to_vec());
+            if cacheable(key, meta) {
+                inner.previous.remove(&id);
+                inner.insert(id, meta.cloned());
+            } else {
+                inner.current.remove(&id);
+                inner.previous.remove(&id);
+            }
+        }
+    }
+
+    /// Forgets everything (FLUSHDB/FLUSHALL, bulk loads).
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.epoch += 1;
+        inner.current.clear();
+        inner.previous.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    fn meta(body: usize) -> Meta {
+        Meta::collection(Kind::Hash, 1, 1, vec![0; body])
+    }
+
+    #[test]
+    fn hits_misses_and_absent_answers() {
+        let cache = MetaCache::default();
+        assert_eq!(cache.get(0, b"k"), None);
+        cache.fill(cache.epoch(), 0, b"k", None);
+        assert_eq!(cache.get(0, b"k"), Some(None));
+        cache.apply([(0u8, b"k".as_slice(), Some(&meta(3)))].into_iter());
+        assert_eq!(cache.get(0, b"k"), Some(Some(meta(3))));
+        assert_eq!(cache.get(1, b"k"), None, "databases are separate");
+    }
+
+    #[test]
+    fn a_read_older_than_a_commit_is_not_cached() {
+        let cache = MetaCache::default();
+        let epoch = cache.epoch();
+        cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
+        cache.fill(epoch, 0, b"k", None);
+        assert_eq!(cache.get(0, b"k"), Some(Some(meta(1))));
+    }
+
+    #[test]
+    fn big_records_are_dropped_not_left_stale() {
+        let cache = MetaCache::default();
+        cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
+        cache.apply([(0u8, b"k".as_slice(), Some(&meta(MAX_ENTRY_BYTES)))].into_iter());
+        assert_eq!(cache.get(0, b"k"), None);
+        cache.fill(cache.epoch(), 0, b"k", Some(&meta(MAX_ENTRY_BYTES)));
+        assert_eq!(cache.get(0, b"k"), None);
+    }
+
+    #[test]
+    fn bounded_by_two_generations() {
+        let cache = MetaCache::default();
+        for i in 0..(3 * GENERATION_ENTRIES) {
+            cache.apply([(0u8, i.to_be_bytes().as_slice(), None)].into_iter());
+        }
+        let inner = cache.inner.lock();
+        assert!(inner.current.len() + inner.previous.len() <= 2 * GENERATION_ENTRIES);
+        drop(inner);
+        // The most recent entries survive.
+        let last = (3 * GENERATION_ENTRIES - 1).to_be_bytes();
+        assert_eq!(cache.get(0, &last), Some(None));
+    }
+
+    #[test]
+    fn clear_forgets_everything() {
+        let cache = MetaCache::default();
+        cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
+        cache.clear();
+        assert_eq!(cache.get(0, b"k"), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! A consistent read-only view of the data at one point in time (for a dump taken while the node
+//! keeps serving writes).
+//!
+//! A RocksDB snapshot alone does not protect collection elements from the stale-element
+//! compaction filter (see [`crate::compaction`]), so an engine snapshot also pins the filter
+//! until it is dropped. The RocksDB snapshot is released before the pin.
+
+use rocksdb::{Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode, DB};
+
+use crate::compaction::Pin;
+use crate::elements::prefix_successor;
+use crate::{layout, Engine, Meta, Result};
+
+/// See the module documentation. Reads take physical database numbers, as the data is stored.
+pub struct Snapshot<'e> {
+    engine: &'e Engine,
+    inner: SnapshotWithThreadMode<'e, DB>,
+    _pin: Pin,
+}
+
+impl Engine {
+    /// A consistent view of the data as of now.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        // Pin first: every element the view can reach is then kept.
+        let pin = self.reclaimer.pin();
+        Snapshot {
+            engine: self,
+            inner: self.db.snapshot(),
+            _pin: pin,
+        }
+    }
+}
+
+impl Snapshot<'_> {
+    /// A key's metadata record as stored when the snapshot was taken (expired or not).
+    pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
+        let raw = self.inner.get_pinned_cf(
+            self.engine.slot_cf(slot),
+            layout::meta_key(slot, physical, key),
+        )?;
+        raw.map(|r| Meta::decode(&r)).transpose()
+    }
+
+    /// Up to `limit` elements of one collection instance, in field order, starting after the
+    /// field `after` (from the first one when `None`), as (field, value) pairs.
+    pub fn elements(
+        &self,
+        physical: u8,
+        key: &[u8],
+        version: u64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let slot = formats::slot::key_slot(key);
+        let prefix = layout::sub_prefix(slot, physical, key, version);
+        let mut start = prefix.clone();
+        if let Some(field) = after {
+            start.extend_from_slice(field);
+            // The smallest key after `field`.
+            start.push(0);
+        }
+        let mut opts = ReadOptions::default();
+        if let Some(end) = prefix_successor(&prefix) {
+            opts.set_iterate_upper_bound(end);
+        }
+        let iter = self.inner.iterator_cf_opt(
+            self.engine.slot_cf(slot),
+            opts,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (raw, value) = item?;
+            if out.len() >= limit || !raw.starts_with(&prefix) {
+                break;
+            }
+            out.push((raw[prefix.len()..].to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,136 @@
+//! ZPOPMIN, ZPOPMAX and ZMPOP (Redis 7.0's `genericZpopCommand` family), and the pieces the
+//! blocking BZPOPMIN / BZPOPMAX / BZMPOP (in the blocking-commands module) reuse:
+//! - [`pop`] removes and returns up to `count` lowest or highest entries of one key, deleting
+//!   the key when it empties, with Redis's dirty counting and keyspace events;
+//! - [`entries_reply`](super::entries_reply) builds the member/score part of a reply (flat, or
+//!   nested [member, score] pairs for ZMPOP / BZMPOP and RESP3 ZPOPMIN / ZPOPMAX with a count);
+//! - [`mpop_reply`] builds the whole ZMPOP / BZMPOP reply `[key, [[member, score], ...]]`.
+
+use bytes::Bytes;
+use formats::resp::Reply;
+
+use super::entries_reply;
+use super::store::{Entry, ZSet};
+use crate::commands::args::parse_i64;
+use crate::error::{CommandError, CommandResult};
+use crate::server::{notify, Ctx};
+
+/// Removes up to `count` entries of the sorted set at `key`, lowest scores first (highest with
+/// `max`), and returns them in that order. A missing key gives nothing; another kind is
+/// WRONGTYPE. Counts one `server.dirty` change per entry, records "zpopmin" / "zpopmax" once,
+/// and deletes an emptied key with a generic "del" event, as `genericZpopCommand` does.
+pub fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: u64) -> Result<Vec<Entry>, CommandError> {
+    let Some(mut zset) = ZSet::write(ctx, key)? else {
+        return Ok(Vec::new());
+    };
+    if count == 0 || zset.is_empty() {
+        return Ok(Vec::new());
+    }
+    let end = count.min(zset.len()) - 1;
+    let popped = zset.range_by_rank(ctx, 0, end, max)?;
+    for (member, _) in &popped {
+        zset.remove(ctx, member)?;
+    }
+    let removed = zset.save(ctx, popped.len() as u64)?;
+    ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    if removed {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+    Ok(popped)
+}
+
+/// The ZMPOP / BZMPOP reply for entries popped from `key`: `[key, [[member, score], ...]]`
+/// (nested pairs in both protocols).
+pub fn mpop_reply(key: &[u8], entries: Vec<Entry>) -> Reply {
+    Reply::Array(vec![
+        Reply::bulk(key.to_vec()),
+        Reply::Array(entries_reply(entries, true, true)),
+    ])
+}
+
+pub fn zpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    zpop_generic(ctx, args, false)
+}
+
+pub fn zpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    zpop_generic(ctx, args, true)
+}
+
+/// ZPOPMIN / ZPOPMAX key [count]: a flat member/score array, except with a count in RESP3,
+/// where the pairs are nested.
+fn zpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CommandResult {
+    if args.len() > 3 {
+        return Err(CommandError::Syntax);
+    }
+    let count = match args.get(2) {
+        Some(arg) => Some(
+            parse_i64(arg)
+                .ok()
+                .and_then(|c| u64::try_from(c).ok())
+                .ok_or_else(|| {
+                    CommandError::other("ERR value is out of range, must be positive")
+                })?,
+        ),
+        None => None,
+    };
+    let nested = ctx.client.protocol > 2 && count.is_some();
+    let popped = pop(ctx, &args[1], max, count.unwrap_or(1))?;
+    Ok(Reply::Array(entries_reply(popped, true, nested)))
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key.
+pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let (keys, max, count) = parse_mpop(args, 1)?;
+    for key in keys {
+        let popped = pop(ctx, key, max, count)?;
+        if !popped.is_empty() {
+            return Ok(mpop_reply(key, popped));
+        }
+    }
+    Ok(Reply::NullArray)
+}
+
+/// Parses ZMPOP's (and, from `numkeys_at`, BZMPOP's) arguments after the command name (and
+/// timeout): `numkeys key... MIN|MAX [COUNT count]`, with Redis's error texts. Returns the keys,
+/// whether to pop the highest scores, and the count (1 by default).
+pub fn parse_mpop(
+    args: &[Bytes],
+    numkeys_at: usize,
+) -> Result<(&[Bytes], bool, u64), CommandError> {
+    let numkeys_error = || CommandError::other("ERR numkeys should be greater than 0");
+    let numkeys = parse_i64(&args[numkeys_at]).map_err(|_| numkeys_error())?;
+    let numkeys = usize::try_from(numkeys)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(numkeys_error)?;
+    let where_at = numkeys_at
+        .checked_add(numkeys)
+        .and_then(|at| at.checked_add(1))
+        .filter(|&at| at < args.len())
+        .ok_or(CommandError::Syntax)?;
+    let max = if args[where_at].eq_ignore_ascii_case(b"min") {
+        false
+    } else if args[where_at].eq_ignore_ascii_case(b"max") {
+        true
+    } else {
+        return Err(CommandError::Syntax);
+    };
+    let mut count = None;
+    let mut j = where_at + 1;
+    while j < args.len() {
+        if count.is_none() && args[j].eq_ignore_ascii_case(b"count") && j + 1 < args.len() {
+            let count_error = || CommandError::other("ERR count should be greater than 0");
+            let value = parse_i64(&args[j + 1]).map_err(|_| count_error())?;
+            count = Some(
+                u64::try_from(value)
+                    .ok()
+                    .filter(|&c| c > 0)
+                    .ok_or_else(count_error)?,
+            );
+            j += 2;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok((&args[numkeys_at + 1..where_at], max, count.unwrap_or(1)))
+}
