@@ -121,11 +121,7 @@ fn geoadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         zadd_args.push(Bytes::from(score.to_string()));
         zadd_args.push(triple[2].clone());
     }
-    let zadd = super::zset::COMMANDS
-        .iter()
-        .find_map(|&(name, handler)| (name == "zadd").then_some(handler))
-        .ok_or_else(|| CommandError::other("ERR unknown command 'zadd'"))?;
-    zadd(ctx, &zadd_args)
+    super::zset::zadd(ctx, &zadd_args)
 }
 
 /// GEODIST key member1 member2 [unit]

@@ -31,7 +31,7 @@ use super::args::{parse_f64, parse_i64};
 use super::list::store::{End, List};
 use super::set::value as set_value;
 use super::table::Handler;
-use super::zset::store::{AddFlags, Limits, ZSet};
+use super::zset::store::ZSet;
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
 
@@ -376,7 +376,10 @@ impl<'k> Source<'k> {
                     zset.range_by_rank(ctx, start as u64, end as u64, options.desc)?
                 };
                 if zset.is_inline() {
-                    to_skiplist(ctx, key, &zset)?;
+                    // Redis converts a sorted set it sorts to its skiplist encoding.
+                    let mut zset = zset;
+                    zset.convert(ctx)?;
+                    zset.save(ctx, 0)?;
                 }
                 entries.into_iter().map(|(member, _)| member).collect()
             }
@@ -384,20 +387,6 @@ impl<'k> Source<'k> {
         };
         Ok(elements.into_iter().map(Item::new).collect())
     }
-}
-
-/// Redis converts a sorted set it sorts to its skiplist encoding: the same members and expire
-/// in a new element-bodied instance.
-fn to_skiplist(ctx: &mut Ctx, key: &[u8], zset: &ZSet) -> Result<(), CommandError> {
-    let limits = Limits::read(ctx);
-    let entries = zset.all(ctx)?;
-    let mut converted = ZSet::create(ctx, key, limits, u64::MAX, 0);
-    converted.meta.expire_at_ms = zset.meta.expire_at_ms;
-    for (member, score) in entries {
-        converted.add(ctx, limits, score, &member, AddFlags::default())?;
-    }
-    converted.save(ctx, 0)?;
-    Ok(())
 }
 
 /// SORT ... STORE: replaces `dest` with a list of `values` (Redis's `setKey`, dropping any

@@ -99,7 +99,8 @@ pub fn entries_reply(entries: Vec<Entry>, with_scores: bool, nested: bool) -> Ve
     out
 }
 
-fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+/// ZADD; GEOADD stores through it.
+pub(crate) fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     zadd_generic(ctx, args, AddFlags::default())
 }
 

@@ -864,23 +864,36 @@ impl Entry {
     }
 }
 
-/// Finds a directive by canonical name or alias, case-insensitively.
+/// Finds a directive by canonical name or alias, case-insensitively. Commands read tunables
+/// by name on hot paths, so this is a hash lookup (names and aliases are lowercase).
 pub fn lookup(name: &[u8]) -> Option<Entry> {
-    DIRECTIVES.iter().enumerate().find_map(|(index, d)| {
-        if d.name.as_bytes().eq_ignore_ascii_case(name) {
-            Some(Entry {
-                index,
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static [u8], Entry>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut index = std::collections::HashMap::new();
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            index.entry(d.name.as_bytes()).or_insert(Entry {
+                index: i,
                 alias: false,
-            })
-        } else if d
-            .alias
-            .is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
-        {
-            Some(Entry { index, alias: true })
-        } else {
-            None
+            });
         }
-    })
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            if let Some(alias) = d.alias {
+                index.entry(alias.as_bytes()).or_insert(Entry {
+                    index: i,
+                    alias: true,
+                });
+            }
+        }
+        index
+    });
+    match index.get(name) {
+        Some(entry) => Some(*entry),
+        None if name.iter().any(u8::is_ascii_uppercase) => {
+            index.get(name.to_ascii_lowercase().as_slice()).copied()
+        }
+        None => None,
+    }
 }
 
 /// Every registered name in table order, each alias right after its directive.
@@ -904,6 +917,34 @@ pub fn index_of(name: &str) -> Option<usize> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn lookup_finds_every_name_and_alias_in_any_case() {
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            assert_eq!(
+                d.name,
+                d.name.to_ascii_lowercase(),
+                "lookup's index wants lowercase"
+            );
+            assert_eq!(lookup(d.name.as_bytes()).map(|e| e.index), Some(i));
+            let upper = d.name.to_ascii_uppercase();
+            assert_eq!(
+                lookup(upper.as_bytes()).map(|e| (e.index, e.alias)),
+                Some((i, false))
+            );
+            if let Some(alias) = d.alias {
+                assert_eq!(alias, alias.to_ascii_lowercase());
+                assert_eq!(
+                    lookup(alias.as_bytes()),
+                    Some(Entry {
+                        index: i,
+                        alias: true
+                    })
+                );
+            }
+        }
+        assert_eq!(lookup(b"no-such-directive"), None);
+    }
 
     #[test]
     fn names_are_unique_and_lowercase() {

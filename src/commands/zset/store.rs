@@ -554,8 +554,9 @@ impl<'k> ZSet<'k> {
         Ok(())
     }
 
-    /// Moves an inline set's entries to element records (Redis's `zsetConvert`).
-    fn convert(&mut self, ctx: &mut Ctx) -> Result<(), CommandError> {
+    /// Moves an inline set's entries to element records (Redis's `zsetConvert`); SORT converts
+    /// a sorted set it reads, as Redis does.
+    pub fn convert(&mut self, ctx: &mut Ctx) -> Result<(), CommandError> {
         if let Some(entries) = self.inline.take() {
             for (member, score) in entries {
                 self.insert_new(ctx, &member, score)?;

@@ -109,11 +109,13 @@ fn score() -> BoxedStrategy<Vec<u8>> {
     .boxed()
 }
 
-/// Score range bounds: inclusive, exclusive, infinite and invalid.
+/// Score range bounds: inclusive, exclusive, infinite and invalid. An out-of-range bound like
+/// `1e400` is left to the hand-written tests: Redis's strtod leaves `errno` at ERANGE, and its
+/// SORT reads that stale `errno` later, so in `mixed` sequences it would fail an unrelated SORT.
 fn bound() -> BoxedStrategy<Vec<u8>> {
     word(&[
         "-inf", "+inf", "inf", "0", "1", "(1", "2", "(2", "1.5", "-1", "(-inf", "(inf", "3", "-0",
-        "(0", "abc", "(", "", "nan", "1e400",
+        "(0", "abc", "(", "", "nan",
     ])
 }
 
