@@ -13,12 +13,12 @@
 pub(crate) mod store;
 
 use bytes::Bytes;
-use formats::glob::string_match;
 use formats::resp::Reply;
 use rand::seq::index::sample;
 use rand::Rng;
 
 use super::args::{parse_i64, LongDouble};
+use super::keys::element_scan::{self, ScanOptions};
 use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
@@ -47,7 +47,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 /// HSCAN's default COUNT.
-const SCAN_COUNT: u64 = 10;
 
 fn bulk(bytes: Vec<u8>) -> Reply {
     Reply::Bulk(Bytes::from(bytes))
@@ -230,66 +229,30 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(bulk(text))
 }
 
-/// HSCAN key cursor [MATCH pattern] [COUNT count]
-///
-/// As in Redis, the cursor is checked before the key and the options only for an existing hash.
+/// HSCAN key cursor [MATCH pattern] [COUNT count] (see `keys::element_scan`).
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let cursor = parse_cursor(&args[2])?;
-    let scan_reply = |cursor: u64, items: Vec<Reply>| {
-        Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
-    };
     let Some(hash) = Hash::read(ctx, &args[1])? else {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(element_scan::reply(0, Vec::new()));
     };
-    let mut count = SCAN_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let option = &args[i];
-        if option.eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            let value = parse_i64(&args[i + 1])?;
-            if value < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = value as u64;
-        } else if option.eq_ignore_ascii_case(b"match") && i + 1 < args.len() {
-            let glob = &args[i + 1][..];
-            pattern = (glob != b"*").then_some(glob);
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
-    // A listpack is returned whole whatever the cursor and COUNT say.
+    let options = ScanOptions::parse(args)?;
     let (pairs, next) = if hash.is_inline() {
         (hash.all(ctx)?, 0)
     } else {
-        // Positions are `1 | last field returned`, so that the empty field is a position too.
-        let position = ctx.shared.scan_cursors.position(cursor);
-        let after = position.get(1..).filter(|_| position.first() == Some(&1));
-        let limit = usize::try_from(count)
-            .unwrap_or(usize::MAX)
-            .min(store::PAGE);
-        let pairs = hash.page(ctx, after, limit)?;
-        let next = match pairs.last() {
-            Some((field, _)) if pairs.len() == limit => {
-                let mut position = vec![1];
-                position.extend_from_slice(field);
-                ctx.shared.scan_cursors.issue(position)
-            }
-            _ => 0,
-        };
-        (pairs, next)
+        element_scan::page(
+            ctx,
+            cursor,
+            &options,
+            |(field, _): &Pair| field.as_slice(),
+            |ctx, after, limit| hash.page(ctx, after, limit),
+        )?
     };
     let mut items = Vec::with_capacity(pairs.len() * 2);
-    for (field, value) in pairs {
-        if pattern.is_some_and(|p| !string_match(p, &field, false)) {
-            continue;
-        }
+    for (field, value) in pairs.into_iter().filter(|(f, _)| options.keeps(f)) {
         items.push(bulk(field));
         items.push(bulk(value));
     }
-    Ok(scan_reply(next, items))
+    Ok(element_scan::reply(next, items))
 }
 
 /// HRANDFIELD key [count [WITHVALUES]]

@@ -12,6 +12,7 @@
 //! in storage order (slot, then key), so they do not see writes made earlier in the same
 //! MULTI/EXEC block; Redis's hash-table order differs too, and no client may rely on either.
 
+pub(crate) mod element_scan;
 mod expire;
 pub(crate) mod object;
 

@@ -13,12 +13,12 @@ pub(crate) mod value;
 
 use bytes::Bytes;
 use engine::{Kind, Meta};
-use formats::glob::string_match;
 use formats::resp::Reply;
 use rand::seq::index::sample;
 use rand::seq::SliceRandom;
 
 use super::args::parse_i64;
+use super::keys::element_scan::{self, ScanOptions};
 use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
@@ -55,7 +55,6 @@ pub fn encoding_name(meta: &Meta) -> &'static str {
 }
 
 /// SSCAN's default COUNT, as in Redis.
-const SCAN_DEFAULT_COUNT: usize = 10;
 
 fn bulks(members: Vec<Vec<u8>>) -> Vec<Reply> {
     members.into_iter().map(|m| Reply::Bulk(m.into())).collect()
@@ -313,61 +312,21 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     ))
 }
 
-/// SSCAN key cursor [MATCH pattern] [COUNT count]
-///
-/// An intset is returned whole with cursor 0, as Redis does for its compact encodings. A
-/// hashtable-encoded set is walked in member order: the cursor maps to the last member returned
-/// (after a marker byte, so that the empty member is a position too).
+/// SSCAN key cursor [MATCH pattern] [COUNT count] (see `keys::element_scan`).
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let key = &args[1];
     let cursor = parse_cursor(&args[2])?;
     let Some(meta) = value::lookup(ctx, key, true)? else {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(element_scan::reply(0, Vec::new()));
     };
-    let mut count = SCAN_DEFAULT_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let option = &args[i];
-        let Some(arg) = args.get(i + 1) else {
-            return Err(CommandError::Syntax);
-        };
-        if option.eq_ignore_ascii_case(b"count") {
-            let value = parse_i64(arg)?;
-            if value < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = usize::try_from(value).unwrap_or(usize::MAX);
-        } else if option.eq_ignore_ascii_case(b"match") {
-            pattern = (&arg[..] != b"*").then_some(&arg[..]);
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
-    let keep = |m: &Vec<u8>| pattern.is_none_or(|p| string_match(p, m, false));
-    if value::is_intset(&meta) {
-        let members = value::members(ctx, key, &meta)?;
-        return Ok(scan_reply(0, members.into_iter().filter(keep).collect()));
-    }
-    let position = ctx.shared.scan_cursors.position(cursor);
-    let after = position.get(1..);
-    // One more than asked tells whether the walk is over.
-    let mut page = value::members_after(ctx, key, &meta, after, count.saturating_add(1))?;
-    let next = if page.len() > count {
-        page.truncate(count);
-        let mut position = vec![1];
-        position.extend_from_slice(page.last().map(Vec::as_slice).unwrap_or_default());
-        ctx.shared.scan_cursors.issue(position)
+    let options = ScanOptions::parse(args)?;
+    let (members, next) = if value::is_intset(&meta) {
+        (value::members(ctx, key, &meta)?, 0)
     } else {
-        0
+        element_scan::page(ctx, cursor, &options, Vec::as_slice, |ctx, after, limit| {
+            value::members_after(ctx, key, &meta, after, limit)
+        })?
     };
-    Ok(scan_reply(next, page.into_iter().filter(keep).collect()))
-}
-
-fn scan_reply(cursor: u64, members: Vec<Vec<u8>>) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk(cursor.to_string()),
-        Reply::Array(bulks(members)),
-    ])
+    let kept = members.into_iter().filter(|m| options.keeps(m)).collect();
+    Ok(element_scan::reply(next, bulks(kept)))
 }

@@ -22,12 +22,12 @@ pub mod store;
 
 use bytes::Bytes;
 use engine::Meta;
-use formats::glob::string_match;
 use formats::resp::{format_double, Reply};
 use rand::seq::index::sample;
 use rand::Rng;
 
 use super::args::{parse_f64, parse_i64};
+use super::keys::element_scan::{self, ScanOptions};
 use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
@@ -70,7 +70,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 /// ZSCAN's default COUNT.
-const SCAN_COUNT: u64 = 10;
 
 /// The encoding OBJECT ENCODING reports for a sorted set.
 pub fn encoding_name(meta: &Meta) -> &'static str {
@@ -267,67 +266,31 @@ fn rank_generic(ctx: &mut Ctx, args: &[Bytes], reverse: bool) -> CommandResult {
         .map_or(Reply::Null, |(rank, _)| Reply::Integer(rank as i64)))
 }
 
-/// ZSCAN key cursor [MATCH pattern] [COUNT count]
-///
-/// As in Redis, the cursor is checked before the key and the options only for an existing set.
-/// Scores are bulk strings in Redis's `%.17g` text, in both protocols.
+/// ZSCAN key cursor [MATCH pattern] [COUNT count] (see `keys::element_scan`). Scores are bulk
+/// strings in Redis's `%.17g` text, in both protocols.
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let cursor = parse_cursor(&args[2])?;
-    let scan_reply = |cursor: u64, items: Vec<Reply>| {
-        Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
-    };
     let Some(zset) = ZSet::read(ctx, &args[1])? else {
-        return Ok(scan_reply(0, Vec::new()));
+        return Ok(element_scan::reply(0, Vec::new()));
     };
-    let mut count = SCAN_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let option = &args[i];
-        if option.eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            let value = parse_i64(&args[i + 1])?;
-            if value < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = value as u64;
-        } else if option.eq_ignore_ascii_case(b"match") && i + 1 < args.len() {
-            let glob = &args[i + 1][..];
-            pattern = (glob != b"*").then_some(glob);
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
+    let options = ScanOptions::parse(args)?;
     let (entries, next) = if zset.is_inline() {
-        // A listpack is returned whole whatever the cursor and COUNT say.
         (zset.all(ctx)?, 0)
     } else {
-        // Positions are `1 | last member returned`, so that the empty member is a position.
-        let position = ctx.shared.scan_cursors.position(cursor);
-        let after = position.get(1..).filter(|_| position.first() == Some(&1));
-        let limit = usize::try_from(count)
-            .unwrap_or(usize::MAX)
-            .min(store::PAGE);
-        let entries = zset.page_by_member(ctx, after, limit)?;
-        let next = match entries.last() {
-            Some((member, _)) if entries.len() == limit => {
-                let mut position = vec![1];
-                position.extend_from_slice(member);
-                ctx.shared.scan_cursors.issue(position)
-            }
-            _ => 0,
-        };
-        (entries, next)
+        element_scan::page(
+            ctx,
+            cursor,
+            &options,
+            |(member, _): &Entry| member.as_slice(),
+            |ctx, after, limit| zset.page_by_member(ctx, after, limit),
+        )?
     };
     let mut items = Vec::with_capacity(entries.len() * 2);
-    for (member, score) in entries {
-        if pattern.is_some_and(|p| !string_match(p, &member, false)) {
-            continue;
-        }
+    for (member, score) in entries.into_iter().filter(|(m, _)| options.keeps(m)) {
         items.push(bulk(member));
         items.push(Reply::bulk(format_double(score)));
     }
-    Ok(scan_reply(next, items))
+    Ok(element_scan::reply(next, items))
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]]

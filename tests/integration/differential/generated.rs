@@ -22,7 +22,7 @@ const CASES: u32 = 256;
 /// Longest generated sequence; lengths are uniform in `1..=MAX_LEN`, short ones help shrinking.
 const MAX_LEN: usize = 100;
 /// Bound on shrinking, in milliseconds, so a failing run still ends in reasonable time.
-const MAX_SHRINK_MS: u32 = 120_000;
+pub(crate) const MAX_SHRINK_MS: u32 = 120_000;
 
 /// A generator: the commands of one area as a proptest strategy.
 type Generator = fn(&GenCtx) -> BoxedStrategy<Cmd>;
@@ -70,15 +70,22 @@ fn mixed() {
     );
 }
 
-fn run(area: &str, regressions: &'static str, command: BoxedStrategy<Cmd>) {
+/// The runner settings of every generated test: seeds of failures recorded in `regressions`,
+/// shrinking bounded in time, `cases` sequences unless `PROPTEST_CASES` says otherwise.
+pub(crate) fn config(regressions: &'static str, cases: u32) -> Config {
     let mut config = Config {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         max_shrink_time: MAX_SHRINK_MS,
         ..Config::default()
     };
     if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = CASES;
+        config.cases = cases;
     }
+    config
+}
+
+fn run(area: &str, regressions: &'static str, command: BoxedStrategy<Cmd>) {
+    let config = config(regressions, CASES);
     // The runner wants an `Fn`; the servers are reused across cases, hence the RefCell.
     let pair = RefCell::new(Pair::start());
     let mut runner = TestRunner::new(config);

@@ -25,6 +25,8 @@
 //! harness itself (two identical servers must never differ) and is not meant for CI.
 
 mod generated;
+mod generated_blocking;
+mod generated_pubsub;
 mod generators;
 mod handwritten;
 mod handwritten_geo;
