@@ -446,11 +446,7 @@ impl Engine {
     ) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
         let physical = self.physical_db(db)?;
         let mut items = Vec::new();
-        let mut target = if from.len() >= 4 {
-            from.to_vec()
-        } else {
-            layout::meta_key(0, physical, b"")
-        };
+        let mut target = layout::scan_start(from, physical);
         let mut family = usize::MAX;
         let mut iter: Option<DBRawIterator> = None;
         loop {

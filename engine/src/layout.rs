@@ -53,6 +53,16 @@ pub fn family_of_slot(slot: u16, families: u16) -> usize {
     (slot / (SLOT_COUNT / families)) as usize
 }
 
+/// The raw position a key scan of physical db `db` starts from: the cursor `from` an earlier
+/// page returned, or (empty cursor) the first key of slot 0.
+pub fn scan_start(from: &[u8], db: u8) -> Vec<u8> {
+    if from.len() >= 4 {
+        from.to_vec()
+    } else {
+        meta_key(0, db, b"")
+    }
+}
+
 pub fn meta_key(slot: u16, db: u8, key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + key.len());
     out.extend_from_slice(&slot.to_be_bytes());

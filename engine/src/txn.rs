@@ -208,11 +208,7 @@ impl<'e> Txn<'e> {
         if pending.is_empty() {
             return Ok((items, next));
         }
-        let start = if from.len() >= 4 {
-            from.to_vec()
-        } else {
-            layout::meta_key(0, physical, b"")
-        };
+        let start = layout::scan_start(from, physical);
         let in_page = |raw: &[u8]| {
             raw >= start.as_slice() && next.as_ref().is_none_or(|end| raw < end.as_slice())
         };
