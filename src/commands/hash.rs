@@ -46,8 +46,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("hrandfield", hrandfield),
 ];
 
-/// HSCAN's default COUNT.
-
 fn bulk(bytes: Vec<u8>) -> Reply {
     Reply::Bulk(Bytes::from(bytes))
 }

@@ -54,8 +54,6 @@ pub fn encoding_name(meta: &Meta) -> &'static str {
     }
 }
 
-/// SSCAN's default COUNT, as in Redis.
-
 fn bulks(members: Vec<Vec<u8>>) -> Vec<Reply> {
     members.into_iter().map(|m| Reply::Bulk(m.into())).collect()
 }

@@ -69,8 +69,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("zintercard", algebra::zintercard),
 ];
 
-/// ZSCAN's default COUNT.
-
 /// The encoding OBJECT ENCODING reports for a sorted set.
 pub fn encoding_name(meta: &Meta) -> &'static str {
     if meta.body.first() == Some(&store::ELEMENTS) {

@@ -28,6 +28,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use proptest::bool::weighted;
 use proptest::collection::vec;
 use proptest::prop_oneof;
 use proptest::sample::select;
@@ -40,7 +41,7 @@ use crate::support::resp::{encode_command, escape, Conn, Reply};
 use crate::support::server::{Flavor, Server, LOG_TAIL_LINES};
 
 /// Sequences per run; each runs on fresh connections in RESP2 and in RESP3.
-const CASES: u32 = 256;
+const CASES: u32 = 1000;
 /// Longest sequence; lengths are uniform in `1..=MAX_LEN`.
 const MAX_LEN: usize = 40;
 const CLIENTS: usize = 3;
@@ -50,9 +51,9 @@ const EXPECTED: Duration = Duration::from_secs(5);
 const MAX_FRAMES: usize = 1000;
 const REGRESSIONS: &str = "tests/proptest-regressions/differential-pubsub-generated.txt";
 
-/// Channel names; `nx` matches `[cn]*` only, `c1` is also a pattern matching itself.
+/// Channel names; `nx` matches `[cn]*` and `[^c]*`, `c1` is also a pattern matching itself.
 const CHANNELS: &[&str] = &["c1", "c2", "news.x", "nx"];
-const PATTERNS: &[&str] = &["c*", "news.*", "[cn]*", "*", "c1"];
+const PATTERNS: &[&str] = &["c*", "news.*", "[cn]*", "*", "c1", "[^c]*"];
 const MESSAGES: &[&str] = &["hi", "", "a b", "m\0z"];
 
 /// One step: a command sent on one of the clients.
@@ -81,6 +82,11 @@ fn names(pool: &'static [&'static str]) -> impl Strategy<Value = Vec<&'static st
     prop_oneof![1 => Just(Vec::new()), 4 => vec(select(pool), 1..=3)]
 }
 
+/// `PUBSUB NUMSUB` or `PUBSUB SHARDNUMSUB` with 0-3 channels.
+fn count_subscribers(sub: &'static str) -> impl Strategy<Value = Cmd> {
+    names(CHANNELS).prop_map(move |n| with_names("PUBSUB", &[&[sub][..], &n[..]].concat()))
+}
+
 fn command() -> BoxedStrategy<Cmd> {
     let channel_verbs: &[&str] = &["SUBSCRIBE", "UNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE"];
     prop_oneof![
@@ -93,12 +99,12 @@ fn command() -> BoxedStrategy<Cmd> {
         1 => select(PATTERNS).prop_map(|p| cmd!("PUBSUB", "CHANNELS", p)),
         1 => Just(cmd!("PUBSUB", "SHARDCHANNELS")),
         1 => select(PATTERNS).prop_map(|p| cmd!("PUBSUB", "SHARDCHANNELS", p)),
-        1 => names(CHANNELS).prop_map(|n| with_names("PUBSUB", &[&["NUMSUB"][..], &n[..]].concat())),
-        1 => names(CHANNELS)
-            .prop_map(|n| with_names("PUBSUB", &[&["SHARDNUMSUB"][..], &n[..]].concat())),
+        1 => count_subscribers("NUMSUB"),
+        1 => count_subscribers("SHARDNUMSUB"),
         1 => Just(cmd!("PUBSUB", "NUMPAT")),
         1 => Just(cmd!("PING")),
         1 => select(MESSAGES).prop_map(|m| cmd!("PING", m)),
+        1 => Just(cmd!("PING", "a", "b")),
         // Refused to a RESP2 subscriber, run by anyone else.
         1 => Just(cmd!("GET", "x")),
         1 => Just(cmd!("SET", "x", "1")),
@@ -107,8 +113,18 @@ fn command() -> BoxedStrategy<Cmd> {
     .boxed()
 }
 
+/// A command on a client; now and then in lower case (replies and errors name commands in
+/// their own case).
 fn step() -> impl Strategy<Value = Step> {
-    (0..CLIENTS, command()).prop_map(|(client, cmd)| Step { client, cmd })
+    (0..CLIENTS, command(), weighted(0.15)).prop_map(|(client, mut cmd, lower)| {
+        if lower {
+            let words = if cmd.args[0] == b"PUBSUB" { 2 } else { 1 };
+            for word in cmd.args.iter_mut().take(words) {
+                word.make_ascii_lowercase();
+            }
+        }
+        Step { client, cmd }
+    })
 }
 
 /// What one client received during a step: the frames before the sentinel's reply, then that
@@ -244,93 +260,62 @@ fn open(server: &Server, proto: Proto) -> Result<Vec<Conn>, String> {
     Ok(conns)
 }
 
+/// Frames as read: decoded, and their exact bytes.
+type Frames = Vec<(Reply, Vec<u8>)>;
+
 /// Runs one step on one server and returns what each client received, normalised.
 fn run_step(conns: &mut [Conn], n: usize, step: &Step) -> Vec<Received> {
     let sentinel = format!("sentinel-{n}");
     let ping = ["PING", sentinel.as_str()];
-    let mut frames: Vec<Result<Vec<(Reply, Vec<u8>)>, String>> = vec![Ok(Vec::new()); CLIENTS];
-    let mut ends = vec![String::new(); CLIENTS];
+    let mut outcomes: Vec<(Frames, String)> = vec![(Vec::new(), String::new()); CLIENTS];
     // The command and a sentinel in one write: once the sentinel's reply is back, the command
     // has run and queued its messages to the other clients.
     let mut request = Vec::new();
     encode_command(&step.cmd.args, &mut request);
     encode_command(&ping, &mut request);
     let c = step.client;
-    let sent = conns[c].send_raw(&request).map_err(|e| e.to_string());
-    (frames[c], ends[c]) = until_sentinel(&mut conns[c], sent, &sentinel);
-    let sent: Vec<Result<(), String>> = conns
-        .iter_mut()
-        .enumerate()
-        .map(|(j, conn)| match j == c {
-            true => Ok(()),
-            false => conn.send(&ping).map_err(|e| e.to_string()),
-        })
-        .collect();
+    let sent = conns[c].send_raw(&request);
+    outcomes[c] = until_sentinel(&mut conns[c], sent, &sentinel);
+    // The other clients are pinged together, then read one by one.
+    let mut sent = Vec::new();
+    for (j, conn) in conns.iter_mut().enumerate() {
+        sent.push(if j == c { Ok(()) } else { conn.send(&ping) });
+    }
     for (j, (conn, sent)) in conns.iter_mut().zip(sent).enumerate() {
         if j != c {
-            (frames[j], ends[j]) = until_sentinel(conn, sent, &sentinel);
+            outcomes[j] = until_sentinel(conn, sent, &sentinel);
         }
     }
-    frames
+    outcomes
         .into_iter()
-        .zip(ends)
         .enumerate()
-        .map(|(j, (frames, end))| {
-            let mut lines = match frames {
-                Ok(mut frames) => {
-                    normalise(&step.cmd, j == c, &mut frames);
-                    frames.iter().map(|(_, raw)| escape(raw)).collect()
-                }
-                Err(e) => vec![e],
-            };
-            lines.push(format!("sentinel {end}"));
+        .map(|(j, (mut frames, end))| {
+            normalise(&step.cmd, j == c, &mut frames);
+            let mut lines: Received = frames.iter().map(|(_, raw)| escape(raw)).collect();
+            lines.push(end);
             lines
         })
         .collect()
 }
 
-/// Reads frames until the reply to `PING <sentinel>`; returns the frames before it (or the
-/// error that ended the reading) and the sentinel reply, escaped.
-fn until_sentinel(
-    conn: &mut Conn,
-    sent: Result<(), String>,
-    sentinel: &str,
-) -> (Result<Vec<(Reply, Vec<u8>)>, String>, String) {
-    if let Err(e) = sent {
-        return (Err(format!("<send: {e}>")), String::new());
-    }
+/// Reads frames until the reply to `PING <sentinel>`: the frames before it, and the sentinel
+/// reply escaped (or what happened instead, in angle brackets).
+fn until_sentinel(conn: &mut Conn, sent: std::io::Result<()>, sentinel: &str) -> (Frames, String) {
     let mut frames = Vec::new();
+    if let Err(e) = sent {
+        return (frames, format!("<send: {e}>"));
+    }
     while frames.len() < MAX_FRAMES {
         match conn.poll_reply(EXPECTED) {
-            Ok(Some((reply, raw))) => {
-                if is_sentinel(&reply, sentinel) {
-                    return (Ok(frames), escape(&raw));
-                }
-                frames.push((reply, raw));
+            Ok(Some((reply, raw))) if is_sentinel(&reply, sentinel) => {
+                return (frames, format!("sentinel {}", escape(&raw)));
             }
-            Ok(None) => {
-                let mut lines = shown(&Ok(frames));
-                lines.push(format!("<no sentinel reply within {EXPECTED:?}>"));
-                return (Err(lines.join(" | ")), String::new());
-            }
-            Err(e) => {
-                let mut lines = shown(&Ok(frames));
-                lines.push(format!("<{e}>"));
-                return (Err(lines.join(" | ")), String::new());
-            }
+            Ok(Some(frame)) => frames.push(frame),
+            Ok(None) => return (frames, format!("<no sentinel reply within {EXPECTED:?}>")),
+            Err(e) => return (frames, format!("<{e}>")),
         }
     }
-    (
-        Err(format!("<more than {MAX_FRAMES} frames>")),
-        String::new(),
-    )
-}
-
-fn shown(frames: &Result<Vec<(Reply, Vec<u8>)>, String>) -> Vec<String> {
-    match frames {
-        Ok(frames) => frames.iter().map(|(_, raw)| escape(raw)).collect(),
-        Err(e) => vec![e.clone()],
-    }
+    (frames, format!("<more than {MAX_FRAMES} frames>"))
 }
 
 fn is_sentinel(reply: &Reply, sentinel: &str) -> bool {
