@@ -25,6 +25,18 @@ struct Entry {
     original_expire_ms: i64,
     current: Option<Meta>,
     dirty: bool,
+    /// When the key was first written in this transaction (an ordinal): keys changed by a
+    /// transaction are reported in the order they were first written, as Redis signals them.
+    first_written: u64,
+}
+
+impl Entry {
+    fn mark_written(&mut self, ordinal: u64) {
+        if !self.dirty {
+            self.dirty = true;
+            self.first_written = ordinal;
+        }
+    }
 }
 
 /// Reads and writes of one atomic unit of work. See the module documentation.
@@ -32,6 +44,8 @@ pub struct Txn<'e> {
     pub(crate) engine: &'e Engine,
     /// (physical db, key) → state.
     entries: HashMap<(u8, Vec<u8>), Entry>,
+    /// Writes so far (the next [`Entry::first_written`] ordinal).
+    writes: u64,
     /// Physical databases emptied in this transaction, in order.
     pub(crate) flushed: Vec<u8>,
     /// Pending collection element writes (see `elements`).
@@ -47,6 +61,7 @@ impl<'e> Txn<'e> {
         Txn {
             engine,
             entries: HashMap::new(),
+            writes: 0,
             flushed: Vec::new(),
             elements: ElementOverlay::new(),
             db_map: None,
@@ -76,6 +91,7 @@ impl<'e> Txn<'e> {
                 original_expire_ms: original.as_ref().map_or(0, |m| m.expire_at_ms),
                 current: original,
                 dirty: false,
+                first_written: 0,
             };
             self.entries.insert(id.clone(), entry);
         }
@@ -89,19 +105,23 @@ impl<'e> Txn<'e> {
 
     /// Creates or replaces a key.
     pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
+        let ordinal = self.writes;
         let entry = self.entry(db, key)?;
         entry.current = Some(meta);
-        entry.dirty = true;
+        entry.mark_written(ordinal);
+        self.writes += 1;
         Ok(())
     }
 
     /// Removes a key; returns whether it existed (expired or not).
     pub fn delete(&mut self, db: usize, key: &[u8]) -> Result<bool> {
+        let ordinal = self.writes;
         let entry = self.entry(db, key)?;
         let existed = entry.current.is_some();
         if existed {
             entry.current = None;
-            entry.dirty = true;
+            entry.mark_written(ordinal);
+            self.writes += 1;
         }
         Ok(existed)
     }
@@ -150,13 +170,24 @@ impl<'e> Txn<'e> {
             Some(map) => map.clone(),
             None => self.engine.db_map.lock().clone(),
         };
-        self.entries
+        let mut changed: Vec<(u64, usize, Vec<u8>, bool)> = self
+            .entries
             .iter()
             .filter(|(_, entry)| entry.dirty)
             .filter_map(|((physical, key), entry)| {
                 let db = map.iter().position(|p| p == physical)?;
-                Some((db, key.clone(), entry.current.is_some()))
+                Some((
+                    entry.first_written,
+                    db,
+                    key.clone(),
+                    entry.current.is_some(),
+                ))
             })
+            .collect();
+        changed.sort_unstable_by_key(|c| c.0);
+        changed
+            .into_iter()
+            .map(|(_, db, key, exists)| (db, key, exists))
             .collect()
     }
 
