@@ -5,6 +5,7 @@
 pub mod args;
 pub mod bits;
 pub mod client;
+pub mod collection;
 pub mod command;
 pub mod config;
 pub mod connection;

@@ -13,15 +13,13 @@
 
 use std::ops::Bound;
 
-use engine::{EngineError, Instance, Kind, Meta, Order};
+use engine::{Kind, Meta, Order};
 
+use crate::commands::collection::{self, InlineForm, Loaded};
 use crate::error::CommandError;
 use crate::server::Ctx;
 
-/// Body tag of a hash stored in its metadata record.
-pub const INLINE: u8 = 0;
-/// Body tag of a hash stored as element records.
-pub const ELEMENTS: u8 = 1;
+pub use crate::commands::collection::{ELEMENTS, INLINE};
 
 /// Element records read per step while walking an element-bodied hash.
 pub const PAGE: usize = 1024;
@@ -46,29 +44,20 @@ impl Limits {
     }
 }
 
-/// A hash loaded for a command: its metadata and, for the inline form, its decoded fields.
-pub struct Hash<'k> {
-    key: &'k [u8],
-    db: usize,
-    pub meta: Meta,
-    /// The fields of an inline hash in order; `None` for an element-bodied one.
-    inline: Option<Vec<Pair>>,
+/// A hash loaded for a command: its metadata and, for the inline form, its decoded fields
+/// (see [`Loaded`]).
+pub type Hash<'k> = Loaded<'k, Pair>;
+
+impl InlineForm for Pair {
+    const KIND: Kind = Kind::Hash;
+    const WHAT: &'static str = "hash body";
+
+    fn decode(raw: &[u8]) -> Result<Vec<Pair>, CommandError> {
+        decode(raw)
+    }
 }
 
-impl<'k> Hash<'k> {
-    /// A live hash for a read command (counts a keyspace hit or miss); WRONGTYPE for another
-    /// kind.
-    pub fn read(ctx: &mut Ctx, key: &'k [u8]) -> Result<Option<Hash<'k>>, CommandError> {
-        let meta = ctx.lookup_read(key)?;
-        Hash::from_meta(ctx, key, meta)
-    }
-
-    /// A live hash for a write command (no hit/miss accounting); WRONGTYPE for another kind.
-    pub fn write(ctx: &mut Ctx, key: &'k [u8]) -> Result<Option<Hash<'k>>, CommandError> {
-        let meta = ctx.lookup(key)?;
-        Hash::from_meta(ctx, key, meta)
-    }
-
+impl<'k> Loaded<'k, Pair> {
     /// The hash at `key`, or a new empty inline one (Redis's `hashTypeLookupWriteOrCreate`).
     pub fn write_or_create(ctx: &mut Ctx, key: &'k [u8]) -> Result<Hash<'k>, CommandError> {
         if let Some(hash) = Hash::write(ctx, key)? {
@@ -80,51 +69,6 @@ impl<'k> Hash<'k> {
             meta: Meta::collection(Kind::Hash, ctx.server.engine.new_version(), 0, vec![INLINE]),
             inline: Some(Vec::new()),
         })
-    }
-
-    fn from_meta(
-        ctx: &Ctx,
-        key: &'k [u8],
-        meta: Option<Meta>,
-    ) -> Result<Option<Hash<'k>>, CommandError> {
-        let Some(meta) = meta else {
-            return Ok(None);
-        };
-        if meta.kind != Kind::Hash {
-            return Err(CommandError::WrongType);
-        }
-        let inline = match meta.body.first() {
-            Some(&INLINE) => Some(decode(&meta.body[1..])?),
-            Some(&ELEMENTS) => None,
-            _ => return Err(corrupt("unknown hash body tag")),
-        };
-        Ok(Some(Hash {
-            key,
-            db: ctx.db(),
-            meta,
-            inline,
-        }))
-    }
-
-    fn instance(&self) -> Instance<'k> {
-        Instance {
-            db: self.db,
-            key: self.key,
-            version: self.meta.version,
-        }
-    }
-
-    pub fn len(&self) -> u64 {
-        self.meta.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.meta.count == 0
-    }
-
-    /// Whether the hash is in Redis's listpack form.
-    pub fn is_inline(&self) -> bool {
-        self.inline.is_some()
     }
 
     pub fn get(&self, ctx: &Ctx, field: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
@@ -312,10 +256,7 @@ impl<'k> Hash<'k> {
 }
 
 fn corrupt(detail: &str) -> CommandError {
-    CommandError::Storage(EngineError::Corrupt {
-        what: "hash body",
-        detail: detail.into(),
-    })
+    collection::corrupt(<Pair as InlineForm>::WHAT, detail)
 }
 
 fn encode(pairs: &[Pair]) -> Vec<u8> {

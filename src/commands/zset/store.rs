@@ -39,16 +39,14 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use engine::{EngineError, Instance, Kind, Meta, Order};
+use engine::{Kind, Meta, Order};
 
 use crate::commands::args::parse_f64;
+use crate::commands::collection::{self, InlineForm, Loaded};
 use crate::error::CommandError;
 use crate::server::Ctx;
 
-/// Body tag of a sorted set stored in its metadata record (Redis's "listpack").
-pub const INLINE: u8 = 0;
-/// Body tag of a sorted set stored as element records (Redis's "skiplist").
-pub const ELEMENTS: u8 = 1;
+pub use crate::commands::collection::{ELEMENTS, INLINE};
 
 /// Element field tag of the member → score records.
 const MEMBER: u8 = b'm';
@@ -341,30 +339,20 @@ pub enum Added {
     Skipped,
 }
 
-/// A sorted set loaded for a command: its metadata and, for the inline form, its entries.
-pub struct ZSet<'k> {
-    key: &'k [u8],
-    db: usize,
-    pub meta: Meta,
-    /// The entries of an inline set in order; `None` for an element-bodied one.
-    inline: Option<Vec<Entry>>,
+/// A sorted set loaded for a command: its metadata and, for the inline form, its entries (see
+/// [`Loaded`]).
+pub type ZSet<'k> = Loaded<'k, Entry>;
+
+impl InlineForm for Entry {
+    const KIND: Kind = Kind::ZSet;
+    const WHAT: &'static str = "sorted set body";
+
+    fn decode(raw: &[u8]) -> Result<Vec<Entry>, CommandError> {
+        decode(raw)
+    }
 }
 
-impl<'k> ZSet<'k> {
-    /// A live sorted set for a read command (counts a keyspace hit or miss); WRONGTYPE for
-    /// another kind.
-    pub fn read(ctx: &mut Ctx, key: &'k [u8]) -> Result<Option<ZSet<'k>>, CommandError> {
-        let meta = ctx.lookup_read(key)?;
-        ZSet::from_meta(ctx, key, meta)
-    }
-
-    /// A live sorted set for a write command (no hit/miss accounting); WRONGTYPE for another
-    /// kind.
-    pub fn write(ctx: &mut Ctx, key: &'k [u8]) -> Result<Option<ZSet<'k>>, CommandError> {
-        let meta = ctx.lookup(key)?;
-        ZSet::from_meta(ctx, key, meta)
-    }
-
+impl<'k> Loaded<'k, Entry> {
     /// A new empty set for `key` (not stored until [`ZSet::save`]): inline unless `size_hint`
     /// members or a `value_len_hint`-byte member exceed the limits. ZADD creates with
     /// `size_hint` 1 and its first member's length, as Redis 7.0's `zaddGenericCommand` does.
@@ -387,53 +375,6 @@ impl<'k> ZSet<'k> {
             ),
             inline: inline.then(Vec::new),
         }
-    }
-
-    /// A sorted set from metadata the caller already looked up (`None` for a missing key);
-    /// WRONGTYPE for another kind.
-    pub fn from_meta(
-        ctx: &Ctx,
-        key: &'k [u8],
-        meta: Option<Meta>,
-    ) -> Result<Option<ZSet<'k>>, CommandError> {
-        let Some(meta) = meta else {
-            return Ok(None);
-        };
-        if meta.kind != Kind::ZSet {
-            return Err(CommandError::WrongType);
-        }
-        let inline = match meta.body.first() {
-            Some(&INLINE) => Some(decode(&meta.body[1..])?),
-            Some(&ELEMENTS) => None,
-            _ => return Err(corrupt("unknown sorted set body tag")),
-        };
-        Ok(Some(ZSet {
-            key,
-            db: ctx.db(),
-            meta,
-            inline,
-        }))
-    }
-
-    fn instance(&self) -> Instance<'k> {
-        Instance {
-            db: self.db,
-            key: self.key,
-            version: self.meta.version,
-        }
-    }
-
-    pub fn len(&self) -> u64 {
-        self.meta.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.meta.count == 0
-    }
-
-    /// Whether the set is in Redis's listpack form.
-    pub fn is_inline(&self) -> bool {
-        self.inline.is_some()
     }
 
     /// The score of `member`.
@@ -1022,10 +963,7 @@ fn decode_score(raw: &[u8]) -> Result<f64, CommandError> {
 }
 
 fn corrupt(detail: &str) -> CommandError {
-    CommandError::Storage(EngineError::Corrupt {
-        what: "sorted set body",
-        detail: detail.into(),
-    })
+    collection::corrupt(<Entry as InlineForm>::WHAT, detail)
 }
 
 fn encode(entries: &[Entry]) -> Vec<u8> {
