@@ -218,3 +218,24 @@ pub fn expire_conditions(absolute: bool) -> BoxedStrategy<Vec<Vec<u8>>> {
     ]
     .boxed()
 }
+
+/// HSCAN/SSCAN/ZSCAN options after `key cursor`: COUNT (valid and invalid), MATCH with one of
+/// `patterns`, and an option these commands do not take.
+pub fn element_scan_options(patterns: &'static [&'static str]) -> BoxedStrategy<Vec<Vec<u8>>> {
+    let count = prop::option::of(word(&["1", "2", "10", "0", "x"]));
+    let pattern = prop::option::of(word(patterns));
+    let junk = prop::option::of(word(&["TYPE", "NOVALUE"]));
+    (count, pattern, junk)
+        .prop_map(|(count, pattern, junk)| {
+            let mut args = Vec::new();
+            if let Some(n) = count {
+                args.extend([b"COUNT".to_vec(), n]);
+            }
+            if let Some(p) = pattern {
+                args.extend([b"MATCH".to_vec(), p]);
+            }
+            args.extend(junk);
+            args
+        })
+        .boxed()
+}

@@ -11,7 +11,7 @@
 
 use proptest::prelude::*;
 
-use super::{key, keys, value, with, word, words, GenCtx};
+use super::{element_scan_options, key, keys, value, with, word, words, GenCtx};
 use crate::differential::{cmd, Check, Cmd};
 
 /// More members than `set-max-intset-entries` (512).
@@ -34,7 +34,7 @@ pub fn command(_ctx: &GenCtx) -> BoxedStrategy<Cmd> {
         3 => (word(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), key(), keys(1..=3))
             .prop_map(|(c, d, ks)| with(cmd![c, d], ks)),
         2 => sintercard(),
-        2 => (key(), word(&["0", "0", "0", "x"]), scan_options())
+        2 => (key(), word(&["0", "0", "0", "x"]), element_scan_options(&["*", "1*", "[ab]", "-*", "x"]))
             .prop_map(|(k, c, o)| with(cmd!["SSCAN", k, c], o)),
         2 => (word(&["SPOP", "SRANDMEMBER"]), key(), whole_counts())
             .prop_map(|(c, k, n)| cmd![c, k, n].checked(Check::Unordered)),
@@ -92,25 +92,6 @@ fn sintercard() -> BoxedStrategy<Cmd> {
         .prop_map(|(numkeys, ks, limit)| {
             let n = numkeys.unwrap_or_else(|| ks.len().to_string().into_bytes());
             with(with(cmd!["SINTERCARD", n], ks), limit)
-        })
-        .boxed()
-}
-
-fn scan_options() -> BoxedStrategy<Vec<Vec<u8>>> {
-    let count = prop::option::of(word(&["1", "2", "10", "0", "x"]));
-    let pattern = prop::option::of(word(&["*", "1*", "[ab]", "-*", "x"]));
-    let junk = prop::option::of(word(&["TYPE", "NOVALUE"]));
-    (count, pattern, junk)
-        .prop_map(|(count, pattern, junk)| {
-            let mut args = Vec::new();
-            if let Some(n) = count {
-                args.extend([b"COUNT".to_vec(), n]);
-            }
-            if let Some(p) = pattern {
-                args.extend([b"MATCH".to_vec(), p]);
-            }
-            args.extend(junk);
-            args
         })
         .boxed()
 }

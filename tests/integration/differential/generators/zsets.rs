@@ -15,7 +15,7 @@
 
 use proptest::prelude::*;
 
-use super::{index, key, keys, value, with, word, words, GenCtx};
+use super::{element_scan_options, index, key, keys, value, with, word, words, GenCtx};
 use crate::differential::{cmd, Cmd};
 
 /// The key of the equal-score set the lexicographical commands use.
@@ -58,7 +58,7 @@ pub fn command(_ctx: &GenCtx) -> BoxedStrategy<Cmd> {
             .prop_map(|(k, n, w)| with(cmd!["ZRANDMEMBER", k, n], w.into_iter().collect())),
         5 => algebra(),
         2 => zintercard(),
-        2 => (key(), word(&["0", "0", "0", "x"]), scan_options())
+        2 => (key(), word(&["0", "0", "0", "x"]), element_scan_options(&["*", "m*", "[ab]", "big1*", "x"]))
             .prop_map(|(k, c, o)| with(cmd!["ZSCAN", k, c], o)),
         6 => lex(),
         2 => key().prop_map(|k| cmd!["OBJECT", "ENCODING", k]),
@@ -369,23 +369,4 @@ fn lex() -> BoxedStrategy<Cmd> {
         1 => Just(cmd!["ZCARD", LEX]),
     ]
     .boxed()
-}
-
-fn scan_options() -> BoxedStrategy<Vec<Vec<u8>>> {
-    let count = prop::option::of(word(&["1", "2", "10", "0", "x"]));
-    let pattern = prop::option::of(word(&["*", "m*", "[ab]", "big1*", "x"]));
-    let junk = prop::option::of(word(&["TYPE", "NOVALUE"]));
-    (count, pattern, junk)
-        .prop_map(|(count, pattern, junk)| {
-            let mut args = Vec::new();
-            if let Some(n) = count {
-                args.extend([b"COUNT".to_vec(), n]);
-            }
-            if let Some(p) = pattern {
-                args.extend([b"MATCH".to_vec(), p]);
-            }
-            args.extend(junk);
-            args
-        })
-        .boxed()
 }
