@@ -1,4 +1,4 @@
-//! List commands (the non-blocking ones): LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN,
+//! List commands (the blocking ones are in [`blocking`]): LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN,
 //! LRANGE, LINDEX, LSET, LTRIM, LREM, LINSERT, LPOS, LMOVE, RPOPLPUSH and LMPOP, with Redis
 //! 7.0's `t_list.c` rules: numeric arguments and option words are checked before the key, reads
 //! count keyspace hits and misses, writes count one change per element pushed, popped, set or
