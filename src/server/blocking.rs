@@ -175,10 +175,10 @@ pub fn serve_ready(
             let served = serve_one(server, shared, &mut client, db, &key);
             shared.clients.insert(id, client);
             match served {
-                Ok((more, key_left)) => {
-                    wrote |= !more.is_empty();
-                    ready.extend(more);
-                    if !key_left {
+                Ok(served) => {
+                    wrote |= served.wrote;
+                    ready.extend(served.ready);
+                    if !served.key_left {
                         break;
                     }
                 }
@@ -192,18 +192,30 @@ pub fn serve_ready(
     wrote
 }
 
-/// Tries one blocked client on one ready key. Returns the keys its write changed (ready in
-/// turn) and whether `key` still exists.
-#[allow(clippy::type_complexity)]
+/// What trying one blocked client did.
+struct Served {
+    /// Keys (db, key) its write left non-empty: ready in turn.
+    ready: Vec<(usize, Vec<u8>)>,
+    /// Whether the ready key still exists (later waiters may be served from it).
+    key_left: bool,
+    /// Whether anything was committed.
+    wrote: bool,
+}
+
+/// Tries one blocked client on one ready key.
 fn serve_one(
     server: &Server,
     shared: &mut Shared,
     client: &mut ClientState,
     db: usize,
     key: &[u8],
-) -> Result<(Vec<(usize, Vec<u8>)>, bool), engine::EngineError> {
+) -> Result<Served, engine::EngineError> {
     let Some(blocked) = client.blocked.as_ref() else {
-        return Ok((Vec::new(), true));
+        return Ok(Served {
+            ready: Vec::new(),
+            key_left: true,
+            wrote: false,
+        });
     };
     let (serve, args) = (blocked.serve, blocked.args.clone());
     let saved_db = client.db;
@@ -215,6 +227,7 @@ fn serve_one(
     Stats::bump(&server.stats.dirty, ctx.dirty);
     let txn = ctx.txn;
     let changed = txn.changed_keys();
+    let wrote = !txn.is_empty();
     server.commit(txn)?;
     pubsub::publish_keyspace_events(server, shared, Some(&*client), &events);
     client.db = saved_db;
@@ -222,15 +235,25 @@ fn serve_one(
         transaction::touch(shared, Some(&mut *client), *db, key, *exists);
     }
     let reply = match outcome {
-        Ok(None) => return Ok((Vec::new(), key_left)),
+        Ok(None) => {
+            return Ok(Served {
+                ready: Vec::new(),
+                key_left,
+                wrote,
+            })
+        }
         Ok(Some(reply)) => reply,
         Err(e) => e.to_reply(),
     };
     unblock(shared, client, reply);
-    let more = changed
+    let ready = changed
         .into_iter()
         .filter(|(_, _, exists)| *exists)
         .map(|(db, key, _)| (db, key))
         .collect();
-    Ok((more, key_left))
+    Ok(Served {
+        ready,
+        key_left,
+        wrote,
+    })
 }
