@@ -4,11 +4,8 @@
 //! encodings Redis gives them (and SORT converts a sorted set it reads); expires are dropped by
 //! the stores; each error text is checked once; and the keyspace events are Redis's.
 
-use std::time::Duration;
-
 use super::{Cmd, Pair};
-use crate::support::resp::{escape, Conn};
-use crate::support::server::{Flavor, Server};
+use crate::support::server::Flavor;
 
 fn check(lines: &[String]) {
     let cmds: Vec<Cmd> = lines.iter().map(|line| Cmd::parse(line)).collect();
@@ -168,34 +165,6 @@ fn sort_stores_and_errors() {
     ]));
 }
 
-/// The replies to `commands` and, after each, the keyspace events (`__keyevent@0__:<event>`
-/// and key) a subscriber received.
-fn events(flavor: Flavor, commands: &[&str]) -> Vec<String> {
-    let server = Server::start(flavor, ["--notify-keyspace-events", "KEA"]);
-    let mut sub = Conn::connect(server.port()).expect("connect");
-    sub.call(&["PSUBSCRIBE", "__keyevent@0__:*"])
-        .expect("psubscribe");
-    let mut conn = Conn::connect(server.port()).expect("connect");
-    let mut seen = Vec::new();
-    for line in commands {
-        let reply = conn.call(&Cmd::parse(line).args).expect("call");
-        seen.push(format!("{line} -> {reply:?}"));
-        while let Some((frame, _)) = sub
-            .poll_reply(Duration::from_millis(100))
-            .expect("read event")
-        {
-            let items = frame.as_items().unwrap_or_default();
-            let texts: Vec<String> = items
-                .iter()
-                .skip(2)
-                .map(|item| escape(item.as_bytes().unwrap_or_default()))
-                .collect();
-            seen.push(texts.join(" "));
-        }
-    }
-    seen
-}
-
 #[test]
 fn keyspace_events() {
     let commands = [
@@ -214,8 +183,8 @@ fn keyspace_events() {
         "SORT l LIMIT 5 5 STORE s",
         "SORT l LIMIT 5 5 STORE s",
     ];
-    let ours = events(Flavor::Rockslot, &commands);
-    let theirs = events(Flavor::Redis, &commands);
+    let ours = super::keyspace_events(Flavor::Rockslot, &commands);
+    let theirs = super::keyspace_events(Flavor::Redis, &commands);
     assert!(
         theirs
             .iter()

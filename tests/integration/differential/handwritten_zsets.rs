@@ -5,11 +5,8 @@
 //! their precedence, keyspace commands (RENAME, COPY, MOVE) on both forms, and the keyspace
 //! events every sorted set command publishes.
 
-use std::time::Duration;
-
 use super::{Cmd, Pair};
-use crate::support::resp::{escape, Conn};
-use crate::support::server::{Flavor, Server};
+use crate::support::server::Flavor;
 
 fn check(lines: &[&str]) {
     let cmds: Vec<Cmd> = lines.iter().map(|line| Cmd::parse(line)).collect();
@@ -400,36 +397,6 @@ fn transactions_see_their_own_writes() {
     ]);
 }
 
-/// Every keyspace event (`__keyevent@0__:<event>` with its key) a subscriber receives while
-/// the commands run, in order, with each command's reply.
-fn events(flavor: Flavor, commands: &[&str]) -> Vec<String> {
-    let server = Server::start(flavor, ["--notify-keyspace-events", "KEA"]);
-    let mut sub = Conn::connect(server.port()).expect("connect");
-    sub.call(&["PSUBSCRIBE", "__keyevent@0__:*"])
-        .expect("psubscribe");
-    let mut conn = Conn::connect(server.port()).expect("connect");
-    let mut seen = Vec::new();
-    for line in commands {
-        let cmd = Cmd::parse(line);
-        let reply = conn.call(&cmd.args).expect("call");
-        seen.push(format!("{line} -> {reply:?}"));
-        while let Some((frame, _)) = sub
-            .poll_reply(Duration::from_millis(100))
-            .expect("read event")
-        {
-            let items: Vec<String> = frame
-                .as_items()
-                .unwrap_or_default()
-                .iter()
-                .skip(2)
-                .map(|item| escape(item.as_bytes().unwrap_or_default()))
-                .collect();
-            seen.push(items.join(" "));
-        }
-    }
-    seen
-}
-
 #[test]
 fn keyspace_events() {
     let commands = [
@@ -460,8 +427,8 @@ fn keyspace_events() {
         "ZRANGESTORE r a 5 6",
         "ZREM a a b",
     ];
-    let ours = events(Flavor::Rockslot, &commands);
-    let theirs = events(Flavor::Redis, &commands);
+    let ours = super::keyspace_events(Flavor::Rockslot, &commands);
+    let theirs = super::keyspace_events(Flavor::Redis, &commands);
     assert!(
         theirs
             .iter()

@@ -401,6 +401,36 @@ impl Session {
     }
 }
 
+/// Runs `commands` on a fresh server of `flavor` started with `notify-keyspace-events KEA`, and
+/// returns each command's reply followed by the keyspace events (`__keyevent@0__:<event>` and
+/// key) a pattern subscriber received after it: what a test compares between the two servers.
+pub fn keyspace_events(flavor: Flavor, commands: &[&str]) -> Vec<String> {
+    let server = Server::start(flavor, ["--notify-keyspace-events", "KEA"]);
+    let mut sub = Conn::connect(server.port()).expect("connect");
+    sub.call(&["PSUBSCRIBE", "__keyevent@0__:*"])
+        .expect("psubscribe");
+    let mut conn = Conn::connect(server.port()).expect("connect");
+    let mut seen = Vec::new();
+    for line in commands {
+        let reply = conn.call(&Cmd::parse(line).args).expect("call");
+        seen.push(format!("{line} -> {reply:?}"));
+        while let Some((frame, _)) = sub
+            .poll_reply(std::time::Duration::from_millis(100))
+            .expect("read event")
+        {
+            let items: Vec<String> = frame
+                .as_items()
+                .unwrap_or_default()
+                .iter()
+                .skip(2)
+                .map(|item| escape(item.as_bytes().unwrap_or_default()))
+                .collect();
+            seen.push(items.join(" "));
+        }
+    }
+    seen
+}
+
 /// Commands that are not queued inside MULTI.
 const DRIVES_MULTI: &[&[u8]] = &[b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"];
 
