@@ -280,17 +280,7 @@ fn kill9_under_concurrent_writes_loses_no_acknowledged_write() {
                 thread::spawn(move || write_until_failure(conn, trial, w, &stop, &acks))
             })
             .collect();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while acks.load(Ordering::SeqCst) < MIN_ACKS_BEFORE_KILL {
-            assert!(
-                Instant::now() < deadline,
-                "trial {trial}: writers made no progress"
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
-        let delay_ms = rng.gen_range(0..=MAX_KILL_DELAY_MS);
-        thread::sleep(Duration::from_millis(delay_ms));
-        server.kill9();
+        let delay_ms = kill_after_acks(&mut server, &acks, MIN_ACKS_BEFORE_KILL, trial, &mut rng);
         stop.store(true, Ordering::SeqCst);
         for writer in writers {
             all_acked.push(writer.join().expect("writer thread panicked"));
@@ -305,6 +295,30 @@ fn kill9_under_concurrent_writes_loses_no_acknowledged_write() {
 }
 
 /// Alternates INCR of the writer's counter and SET of a fresh key until the server goes away.
+/// Waits until the writers have `wanted` acknowledged writes, then kills the server with -9 at
+/// a random moment up to [`MAX_KILL_DELAY_MS`] later, while they keep writing. Returns the
+/// delay in milliseconds.
+fn kill_after_acks(
+    server: &mut Server,
+    acks: &AtomicUsize,
+    wanted: usize,
+    trial: usize,
+    rng: &mut impl Rng,
+) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acks.load(Ordering::SeqCst) < wanted {
+        assert!(
+            Instant::now() < deadline,
+            "trial {trial}: writers made no progress"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    let delay_ms = rng.gen_range(0..=MAX_KILL_DELAY_MS);
+    thread::sleep(Duration::from_millis(delay_ms));
+    server.kill9();
+    delay_ms
+}
+
 fn write_until_failure(
     mut conn: redis::Connection,
     trial: usize,
@@ -647,17 +661,7 @@ fn kill9_keeps_acknowledged_collection_writes_in_both_encodings() {
         } else {
             MIN_ACKS_BEFORE_KILL
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while acks.load(Ordering::SeqCst) < wanted {
-            assert!(
-                Instant::now() < deadline,
-                "trial {trial}: writers made no progress"
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
-        let delay_ms = rng.gen_range(0..=MAX_KILL_DELAY_MS);
-        thread::sleep(Duration::from_millis(delay_ms));
-        server.kill9();
+        let delay_ms = kill_after_acks(&mut server, &acks, wanted, trial, &mut rng);
         stop.store(true, Ordering::SeqCst);
         let results: Vec<CollectionWriter> = threads
             .into_iter()

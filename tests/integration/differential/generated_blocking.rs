@@ -40,9 +40,9 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestE
 
 use super::generated::MAX_SHRINK_MS;
 use super::generators::{with, word};
-use super::{cmd, Cmd, Proto};
+use super::{cmd, Cmd, Pair, Proto};
 use crate::support::resp::{escape, Conn, Reply};
-use crate::support::server::{Flavor, Server, LOG_TAIL_LINES};
+use crate::support::server::{Flavor, Server};
 
 /// Sequences per run; each runs on both servers in RESP2 and in RESP3.
 const CASES: u32 = 512;
@@ -201,7 +201,7 @@ fn blocking_sequences() {
     if std::env::var_os("PROPTEST_CASES").is_none() {
         config.cases = CASES;
     }
-    let servers = RefCell::new(Servers::start());
+    let servers = RefCell::new(Pair::start());
     let mut runner = TestRunner::new(config);
     let result = runner.run(&steps(), |steps| {
         servers
@@ -218,25 +218,8 @@ fn blocking_sequences() {
     }
 }
 
-struct Servers {
-    subject: Server,
-    reference: Server,
-}
-
-impl Servers {
-    fn start() -> Servers {
-        let subject_flavor = if std::env::var_os("DIFF_AGAINST_REDIS_ONLY").is_some() {
-            Flavor::Redis
-        } else {
-            Flavor::Rockslot
-        };
-        let args = ["--save", "", "--appendonly", "no"];
-        Servers {
-            subject: Server::start(subject_flavor, args),
-            reference: Server::start(Flavor::Redis, args),
-        }
-    }
-
+/// The generated blocking sequences run on the differential [`Pair`].
+impl Pair {
     fn run(&mut self, steps: &[Step]) -> Result<(), String> {
         for proto in [Proto::Resp2, Proto::Resp3] {
             if let Err(failure) = self.run_proto(proto, steps) {
@@ -284,23 +267,6 @@ impl Servers {
             return Err(report(&sides, &transcripts));
         }
         Ok(())
-    }
-
-    fn with_liveness(&mut self, mut failure: String) -> String {
-        for (role, server) in [
-            ("subject", &mut self.subject),
-            ("reference", &mut self.reference),
-        ] {
-            if !server.is_running() {
-                failure.push_str(&format!(
-                    "\n{role} {:?} EXITED; the end of its log:\n{}",
-                    server.flavor(),
-                    server.log_tail(LOG_TAIL_LINES)
-                ));
-                server.start_again();
-            }
-        }
-        failure
     }
 }
 
