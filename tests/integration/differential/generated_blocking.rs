@@ -206,7 +206,7 @@ fn blocking_sequences() {
     let result = runner.run(&steps(), |steps| {
         servers
             .borrow_mut()
-            .run(&steps)
+            .run_blocking(&steps)
             .map_err(TestCaseError::fail)
     });
     match result {
@@ -220,9 +220,9 @@ fn blocking_sequences() {
 
 /// The generated blocking sequences run on the differential [`Pair`].
 impl Pair {
-    fn run(&mut self, steps: &[Step]) -> Result<(), String> {
+    fn run_blocking(&mut self, steps: &[Step]) -> Result<(), String> {
         for proto in [Proto::Resp2, Proto::Resp3] {
-            if let Err(failure) = self.run_proto(proto, steps) {
+            if let Err(failure) = self.run_blocking_proto(proto, steps) {
                 return Err(self.with_liveness(format!(
                     "{proto:?}, steps:\n{}{failure}",
                     steps
@@ -235,7 +235,7 @@ impl Pair {
         Ok(())
     }
 
-    fn run_proto(&self, proto: Proto, steps: &[Step]) -> Result<(), String> {
+    fn run_blocking_proto(&self, proto: Proto, steps: &[Step]) -> Result<(), String> {
         let subject_name = match self.subject.flavor() {
             Flavor::Rockslot => "rockslot",
             Flavor::Redis => "redis#2",

@@ -36,9 +36,9 @@ use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 
 use super::generated::config;
-use super::{cmd, Cmd, Proto};
+use super::{cmd, Cmd, Pair, Proto};
 use crate::support::resp::{encode_command, escape, Conn, Reply};
-use crate::support::server::{Flavor, Server, LOG_TAIL_LINES};
+use crate::support::server::Server;
 
 /// Sequences per run; each runs on fresh connections in RESP2 and in RESP3.
 const CASES: u32 = 1000;
@@ -131,57 +131,22 @@ fn step() -> impl Strategy<Value = Step> {
 /// reply (or what went wrong instead), all escaped.
 type Received = Vec<String>;
 
-struct Servers {
-    subject: Server,
-    reference: Server,
-    subject_name: &'static str,
-}
-
-impl Servers {
-    fn start() -> Servers {
-        let redis_only = std::env::var_os("DIFF_AGAINST_REDIS_ONLY").is_some();
-        let args = ["--save", "", "--appendonly", "no"];
-        Servers {
-            subject: Server::start(
-                if redis_only {
-                    Flavor::Redis
-                } else {
-                    Flavor::Rockslot
-                },
-                args,
-            ),
-            reference: Server::start(Flavor::Redis, args),
-            subject_name: if redis_only { "redis#2" } else { "rockslot" },
-        }
-    }
-
+/// The generated pub/sub sequences run on the differential [`Pair`].
+impl Pair {
     /// Runs the steps over RESP2 and then RESP3; describes the first step that differs. A
     /// subject that crashed is restarted so that shrinking can go on.
-    fn run_case(&mut self, steps: &[Step]) -> Result<(), String> {
+    fn run_pubsub(&mut self, steps: &[Step]) -> Result<(), String> {
         for proto in [Proto::Resp2, Proto::Resp3] {
-            if let Err(mut failure) = self.run_proto(proto, steps) {
-                for (role, server) in [
-                    ("subject", &mut self.subject),
-                    ("reference", &mut self.reference),
-                ] {
-                    if !server.is_running() {
-                        failure.push_str(&format!(
-                            "\n{role} {:?} EXITED; the end of its log:\n{}",
-                            server.flavor(),
-                            server.log_tail(LOG_TAIL_LINES)
-                        ));
-                        server.start_again();
-                    }
-                }
-                return Err(failure);
+            if let Err(failure) = self.run_pubsub_proto(proto, steps) {
+                return Err(self.with_liveness(failure));
             }
         }
         Ok(())
     }
 
-    fn run_proto(&self, proto: Proto, steps: &[Step]) -> Result<(), String> {
+    fn run_pubsub_proto(&self, proto: Proto, steps: &[Step]) -> Result<(), String> {
         let mut ours =
-            open(&self.subject, proto).map_err(|e| format!("{}: {e}", self.subject_name))?;
+            open(&self.subject, proto).map_err(|e| format!("{}: {e}", self.subject_name()))?;
         let mut theirs = open(&self.reference, proto).map_err(|e| format!("redis: {e}"))?;
         for (n, step) in steps.iter().enumerate() {
             let mine = run_step(&mut ours, n, step);
@@ -210,7 +175,7 @@ impl Servers {
             let mark = if a == b { "  " } else { "!!" };
             out.push_str(&format!(
                 "{mark} c{client} {:<9} {}\n{mark} c{client} {:<9} {}\n",
-                format!("{}:", self.subject_name),
+                format!("{}:", self.subject_name()),
                 a.join(" | "),
                 "redis:",
                 b.join(" | ")
@@ -455,12 +420,12 @@ fn encode(reply: &Reply) -> Option<Vec<u8>> {
 #[test]
 fn pubsub() {
     // The runner wants an `Fn`; the servers are reused across cases, hence the RefCell.
-    let servers = RefCell::new(Servers::start());
+    let servers = RefCell::new(Pair::start());
     let mut runner = TestRunner::new(config(REGRESSIONS, CASES));
     let result = runner.run(&vec(step(), 1..=MAX_LEN), |steps| {
         servers
             .borrow_mut()
-            .run_case(&steps)
+            .run_pubsub(&steps)
             .map_err(TestCaseError::fail)
     });
     match result {

@@ -276,12 +276,17 @@ impl Pair {
         Ok(Session {
             subject,
             reference,
-            subject_name: match self.subject.flavor() {
-                Flavor::Rockslot => "rockslot".into(),
-                Flavor::Redis => "redis#2".into(),
-            },
+            subject_name: self.subject_name().into(),
             queued: None,
         })
+    }
+
+    /// How transcripts name the subject: rockslot, or a second Redis when checking the harness.
+    fn subject_name(&self) -> &'static str {
+        match self.subject.flavor() {
+            Flavor::Rockslot => "rockslot",
+            Flavor::Redis => "redis#2",
+        }
     }
 
     fn with_liveness(&mut self, mut failure: String) -> String {
