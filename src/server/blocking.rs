@@ -22,7 +22,7 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::stats::Stats;
-use super::{pubsub, transaction, unix_ms, ClientState, Ctx, Server, Shared};
+use super::{unix_ms, ClientState, Ctx, Server, Shared};
 use crate::commands::args::{parse_f64, LongDouble};
 use crate::error::CommandError;
 
@@ -226,14 +226,11 @@ fn serve_one(
     let events = std::mem::take(&mut ctx.events);
     Stats::bump(&server.stats.dirty, ctx.dirty);
     let txn = ctx.txn;
-    let changed = txn.changed_keys();
     let wrote = !txn.is_empty();
-    server.commit(txn)?;
-    pubsub::publish_keyspace_events(server, shared, Some(&*client), &events);
+    // The keys this serving changed are always wanted: they may be ready for other waiters.
+    let changed = server.commit(txn, true)?;
+    server.after_commit(shared, Some(&mut *client), &changed, &events);
     client.db = saved_db;
-    for (db, key, exists) in &changed {
-        transaction::touch(shared, Some(&mut *client), *db, key, *exists);
-    }
     let reply = match outcome {
         Ok(None) => {
             return Ok(Served {

@@ -66,36 +66,29 @@ pub fn execute(
     let mut commit_seq = None;
     let mut blocked = None;
     let reply = match server.commands.lookup(args) {
-        Err(e) => {
-            Stats::bump(&server.stats.rejected_calls, 1);
-            reject(shared, &mut client, args, e)
-        }
+        Err(e) => reject(server, shared, &mut client, None, args, e),
         Ok(entry)
             if server.requires_auth()
                 && !client.authenticated
                 && entry.meta.flags & meta::NO_AUTH == 0 =>
         {
-            Stats::bump(&server.stats.rejected_calls, 1);
-            shared
-                .command_stats
-                .entry(entry.meta.name.as_str())
-                .or_default()
-                .rejected_calls += 1;
-            client.last_cmd = entry.meta.name.as_str();
-            reject(shared, &mut client, args, CommandError::NoAuth)
+            reject(
+                server,
+                shared,
+                &mut client,
+                Some(entry),
+                args,
+                CommandError::NoAuth,
+            )
         }
         Ok(entry) if !pubsub::allowed_in_context(&client, entry.meta.name.as_str()) => {
-            let name = entry.meta.name.as_str();
-            Stats::bump(&server.stats.rejected_calls, 1);
-            shared.command_stats.entry(name).or_default().rejected_calls += 1;
-            client.last_cmd = name;
-            reject(shared, &mut client, args, pubsub::context_error(name))
+            let error = pubsub::context_error(entry.meta.name.as_str());
+            reject(server, shared, &mut client, Some(entry), args, error)
         }
         Ok(entry) if client.multi.is_some() && transaction::is_queued(entry.meta.name.as_str()) => {
             if entry.meta.flags & meta::NO_MULTI != 0 {
-                Stats::bump(&server.stats.rejected_calls, 1);
                 let error = CommandError::other("ERR Command not allowed inside a transaction");
-                reject(shared, &mut client, args, error)
+                reject(server, shared, &mut client, Some(entry), args, error)
             } else {
                 if let Some(multi) = client.multi.as_mut() {
                     multi.queue.push(args.to_vec());
@@ -111,26 +104,19 @@ pub fn execute(
             after = ctx.after;
             let events = std::mem::take(&mut ctx.events);
             let block = ctx.blocked.take();
-            let changed = if ctx.shared.watchers.is_empty() && ctx.shared.blocked.is_empty() {
-                Vec::new()
-            } else {
-                ctx.txn.changed_keys()
-            };
+            let track = ctx.shared.tracks_keys();
             let txn = ctx.txn;
-            let reply = match server.commit(txn) {
-                Ok(()) => {
-                    super::pubsub::publish_keyspace_events(server, shared, Some(&client), &events);
+            let reply = match server.commit(txn, track) {
+                Ok(changed) => {
+                    server.after_commit(shared, Some(&mut client), &changed, &events);
+                    if !shared.blocked.is_empty() && !changed.is_empty() {
+                        // The executing client is lent out, so it is never among the served.
+                        wrote |= blocking::serve_ready(server, shared, changed);
+                    }
                     reply
                 }
                 Err(e) => CommandError::Storage(e).to_reply(),
             };
-            for (db, key, exists) in &changed {
-                transaction::touch(shared, Some(&mut client), *db, key, *exists);
-            }
-            if !shared.blocked.is_empty() && !changed.is_empty() {
-                // The executing client is lent out, so it is never among the served.
-                wrote |= blocking::serve_ready(server, shared, changed);
-            }
             if wrote {
                 commit_seq = Some(server.durability.committed());
             }
@@ -198,14 +184,23 @@ pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
     reply
 }
 
-/// A command refused before it ran (Redis's rejectCommand). Inside MULTI the refusal flags the
-/// transaction; a refused EXEC (in MULTI or not) discards it with `EXECABORT` and the reason.
+/// A command refused before it ran (Redis's rejectCommand): counted as rejected (per command
+/// when it was found). Inside MULTI the refusal flags the transaction; a refused EXEC (in MULTI
+/// or not) discards it with `EXECABORT` and the reason.
 fn reject(
+    server: &Server,
     shared: &mut Shared,
     client: &mut ClientState,
+    entry: Option<&CommandEntry>,
     args: &[Bytes],
     error: CommandError,
 ) -> Reply {
+    Stats::bump(&server.stats.rejected_calls, 1);
+    if let Some(entry) = entry {
+        let name = entry.meta.name.as_str();
+        shared.command_stats.entry(name).or_default().rejected_calls += 1;
+        client.last_cmd = name;
+    }
     if let Some(multi) = client.multi.as_mut() {
         multi.failed = true;
     }

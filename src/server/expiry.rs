@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use engine::Txn;
 
 use super::notify::{self, Event};
-use super::pubsub;
 use super::stats::Stats;
-use super::{transaction, unix_ms, Server};
+use super::{unix_ms, Server};
 
 const KEYS_PER_BATCH: usize = 200;
 const CYCLE_BUDGET: Duration = Duration::from_millis(25);
@@ -71,16 +70,9 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
             _ => txn.drop_expire_hint(entry.index_key.clone()),
         }
     }
-    let changed = if shared.watchers.is_empty() {
-        Vec::new()
-    } else {
-        txn.changed_keys()
-    };
-    server.commit(txn)?;
-    pubsub::publish_keyspace_events(server, &shared, None, &events);
-    for (db, key, exists) in changed {
-        transaction::touch(&mut shared, None, db, &key, exists);
-    }
+    // Expired keys are gone, so no blocked client can be served from them.
+    let changed = server.commit(txn, shared.tracks_keys())?;
+    server.after_commit(&mut shared, None, &changed, &events);
     Stats::bump(&server.stats.expired_keys, expired);
     Stats::bump(&server.stats.dirty, expired);
     Ok(due.len())

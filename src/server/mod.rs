@@ -57,6 +57,12 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Whether any client watches or is blocked on keys, so commits must report what they
+    /// changed.
+    pub fn tracks_keys(&self) -> bool {
+        !self.watchers.is_empty() || !self.blocked.is_empty()
+    }
+
     /// Drops everything the server keeps about a client that is going away (disconnected or
     /// killed): its watched keys, subscriptions, blocked keys and MONITOR registration, as
     /// Redis's freeClient does.
@@ -168,11 +174,41 @@ impl Server {
 impl Server {
     /// Commits a command's transaction together with the replication position it brings the
     /// data to, so that after any crash the data says which prefix of the stream it reflects.
-    pub fn commit<'a>(&'a self, mut txn: engine::Txn<'a>) -> Result<(), engine::EngineError> {
+    /// Commits a batch together with the replication position it brings the data to, so that
+    /// after any crash the data says which prefix of the stream it reflects. With `track` (some
+    /// client watches or blocks on keys: [`Shared::tracks_keys`]) it returns the keys the batch
+    /// changed, in first-write order, for [`Server::after_commit`] and the blocked clients.
+    pub fn commit<'a>(
+        &'a self,
+        mut txn: engine::Txn<'a>,
+        track: bool,
+    ) -> Result<Vec<(usize, Vec<u8>, bool)>, engine::EngineError> {
+        let changed = if track {
+            txn.changed_keys()
+        } else {
+            Vec::new()
+        };
         if !txn.is_empty() {
             txn.set_repl_position(&self.replid, self.repl_offset.load(Ordering::SeqCst));
         }
-        txn.commit(false)
+        txn.commit(false)?;
+        Ok(changed)
+    }
+
+    /// What follows every commit, in Redis's order: publish the batch's keyspace `events`, then
+    /// mark the WATCHes of the keys it `changed`. `current` is the client whose command it was
+    /// (lent out of the registry), if any.
+    pub fn after_commit(
+        &self,
+        shared: &mut Shared,
+        mut current: Option<&mut ClientState>,
+        changed: &[(usize, Vec<u8>, bool)],
+        events: &[notify::Event],
+    ) {
+        pubsub::publish_keyspace_events(self, shared, current.as_deref(), events);
+        for (db, key, exists) in changed {
+            transaction::touch(shared, current.as_deref_mut(), *db, key, *exists);
+        }
     }
 }
 
