@@ -41,6 +41,8 @@ pub struct Blocked {
     pub deadline: Option<Instant>,
     /// The answer on timeout (a null array for BLPOP, a null bulk for BLMOVE).
     pub timeout_reply: Reply,
+    /// CLIENT REPLY OFF/SKIP was in force when the command ran: the answer is not sent.
+    pub silent: bool,
 }
 
 /// (db, key) → blocked clients, oldest first.
@@ -141,7 +143,7 @@ pub fn register(shared: &mut Shared, client: &mut ClientState, blocked: Blocked)
 pub fn unblock(shared: &mut Shared, client: &mut ClientState, reply: Reply) {
     if let Some(blocked) = client.blocked.take() {
         shared.blocked.remove(client.id, &blocked);
-        client.unblocked_reply = Some(reply);
+        client.unblocked_reply = (!blocked.silent).then_some(reply);
         client.signals.unblocked.notify_one();
     }
 }

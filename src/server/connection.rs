@@ -122,8 +122,8 @@ async fn client_loop(
     let mut output = BytesMut::new();
     let mut protocol = 2u8;
     let mut authenticated = !server.requires_auth();
-    // Set after a blocked client is answered: requests already buffered run before reading more.
-    let mut buffered = false;
+    // Set when a command blocked the client: its deadline (`None`: none).
+    let mut blocked: Option<Option<Instant>> = None;
     loop {
         let timeout_secs = server.tunables.timeout_secs.load(Ordering::Relaxed);
         let idle_limit = if timeout_secs == 0 {
@@ -131,8 +131,21 @@ async fn client_loop(
         } else {
             Duration::from_secs(timeout_secs)
         };
-        tokio::select! {
-            _ = std::future::ready(()), if buffered => {}
+        let mut commit_seq = None;
+        if let Some(deadline) = blocked.take() {
+            // The blocked command's answer goes out first, then the requests that arrived
+            // meanwhile run. Another client's write served it: that write must be durable too.
+            let Some(answer) =
+                wait_unblocked(server, id, signals, stream, &mut input, push_rx, deadline).await?
+            else {
+                return Ok(());
+            };
+            if let Some(reply) = answer {
+                reply.encode(protocol, &mut output);
+            }
+            commit_seq = Some(server.durability.committed());
+        } else {
+            tokio::select! {
             read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => {
                 match read {
                     Err(_) => return Ok(()), // idle for longer than `timeout`
@@ -148,11 +161,9 @@ async fn client_loop(
                 }
             }
             _ = signals.kill.notified() => return Ok(()),
+            }
         }
-        buffered = false;
         let mut close = false;
-        let mut commit_seq = None;
-        let mut blocked = None;
         loop {
             let limits = Limits {
                 max_bulk_bytes: server.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
@@ -230,24 +241,12 @@ async fn client_loop(
         if close {
             return Ok(());
         }
-        if let Some(deadline) = blocked {
-            let Some(reply) =
-                wait_unblocked(server, id, signals, stream, &mut input, push_rx, deadline).await?
-            else {
-                return Ok(());
-            };
-            Durability::make_durable(server, server.durability.committed()).await;
-            reply.encode(protocol, &mut output);
-            stream.write_all(&output).await?;
-            Stats::bump(&server.stats.net_output_bytes, output.len() as u64);
-            output.clear();
-            buffered = !input.is_empty();
-        }
     }
 }
 
 /// Waits while the client is blocked (BLPOP, ...) until it is served, unblocked, or its
-/// `deadline` passes, and returns the answer (`None`: the connection must close). Meanwhile the
+/// `deadline` passes, and returns the answer (`None`: the connection must close; an inner
+/// `None`: CLIENT REPLY silenced the answer). Meanwhile the
 /// connection keeps reading, so a client that disconnects is noticed and forgotten, and pushed
 /// messages still go out.
 async fn wait_unblocked(
@@ -258,7 +257,7 @@ async fn wait_unblocked(
     input: &mut BytesMut,
     push_rx: &mut mpsc::Receiver<bytes::Bytes>,
     deadline: Option<Instant>,
-) -> std::io::Result<Option<Reply>> {
+) -> std::io::Result<Option<Option<Reply>>> {
     let sleep_until = deadline.map(tokio::time::Instant::from_std);
     loop {
         tokio::select! {
@@ -296,7 +295,7 @@ async fn wait_unblocked(
         let mut shared = server.exec.lock();
         if let Some(client) = shared.clients.get_mut(&id) {
             if client.blocked.is_none() {
-                return Ok(client.unblocked_reply.take());
+                return Ok(Some(client.unblocked_reply.take()));
             }
         }
     }

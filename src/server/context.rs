@@ -81,6 +81,7 @@ impl<'a> Ctx<'a> {
             serve,
             deadline: timeout.map(|t| Instant::now() + t),
             timeout_reply,
+            silent: false,
         });
     }
 

@@ -64,7 +64,7 @@ pub fn execute(
 
     let mut after = After::default();
     let mut commit_seq = None;
-    let mut blocked = None;
+    let mut block = None;
     let reply = match server.commands.lookup(args) {
         Err(e) => reject(server, shared, &mut client, None, args, e),
         Ok(entry)
@@ -103,7 +103,7 @@ pub fn execute(
             let mut wrote = !ctx.txn.is_empty();
             after = ctx.after;
             let events = std::mem::take(&mut ctx.events);
-            let block = ctx.blocked.take();
+            block = ctx.blocked.take();
             let track = ctx.shared.tracks_keys();
             let txn = ctx.txn;
             let reply = match server.commit(txn, track) {
@@ -120,10 +120,6 @@ pub fn execute(
             if wrote {
                 commit_seq = Some(server.durability.committed());
             }
-            if let Some(block) = block {
-                blocked = Some(block.deadline);
-                blocking::register(shared, &mut client, block);
-            }
             reply
         }
     };
@@ -133,9 +129,16 @@ pub fn execute(
         *shared.error_stats.entry(code).or_default() += 1;
     }
 
-    let suppressed = suppressed_before
-        || blocked.is_some()
-        || matches!(client.reply_mode, ReplyMode::Off | ReplyMode::SkipNext);
+    let suppressed =
+        suppressed_before || matches!(client.reply_mode, ReplyMode::Off | ReplyMode::SkipNext);
+    // A blocked client's answer comes later; CLIENT REPLY decides about it now.
+    let blocked = block.map(|mut block| {
+        block.silent = suppressed;
+        let deadline = block.deadline;
+        blocking::register(shared, &mut client, block);
+        deadline
+    });
+    let suppressed = suppressed || blocked.is_some();
     client.reply_mode = match client.reply_mode {
         ReplyMode::Skip => ReplyMode::On,
         ReplyMode::SkipNext => ReplyMode::Skip,

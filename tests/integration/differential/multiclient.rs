@@ -410,6 +410,14 @@ fn blocking_timeouts_errors_and_unblock() {
             Call(2, "RPUSH ws e"),
             Read(1),
             Call(2, "LRANGE ws 0 -1"),
+            // CLIENT REPLY SKIP silences the answer of the blocked command too.
+            Send(0, "CLIENT REPLY SKIP"),
+            Send(0, "BLPOP sk 0"),
+            Quiet(0),
+            Call(2, "RPUSH sk a"),
+            Quiet(0),
+            Call(2, "LLEN sk"),
+            Call(0, "PING"),
             // Inside MULTI a blocking command answers at once.
             Call(0, "MULTI"),
             Call(0, "BLPOP never 0"),
