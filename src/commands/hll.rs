@@ -128,9 +128,10 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     if updated > 0 {
-        ctx.notify(notify::STRING, "pfadd", key);
         value::invalidate(&mut meta.body);
         store(ctx, key, meta, updated)?;
+        // After the store, which reports a created key ("new") first, as Redis's dbAdd does.
+        ctx.notify(notify::STRING, "pfadd", key);
     }
     Ok(Reply::Integer(i64::from(updated > 0)))
 }
@@ -190,9 +191,9 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     value::invalidate(&mut meta.body);
-    // Redis reports PFMERGE as a "pfadd" event.
-    ctx.notify(notify::STRING, "pfadd", dest);
     store(ctx, dest, meta, 1)?;
+    // Redis reports PFMERGE as a "pfadd" event (after "new" for a created key).
+    ctx.notify(notify::STRING, "pfadd", dest);
     Ok(Reply::ok())
 }
 

@@ -8,9 +8,10 @@
 //! COPY's source, SCAN's TYPE filter) count a keyspace hit or miss; write lookups (DEL, RENAME,
 //! MOVE) do not.
 //!
-//! The commands that walk the keyspace (KEYS, SCAN, RANDOMKEY) read the engine's committed state
-//! in storage order (slot, then key), so they do not see writes made earlier in the same
-//! MULTI/EXEC block; Redis's hash-table order differs too, and no client may rely on either.
+//! The commands that walk the keyspace (KEYS, SCAN, RANDOMKEY) go in storage order (slot, then
+//! key); Redis's hash-table order differs, and no client may rely on either. KEYS and SCAN see
+//! writes made earlier in the same MULTI/EXEC block (`Txn::scan`); RANDOMKEY draws from the
+//! committed state only.
 
 pub(crate) mod element_scan;
 mod expire;

@@ -547,21 +547,14 @@ fn parse_oom_scores(args: &[Vec<u8>]) -> Result<[i64; 3], String> {
     Ok(values)
 }
 
-/// Keyspace-notification classes, as Redis's NOTIFY_* bits.
-pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
-pub const NOTIFY_KEYEVENT: u32 = 1 << 1;
-pub const NOTIFY_GENERIC: u32 = 1 << 2;
-pub const NOTIFY_STRING: u32 = 1 << 3;
-pub const NOTIFY_LIST: u32 = 1 << 4;
-pub const NOTIFY_SET: u32 = 1 << 5;
-pub const NOTIFY_HASH: u32 = 1 << 6;
-pub const NOTIFY_ZSET: u32 = 1 << 7;
-pub const NOTIFY_EXPIRED: u32 = 1 << 8;
-pub const NOTIFY_EVICTED: u32 = 1 << 9;
-pub const NOTIFY_STREAM: u32 = 1 << 10;
-pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
-pub const NOTIFY_MODULE: u32 = 1 << 13;
-pub const NOTIFY_NEW: u32 = 1 << 14;
+// Keyspace-notification classes (Redis's NOTIFY_* bits) are defined once, in `server::notify`.
+use crate::server::notify::{
+    EVICTED as NOTIFY_EVICTED, EXPIRED as NOTIFY_EXPIRED, GENERIC as NOTIFY_GENERIC,
+    HASH as NOTIFY_HASH, KEYEVENT as NOTIFY_KEYEVENT, KEYSPACE as NOTIFY_KEYSPACE,
+    KEY_MISS as NOTIFY_KEY_MISS, LIST as NOTIFY_LIST, MODULE as NOTIFY_MODULE, NEW as NOTIFY_NEW,
+    SET as NOTIFY_SET, STREAM as NOTIFY_STREAM, STRING as NOTIFY_STRING, ZSET as NOTIFY_ZSET,
+};
+
 /// What `A` stands for (it leaves out `m` and `n`).
 pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
     | NOTIFY_STRING

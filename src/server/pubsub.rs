@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use formats::glob::string_match;
 use formats::resp::Reply;
 
@@ -238,11 +238,7 @@ impl Encoded {
     fn get(&mut self, protocol: u8) -> Bytes {
         let slot = usize::from(protocol >= 3);
         self.by_protocol[slot]
-            .get_or_insert_with(|| {
-                let mut out = BytesMut::new();
-                self.frame.encode(protocol, &mut out);
-                out.freeze()
-            })
+            .get_or_insert_with(|| self.frame.to_bytes(protocol))
             .clone()
     }
 }

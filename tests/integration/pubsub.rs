@@ -434,6 +434,10 @@ fn slow_subscriber_is_disconnected() {
 
 /// The keyspace-notification mix: every command family rockslot implements.
 const KEYSPACE_MIX: &[&str] = &[
+    // HyperLogLog: a created key reports "new" before "pfadd"
+    "PFADD hl a b",
+    "PFADD hl a",
+    "PFMERGE hm hl",
     // strings
     "SET s1 v",
     "SET s1 v2 EX 100",
