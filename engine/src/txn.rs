@@ -31,6 +31,15 @@ struct Entry {
 }
 
 impl Entry {
+    /// What this entry changes in its (database, slot) counters: (keys, keys with an expire).
+    fn count_delta(&self) -> (i64, i64) {
+        let expire_now = self.current.as_ref().is_some_and(|m| m.expire_at_ms != 0);
+        (
+            self.current.is_some() as i64 - self.original_exists as i64,
+            expire_now as i64 - (self.original_expire_ms != 0) as i64,
+        )
+    }
+
     fn mark_written(&mut self, ordinal: u64) {
         if !self.dirty {
             self.dirty = true;
@@ -206,9 +215,9 @@ impl<'e> Txn<'e> {
             if *p != physical || !entry.dirty {
                 continue;
             }
-            keys += entry.current.is_some() as i64 - entry.original_exists as i64;
-            let expire_now = entry.current.as_ref().is_some_and(|m| m.expire_at_ms != 0);
-            expires += expire_now as i64 - (entry.original_expire_ms != 0) as i64;
+            let (dk, de) = entry.count_delta();
+            keys += dk;
+            expires += de;
         }
         Ok((keys.max(0) as u64, expires.max(0) as u64))
     }
@@ -356,8 +365,9 @@ impl<'e> Txn<'e> {
                 );
             }
             let delta = counts.entry((*physical, slot)).or_default();
-            delta.0 += entry.current.is_some() as i64 - entry.original_exists as i64;
-            delta.1 += (new_expire != 0) as i64 - (old_expire != 0) as i64;
+            let (dk, de) = entry.count_delta();
+            delta.0 += dk;
+            delta.1 += de;
         }
         let flushed_counts = |physical: u8| self.flushed.contains(&physical);
         let mut new_counts = Vec::with_capacity(counts.len());
@@ -441,6 +451,42 @@ impl<'e> Txn<'e> {
 mod tests {
     use super::*;
     use crate::engine::tests::open;
+
+    fn scanned_keys(txn: &Txn, db: usize) -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = txn
+            .scan(db, &[], 100)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|item| item.key)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn scans_and_counts_see_pending_writes_and_report_first_write_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"a", Meta::string(b"1".to_vec(), 0)).unwrap();
+        txn.put(0, b"c", Meta::string(b"3".to_vec(), 50)).unwrap();
+        txn.commit(false).unwrap();
+
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"b", Meta::string(b"2".to_vec(), 0)).unwrap();
+        txn.delete(0, b"a").unwrap();
+        txn.put(0, b"b", Meta::string(b"2b".to_vec(), 0)).unwrap();
+        assert_eq!(txn.db_counts(0).unwrap(), (2, 1));
+        assert_eq!(scanned_keys(&txn, 0), vec![b"b".to_vec(), b"c".to_vec()]);
+        let changed: Vec<Vec<u8>> = txn.changed_keys().into_iter().map(|c| c.1).collect();
+        assert_eq!(changed, vec![b"b".to_vec(), b"a".to_vec()]);
+
+        txn.flush_db(0).unwrap();
+        txn.put(0, b"z", Meta::string(b"9".to_vec(), 0)).unwrap();
+        assert_eq!(txn.db_counts(0).unwrap(), (1, 0));
+        assert_eq!(scanned_keys(&txn, 0), vec![b"z".to_vec()]);
+    }
 
     #[test]
     fn reads_own_writes_and_counts() {

@@ -195,8 +195,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CommandResult {
         if nx {
             return Ok(Reply::Integer(0));
         }
-        // Redis deletes the destination first, so the key is added anew (a `new` event).
-        ctx.txn.delete(db, to)?;
+        // Redis deletes the destination first, so the key is added anew.
+        ctx.notify_in(db, notify::NEW, "new", to);
     }
     let moved = transferable(ctx, &meta, (db, from), (db, to))?;
     ctx.put(to, moved)?;
@@ -258,8 +258,8 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         if !replace {
             return Ok(Reply::Integer(0));
         }
-        // Redis deletes the destination first, so the key is added anew (a `new` event).
-        ctx.txn.delete(dst_db, to)?;
+        // Redis deletes the destination first, so the key is added anew.
+        ctx.notify_in(dst_db, notify::NEW, "new", to);
     }
     let copied = transferable(ctx, &meta, (src_db, from), (dst_db, to))?;
     ctx.put_in(dst_db, to, copied)?;

@@ -319,14 +319,18 @@ enum Source<'k> {
 impl<'k> Source<'k> {
     /// The key's value, which must be a list, a set or a sorted set (counts a hit or a miss).
     fn open(ctx: &mut Ctx, key: &'k [u8]) -> Result<Source<'k>, CommandError> {
-        let source = match ctx.lookup_read(key)?.map(|meta| meta.kind) {
-            None => Source::Missing,
-            Some(Kind::List) => List::write(ctx, key)?.map_or(Source::Missing, Source::List),
-            Some(Kind::Set) => {
-                set_value::lookup(ctx, key, false)?.map_or(Source::Missing, Source::Set)
+        let Some(meta) = ctx.lookup_read(key)? else {
+            return Ok(Source::Missing);
+        };
+        let source = match meta.kind {
+            Kind::List => {
+                List::from_meta(ctx, key, Some(meta))?.map_or(Source::Missing, Source::List)
             }
-            Some(Kind::ZSet) => ZSet::write(ctx, key)?.map_or(Source::Missing, Source::ZSet),
-            Some(_) => return Err(CommandError::WrongType),
+            Kind::Set => Source::Set(meta),
+            Kind::ZSet => {
+                ZSet::from_meta(ctx, key, Some(meta))?.map_or(Source::Missing, Source::ZSet)
+            }
+            _ => return Err(CommandError::WrongType),
         };
         Ok(source)
     }

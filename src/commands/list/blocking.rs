@@ -17,10 +17,10 @@ use crate::server::blocking::{parse_timeout, unless_wrong_type};
 use crate::server::Ctx;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
-    ("blpop", blpop),
-    ("brpop", brpop),
-    ("blmove", blmove),
-    ("brpoplpush", brpoplpush),
+    ("blpop", blocking_pop),
+    ("brpop", blocking_pop),
+    ("blmove", blocking_move),
+    ("brpoplpush", blocking_move),
     ("blmpop", blmpop),
 ];
 
@@ -30,14 +30,6 @@ fn end_of(args: &[Bytes]) -> End {
     } else {
         End::Left
     }
-}
-
-fn blpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    blocking_pop(ctx, args)
-}
-
-fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    blocking_pop(ctx, args)
 }
 
 /// BLPOP/BRPOP key [key ...] timeout.
@@ -60,14 +52,6 @@ fn serve_pop(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>,
     unless_wrong_type(pop_one(ctx, &Bytes::copy_from_slice(key), end_of(args)))
 }
 
-fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    blocking_move(ctx, args)
-}
-
-fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    blocking_move(ctx, args)
-}
-
 /// The ends BLMOVE/BRPOPLPUSH move between.
 fn move_ends(args: &[Bytes]) -> Result<(End, End), CommandError> {
     if args[0].eq_ignore_ascii_case(b"brpoplpush") {
@@ -81,8 +65,10 @@ fn move_ends(args: &[Bytes]) -> Result<(End, End), CommandError> {
 fn blocking_move(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let (from, to) = move_ends(args)?;
     let timeout = parse_timeout(&args[args.len() - 1])?;
-    if List::write(ctx, &args[1])?.is_some() {
-        return move_element(ctx, &args[1], &args[2], from, to);
+    // A missing source is the only reason to answer null.
+    let reply = move_element(ctx, &args[1], &args[2], from, to)?;
+    if reply != Reply::Null {
+        return Ok(reply);
     }
     if ctx.may_block() {
         // A timeout answers a null array, though the immediate answer is a null bulk string.

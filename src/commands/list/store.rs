@@ -87,7 +87,9 @@ impl<'k> List<'k> {
         })
     }
 
-    fn from_meta(
+    /// A list from metadata the caller already looked up (`None` for a missing key);
+    /// WRONGTYPE for another kind.
+    pub fn from_meta(
         ctx: &Ctx,
         key: &'k [u8],
         meta: Option<Meta>,

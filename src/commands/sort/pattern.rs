@@ -61,7 +61,7 @@ pub fn lookup(
     };
     match (field, meta.kind) {
         (None, Kind::String) => Ok(Some(meta.body)),
-        (Some(field), Kind::Hash) => match Hash::write(ctx, &key)? {
+        (Some(field), Kind::Hash) => match Hash::from_meta(ctx, &key, Some(meta))? {
             Some(hash) => hash.get(ctx, field),
             None => Ok(None),
         },
