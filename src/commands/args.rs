@@ -7,6 +7,8 @@ mod float;
 
 pub use float::LongDouble;
 
+use bytes::Bytes;
+
 use crate::error::CommandError;
 
 /// Parses an integer the way Redis's `string2ll` does: no spaces, no `+`, no leading zeros.
@@ -60,6 +62,48 @@ impl ExpireArg {
             ExpireArg::ExAt | ExpireArg::PxAt => Ok(ms),
         }
     }
+}
+
+/// An integer of at least `min`, else the error `message` (Redis's getRangeLongFromObjectOrReply
+/// with a message: a non-integer gets the same message).
+pub fn parse_at_least(arg: &[u8], min: i64, message: &str) -> Result<u64, CommandError> {
+    parse_i64(arg)
+        .ok()
+        .filter(|&v| v >= min)
+        .map(|v| v.unsigned_abs())
+        .ok_or_else(|| CommandError::other(message))
+}
+
+/// `numkeys key [key ...] <side> [COUNT count]` starting at `args[numkeys_at]` (LMPOP, BLMPOP,
+/// ZMPOP, BZMPOP), with Redis's errors: the positions of the keys, the side word as `side` reads
+/// it (LEFT|RIGHT, MIN|MAX; a syntax error when it reads nothing), and the count (1 by default).
+pub fn parse_mpop<W>(
+    args: &[Bytes],
+    numkeys_at: usize,
+    side: impl Fn(&[u8]) -> Option<W>,
+) -> Result<(std::ops::Range<usize>, W, u64), CommandError> {
+    let numkeys = parse_at_least(&args[numkeys_at], 1, "ERR numkeys should be greater than 0")?;
+    // The side word must be inside the arguments.
+    let side_at = usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(numkeys_at + 1))
+        .filter(|&at| at < args.len())
+        .ok_or(CommandError::Syntax)?;
+    let side = side(&args[side_at]).ok_or(CommandError::Syntax)?;
+    let mut count: Option<u64> = None;
+    for pair in args[side_at + 1..].chunks(2) {
+        match pair {
+            [option, value] if count.is_none() && option.eq_ignore_ascii_case(b"count") => {
+                count = Some(parse_at_least(
+                    value,
+                    1,
+                    "ERR count should be greater than 0",
+                )?);
+            }
+            _ => return Err(CommandError::Syntax),
+        }
+    }
+    Ok((numkeys_at + 1..side_at, side, count.unwrap_or(1)))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub(crate) mod store;
 use bytes::Bytes;
 use formats::resp::Reply;
 
-use super::args::parse_i64;
+use super::args::{parse_at_least, parse_i64, parse_mpop};
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
@@ -45,16 +45,6 @@ fn bulk(bytes: Vec<u8>) -> Reply {
 
 fn bulks(values: Vec<Vec<u8>>) -> Reply {
     Reply::Array(values.into_iter().map(bulk).collect())
-}
-
-/// An integer argument in `min..=i64::MAX`, as Redis's `getRangeLongFromObjectOrReply` checks
-/// it when given a message: that message is the error for a non-integer too.
-fn parse_at_least(arg: &[u8], min: i64, message: &str) -> Result<u64, CommandError> {
-    parse_i64(arg)
-        .ok()
-        .filter(|&v| v >= min)
-        .map(|v| v.unsigned_abs())
-        .ok_or_else(|| CommandError::other(message))
 }
 
 fn lpush(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -417,45 +407,13 @@ pub(crate) fn move_element(
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list,
 /// replying with its name and the elements, or a null array when every list is missing.
 fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (keys, end, count) = parse_mpop(args, 1)?;
+    let (keys, end, count) = parse_mpop(args, 1, End::side)?;
     for key in &args[keys] {
         if let Some(reply) = mpop_from(ctx, key, end, count)? {
             return Ok(reply);
         }
     }
     Ok(Reply::NullArray)
-}
-
-/// Parses `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at `args[numkeys_at]`
-/// (LMPOP, BLMPOP): the positions of the keys, the end to pop from, the count.
-pub(crate) fn parse_mpop(
-    args: &[Bytes],
-    numkeys_at: usize,
-) -> Result<(std::ops::Range<usize>, End, u64), CommandError> {
-    let numkeys = parse_at_least(&args[numkeys_at], 1, "ERR numkeys should be greater than 0")?;
-    // The position of LEFT|RIGHT must be inside the arguments.
-    let where_at = usize::try_from(numkeys)
-        .ok()
-        .and_then(|n| n.checked_add(numkeys_at + 1))
-        .filter(|&at| at < args.len())
-        .ok_or(CommandError::Syntax)?;
-    let end = End::parse(&args[where_at])?;
-    let mut count: Option<u64> = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        match args.get(i + 1) {
-            Some(value) if count.is_none() && args[i].eq_ignore_ascii_case(b"count") => {
-                count = Some(parse_at_least(
-                    value,
-                    1,
-                    "ERR count should be greater than 0",
-                )?);
-            }
-            _ => return Err(CommandError::Syntax),
-        }
-        i += 2;
-    }
-    Ok((numkeys_at + 1..where_at, end, count.unwrap_or(1)))
 }
 
 /// Pops up to `count` elements from `key` for LMPOP/BLMPOP: the reply `[key, [elements]]`,

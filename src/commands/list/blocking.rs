@@ -10,7 +10,8 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::store::{End, List};
-use super::{move_element, mpop_from, parse_mpop, pop_one};
+use super::{move_element, mpop_from, pop_one};
+use crate::commands::args::parse_mpop;
 use crate::commands::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::blocking::{parse_timeout, unless_wrong_type};
@@ -89,7 +90,7 @@ fn serve_move(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count].
 fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (keys, end, count) = parse_mpop(args, 2)?;
+    let (keys, end, count) = parse_mpop(args, 2, End::side)?;
     let timeout = parse_timeout(&args[1])?;
     for key in &args[keys.clone()] {
         if let Some(reply) = mpop_from(ctx, key, end, count)? {
@@ -103,6 +104,6 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn serve_mpop(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>, CommandError> {
-    let (_, end, count) = parse_mpop(args, 2)?;
+    let (_, end, count) = parse_mpop(args, 2, End::side)?;
     unless_wrong_type(mpop_from(ctx, &Bytes::copy_from_slice(key), end, count))
 }

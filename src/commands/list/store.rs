@@ -43,6 +43,11 @@ impl End {
         }
     }
 
+    /// LEFT or RIGHT, as [`parse_mpop`](crate::commands::args::parse_mpop) reads a side.
+    pub fn side(arg: &[u8]) -> Option<End> {
+        End::parse(arg).ok()
+    }
+
     /// The walking order that starts at this end.
     fn order(self) -> Order {
         match self {

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::entries_reply;
-use super::pop::{mpop_reply, parse_mpop, pop};
+use super::pop::{max_side, mpop_reply, pop};
+use crate::commands::args::parse_mpop;
 use crate::commands::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::blocking::{parse_timeout, unless_wrong_type};
@@ -55,7 +56,8 @@ fn serve_pop(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>,
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
 fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (keys, max, count) = parse_mpop(args, 2)?;
+    let (keys, max, count) = parse_mpop(args, 2, max_side)?;
+    let keys = &args[keys];
     let timeout = parse_timeout(&args[1])?;
     for key in keys {
         let popped = pop(ctx, key, max, count)?;
@@ -70,7 +72,7 @@ fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn serve_mpop(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>, CommandError> {
-    let (_, max, count) = parse_mpop(args, 2)?;
+    let (_, max, count) = parse_mpop(args, 2, max_side)?;
     unless_wrong_type(
         pop(ctx, key, max, count)
             .map(|popped| (!popped.is_empty()).then(|| mpop_reply(key, popped))),

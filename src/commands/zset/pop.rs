@@ -11,7 +11,7 @@ use formats::resp::Reply;
 
 use super::entries_reply;
 use super::store::{Entry, ZSet};
-use crate::commands::args::parse_i64;
+use crate::commands::args::{parse_at_least, parse_mpop};
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
 
@@ -63,14 +63,11 @@ fn zpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CommandResult {
         return Err(CommandError::Syntax);
     }
     let count = match args.get(2) {
-        Some(arg) => Some(
-            parse_i64(arg)
-                .ok()
-                .and_then(|c| u64::try_from(c).ok())
-                .ok_or_else(|| {
-                    CommandError::other("ERR value is out of range, must be positive")
-                })?,
-        ),
+        Some(arg) => Some(parse_at_least(
+            arg,
+            0,
+            "ERR value is out of range, must be positive",
+        )?),
         None => None,
     };
     let nested = ctx.client.protocol > 2 && count.is_some();
@@ -80,8 +77,8 @@ fn zpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CommandResult {
 
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key.
 pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (keys, max, count) = parse_mpop(args, 1)?;
-    for key in keys {
+    let (keys, max, count) = parse_mpop(args, 1, max_side)?;
+    for key in &args[keys] {
         let popped = pop(ctx, key, max, count)?;
         if !popped.is_empty() {
             return Ok(mpop_reply(key, popped));
@@ -90,47 +87,13 @@ pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(Reply::NullArray)
 }
 
-/// Parses ZMPOP's (and, from `numkeys_at`, BZMPOP's) arguments after the command name (and
-/// timeout): `numkeys key... MIN|MAX [COUNT count]`, with Redis's error texts. Returns the keys,
-/// whether to pop the highest scores, and the count (1 by default).
-pub fn parse_mpop(
-    args: &[Bytes],
-    numkeys_at: usize,
-) -> Result<(&[Bytes], bool, u64), CommandError> {
-    let numkeys_error = || CommandError::other("ERR numkeys should be greater than 0");
-    let numkeys = parse_i64(&args[numkeys_at]).map_err(|_| numkeys_error())?;
-    let numkeys = usize::try_from(numkeys)
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(numkeys_error)?;
-    let where_at = numkeys_at
-        .checked_add(numkeys)
-        .and_then(|at| at.checked_add(1))
-        .filter(|&at| at < args.len())
-        .ok_or(CommandError::Syntax)?;
-    let max = if args[where_at].eq_ignore_ascii_case(b"min") {
-        false
-    } else if args[where_at].eq_ignore_ascii_case(b"max") {
-        true
+/// Reads ZMPOP's / BZMPOP's side word for [`parse_mpop`]: whether to pop the highest scores.
+pub fn max_side(arg: &[u8]) -> Option<bool> {
+    if arg.eq_ignore_ascii_case(b"min") {
+        Some(false)
+    } else if arg.eq_ignore_ascii_case(b"max") {
+        Some(true)
     } else {
-        return Err(CommandError::Syntax);
-    };
-    let mut count = None;
-    let mut j = where_at + 1;
-    while j < args.len() {
-        if count.is_none() && args[j].eq_ignore_ascii_case(b"count") && j + 1 < args.len() {
-            let count_error = || CommandError::other("ERR count should be greater than 0");
-            let value = parse_i64(&args[j + 1]).map_err(|_| count_error())?;
-            count = Some(
-                u64::try_from(value)
-                    .ok()
-                    .filter(|&c| c > 0)
-                    .ok_or_else(count_error)?,
-            );
-            j += 2;
-        } else {
-            return Err(CommandError::Syntax);
-        }
+        None
     }
-    Ok((&args[numkeys_at + 1..where_at], max, count.unwrap_or(1)))
 }
