@@ -384,10 +384,10 @@ impl Engine {
 
     /// Reads a key's metadata record as stored (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
-        if let Some(cached) = self.meta_cache.get(physical, key) {
-            return Ok(cached);
-        }
-        let epoch = self.meta_cache.epoch();
+        let epoch = match self.meta_cache.get(physical, key) {
+            Ok(cached) => return Ok(cached),
+            Err(epoch) => epoch,
+        };
         let raw = self
             .db
             .get_pinned_cf(self.slot_cf(slot), layout::meta_key(slot, physical, key))?;

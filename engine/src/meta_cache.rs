@@ -12,7 +12,7 @@
 //! Coherence: every metadata change goes through [`crate::Txn::commit`], which updates the
 //! cache after its batch is written (and clears it when databases were flushed), under the
 //! engine's commit lock. A read that missed and went to RocksDB inserts its answer only if no
-//! commit happened meanwhile ([`MetaCache::epoch`]), so a slow reader never puts back a value
+//! commit happened meanwhile (the epoch a miss returns), so a slow reader never puts back a value
 //! older than the cache's. Anything that writes metadata records outside `Txn` (a bulk load)
 //! must call [`MetaCache::clear`].
 
@@ -57,21 +57,20 @@ fn cacheable(key: &[u8], meta: Option<&Meta>) -> bool {
 }
 
 impl MetaCache {
-    /// The cached answer for `key` of physical db `physical`: `Some(None)` is a cached "absent".
-    pub fn get(&self, physical: u8, key: &[u8]) -> Option<Option<Meta>> {
+    /// The cached answer for `key` of physical db `physical` (`Ok(None)` is a cached
+    /// "absent"); on a miss, the commit epoch to pass to [`MetaCache::fill`] after reading
+    /// RocksDB.
+    pub fn get(&self, physical: u8, key: &[u8]) -> Result<Option<Meta>, u64> {
         let mut inner = self.inner.lock();
         let id = (physical, key.to_vec());
         if let Some(found) = inner.current.get(&id) {
-            return Some(found.clone());
+            return Ok(found.clone());
         }
-        let found = inner.previous.remove(&id)?;
+        let Some(found) = inner.previous.remove(&id) else {
+            return Err(inner.epoch);
+        };
         inner.insert(id, found.clone());
-        Some(found)
-    }
-
-    /// The commit epoch to pass to [`MetaCache::fill`] after a RocksDB read.
-    pub fn epoch(&self) -> u64 {
-        self.inner.lock().epoch
+        Ok(found)
     }
 
     /// Caches what a RocksDB read returned, unless a commit happened since `epoch`.
@@ -122,21 +121,21 @@ mod tests {
     #[test]
     fn hits_misses_and_absent_answers() {
         let cache = MetaCache::default();
-        assert_eq!(cache.get(0, b"k"), None);
-        cache.fill(cache.epoch(), 0, b"k", None);
-        assert_eq!(cache.get(0, b"k"), Some(None));
+        let epoch = cache.get(0, b"k").unwrap_err();
+        cache.fill(epoch, 0, b"k", None);
+        assert_eq!(cache.get(0, b"k"), Ok(None));
         cache.apply([(0u8, b"k".as_slice(), Some(&meta(3)))].into_iter());
-        assert_eq!(cache.get(0, b"k"), Some(Some(meta(3))));
-        assert_eq!(cache.get(1, b"k"), None, "databases are separate");
+        assert_eq!(cache.get(0, b"k"), Ok(Some(meta(3))));
+        assert!(cache.get(1, b"k").is_err(), "databases are separate");
     }
 
     #[test]
     fn a_read_older_than_a_commit_is_not_cached() {
         let cache = MetaCache::default();
-        let epoch = cache.epoch();
+        let epoch = cache.get(0, b"k").unwrap_err();
         cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
         cache.fill(epoch, 0, b"k", None);
-        assert_eq!(cache.get(0, b"k"), Some(Some(meta(1))));
+        assert_eq!(cache.get(0, b"k"), Ok(Some(meta(1))));
     }
 
     #[test]
@@ -144,9 +143,9 @@ mod tests {
         let cache = MetaCache::default();
         cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
         cache.apply([(0u8, b"k".as_slice(), Some(&meta(MAX_ENTRY_BYTES)))].into_iter());
-        assert_eq!(cache.get(0, b"k"), None);
-        cache.fill(cache.epoch(), 0, b"k", Some(&meta(MAX_ENTRY_BYTES)));
-        assert_eq!(cache.get(0, b"k"), None);
+        let epoch = cache.get(0, b"k").unwrap_err();
+        cache.fill(epoch, 0, b"k", Some(&meta(MAX_ENTRY_BYTES)));
+        assert!(cache.get(0, b"k").is_err());
     }
 
     #[test]
@@ -160,7 +159,7 @@ mod tests {
         drop(inner);
         // The most recent entries survive.
         let last = (3 * GENERATION_ENTRIES - 1).to_be_bytes();
-        assert_eq!(cache.get(0, &last), Some(None));
+        assert_eq!(cache.get(0, &last), Ok(None));
     }
 
     #[test]
@@ -168,6 +167,6 @@ mod tests {
         let cache = MetaCache::default();
         cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
         cache.clear();
-        assert_eq!(cache.get(0, b"k"), None);
+        assert!(cache.get(0, b"k").is_err());
     }
 }
