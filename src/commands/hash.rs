@@ -127,10 +127,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if deleted > 0 {
         let emptied = hash.is_empty();
         hash.save(ctx, deleted)?;
-        ctx.notify(notify::HASH, "hdel", &args[1]);
-        if emptied {
-            ctx.notify(notify::GENERIC, "del", &args[1]);
-        }
+        ctx.notify_and_del(notify::HASH, "hdel", &args[1], emptied);
     }
     Ok(Reply::Integer(deleted as i64))
 }

@@ -97,10 +97,7 @@ fn notify_popped(ctx: &mut Ctx, key: &[u8], end: End, emptied: bool) {
         End::Left => "lpop",
         End::Right => "rpop",
     };
-    ctx.notify(notify::LIST, event, key);
-    if emptied {
-        ctx.notify(notify::GENERIC, "del", key);
-    }
+    ctx.notify_and_del(notify::LIST, event, key, emptied);
 }
 
 fn lpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -226,10 +223,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         list.save(ctx, removed)?;
     }
     // Redis reports the trim even when it removed nothing.
-    ctx.notify(notify::LIST, "ltrim", &args[1]);
-    if emptied {
-        ctx.notify(notify::GENERIC, "del", &args[1]);
-    }
+    ctx.notify_and_del(notify::LIST, "ltrim", &args[1], emptied);
     Ok(Reply::ok())
 }
 
@@ -247,10 +241,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if removed > 0 {
         let emptied = list.len() == 0;
         list.save(ctx, removed)?;
-        ctx.notify(notify::LIST, "lrem", &args[1]);
-        if emptied {
-            ctx.notify(notify::GENERIC, "del", &args[1]);
-        }
+        ctx.notify_and_del(notify::LIST, "lrem", &args[1], emptied);
     }
     Ok(Reply::Integer(removed as i64))
 }

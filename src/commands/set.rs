@@ -94,10 +94,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if removed > 0 {
         let emptied = meta.count == 0;
         value::save(ctx, key, meta, removed)?;
-        ctx.notify(notify::SET, "srem", key);
-        if emptied {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
+        ctx.notify_and_del(notify::SET, "srem", key, emptied);
     }
     Ok(Reply::Integer(removed as i64))
 }
@@ -157,10 +154,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     let emptied = src.count == 0;
     value::save(ctx, source, src, 1)?;
-    ctx.notify(notify::SET, "srem", source);
-    if emptied {
-        ctx.notify(notify::GENERIC, "del", source);
-    }
+    ctx.notify_and_del(notify::SET, "srem", source, emptied);
     let mut dst = match dst {
         Some(meta) => meta,
         None => value::create(ctx, member),
@@ -203,10 +197,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         value::remove(ctx, key, &mut meta, &member)?;
         let emptied = meta.count == 0;
         value::save(ctx, key, meta, 1)?;
-        ctx.notify(notify::SET, "spop", key);
-        if emptied {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
+        ctx.notify_and_del(notify::SET, "spop", key, emptied);
         return Ok(Reply::Bulk(member.into()));
     };
     if count == 0 {

@@ -212,10 +212,7 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     if deleted > 0 {
         let removed = zset.save(ctx, deleted)?;
-        ctx.notify(notify::ZSET, "zrem", key);
-        if removed {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
+        ctx.notify_and_del(notify::ZSET, "zrem", key, removed);
     }
     Ok(Reply::Integer(deleted as i64))
 }

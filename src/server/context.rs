@@ -92,6 +92,15 @@ impl<'a> Ctx<'a> {
         self.notify_in(db, class, event, key);
     }
 
+    /// The event of a removal from the collection at `key`, followed by a generic "del" when the
+    /// removal `emptied` it (and so deleted the key), in Redis's order.
+    pub fn notify_and_del(&mut self, class: u32, event: &'static str, key: &[u8], emptied: bool) {
+        self.notify(class, event, key);
+        if emptied {
+            self.notify(notify::GENERIC, "del", key);
+        }
+    }
+
     /// [`Ctx::notify`] for a key of database `db`.
     pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
         if !self.notifies(class) {

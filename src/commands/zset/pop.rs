@@ -32,10 +32,12 @@ pub fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: u64) -> Result<Vec<Entry
         zset.remove(ctx, member)?;
     }
     let removed = zset.save(ctx, popped.len() as u64)?;
-    ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
-    if removed {
-        ctx.notify(notify::GENERIC, "del", key);
-    }
+    ctx.notify_and_del(
+        notify::ZSET,
+        if max { "zpopmax" } else { "zpopmin" },
+        key,
+        removed,
+    );
     Ok(popped)
 }
 

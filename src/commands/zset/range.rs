@@ -219,10 +219,7 @@ fn remrange_generic(
     }
     if deleted > 0 {
         let removed = zset.save(ctx, deleted)?;
-        ctx.notify(notify::ZSET, event, key);
-        if removed {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
+        ctx.notify_and_del(notify::ZSET, event, key, removed);
     }
     Ok(Reply::Integer(deleted as i64))
 }
