@@ -20,9 +20,9 @@ use super::shape::{Extent, Shape};
 use super::{coordinate, distance_reply, long_lat, unit};
 use crate::commands::args::{parse_f64, parse_i64};
 use crate::commands::sort::qsort::{pqsort, qsort};
-use crate::commands::zset::store::{self, Limits, ScoreRange, ZSet};
+use crate::commands::zset::store::{self, ScoreRange, ZSet};
 use crate::error::{CommandError, CommandResult};
-use crate::server::{notify, Ctx};
+use crate::server::Ctx;
 
 /// Which command is searching (Redis's `RADIUS_*` / `GEOSEARCH*` flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,9 +257,7 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], variant: Variant) -> CommandResult {
     let Some(zset) = zset else {
         return match options.store_key {
             Some(dest) => {
-                if ctx.delete(dest)? {
-                    ctx.notify(notify::GENERIC, "del", dest);
-                }
+                store::replace(ctx, dest, Vec::new(), "", 0)?;
                 Ok(Reply::Integer(0))
             }
             None => Ok(Reply::Array(Vec::new())),
@@ -413,21 +411,12 @@ fn store_points(
     store_dist: bool,
     event: &'static str,
 ) -> CommandResult {
-    let stored = points.len() as u64;
-    if stored == 0 {
-        if ctx.delete(dest)? {
-            ctx.notify(notify::GENERIC, "del", dest);
-        }
-        return Ok(Reply::Integer(0));
-    }
+    let count = points.len() as u64;
     let entries = points
         .into_iter()
         .map(|p| (p.member, if store_dist { p.dist } else { p.score }))
         .collect();
-    let limits = Limits::read(ctx);
-    let dirty = ctx.dirty;
-    store::store(ctx, dest, limits, entries)?;
-    ctx.dirty = dirty + stored;
-    ctx.notify(notify::ZSET, event, dest);
+    // Redis counts one change per point stored.
+    let stored = store::replace(ctx, dest, entries, event, count)?;
     Ok(Reply::Integer(stored as i64))
 }

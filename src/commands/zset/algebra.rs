@@ -9,7 +9,7 @@
 //! each weighted score that is NaN (0 × inf) counts as 0, a SUM that gives NaN (inf + -inf) is
 //! 0, and MIN / MAX keep the current score unless the new one compares below / above it. ZDIFF
 //! keeps the first input's members that no other input has, with their scores unweighted.
-//! Results come out in score order; stored results take the form [`store::store`] picks.
+//! Results come out in score order; stored results take the form [`store::replace`] picks.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,11 +18,11 @@ use engine::Kind;
 use formats::resp::Reply;
 
 use super::entries_reply;
-use super::store::{self, Entry, Limits, ZSet};
+use super::store::{self, Entry, ZSet};
 use crate::commands::args::{parse_f64, parse_i64};
 use crate::commands::set::value as set_value;
 use crate::error::{CommandError, CommandResult};
-use crate::server::{notify, Ctx};
+use crate::server::Ctx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -186,22 +186,12 @@ fn generic(
     };
     match destination {
         Some(destination) => {
-            let limits = Limits::read(ctx);
-            let dirty = ctx.dirty;
-            let existed = ctx.lookup(destination)?.is_some();
-            let stored = store::store(ctx, destination, limits, result)?;
-            if stored > 0 {
-                ctx.dirty = dirty + 1;
-                let event = match op {
-                    Op::Union => "zunionstore",
-                    Op::Inter => "zinterstore",
-                    Op::Diff => "zdiffstore",
-                };
-                ctx.notify(notify::ZSET, event, destination);
-            } else if existed {
-                ctx.dirty = dirty + 1;
-                ctx.notify(notify::GENERIC, "del", destination);
-            }
+            let event = match op {
+                Op::Union => "zunionstore",
+                Op::Inter => "zinterstore",
+                Op::Diff => "zdiffstore",
+            };
+            let stored = store::replace(ctx, destination, result, event, 1)?;
             Ok(Reply::Integer(stored as i64))
         }
         None => {

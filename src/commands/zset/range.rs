@@ -9,7 +9,7 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::entries_reply;
-use super::store::{self, Entry, LexRange, Limits, ScoreRange, ZSet};
+use super::store::{self, Entry, LexRange, ScoreRange, ZSet};
 use crate::commands::args::parse_i64;
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
@@ -135,17 +135,7 @@ fn range_generic(
 
 /// ZRANGESTORE's result (Redis's `zrangeResultFinalizeStore`).
 fn store_range(ctx: &mut Ctx, destination: &[u8], entries: Vec<Entry>) -> CommandResult {
-    let limits = Limits::read(ctx);
-    let dirty = ctx.dirty;
-    let existed = ctx.lookup(destination)?.is_some();
-    let stored = store::store(ctx, destination, limits, entries)?;
-    if stored > 0 {
-        ctx.dirty = dirty + 1;
-        ctx.notify(notify::ZSET, "zrangestore", destination);
-    } else if existed {
-        ctx.dirty = dirty + 1;
-        ctx.notify(notify::GENERIC, "del", destination);
-    }
+    let stored = store::replace(ctx, destination, entries, "zrangestore", 1)?;
     Ok(Reply::Integer(stored as i64))
 }
 

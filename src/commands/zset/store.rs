@@ -44,7 +44,7 @@ use engine::{Kind, Meta, Order};
 use crate::commands::args::parse_f64;
 use crate::commands::collection::{self, InlineForm, Loaded};
 use crate::error::CommandError;
-use crate::server::Ctx;
+use crate::server::{notify, Ctx};
 
 pub use crate::commands::collection::{ELEMENTS, INLINE};
 
@@ -819,21 +819,42 @@ impl<'k> Loaded<'k, Entry> {
     }
 }
 
-/// Replaces `key` with a new sorted set of `entries` (distinct members, any order), without an
-/// expire, in the form Redis's `zsetConvertToListpackIfNeeded` leaves a computed result in
+/// Stores a computed result at `key` (ZRANGESTORE, ZUNIONSTORE and the other *STORE commands,
+/// GEO's STORE options) with Redis's bookkeeping: a non-empty result counts `changes` keyspace
+/// changes and reports `event`; an empty one deletes `key`, reporting "del" if it existed.
+/// Returns the stored length.
+pub fn replace(
+    ctx: &mut Ctx,
+    key: &[u8],
+    entries: Vec<Entry>,
+    event: &'static str,
+    changes: u64,
+) -> Result<u64, CommandError> {
+    if entries.is_empty() {
+        if ctx.delete(key)? {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+        return Ok(0);
+    }
+    let limits = Limits::read(ctx);
+    let dirty = ctx.dirty;
+    let stored = store(ctx, key, limits, entries)?;
+    ctx.dirty = dirty + changes;
+    ctx.notify(notify::ZSET, event, key);
+    Ok(stored)
+}
+
+/// Replaces `key` with a new sorted set of `entries` (distinct members, any order, at least
+/// one), without an expire, in the form Redis's `zsetConvertToListpackIfNeeded` leaves a computed result in
 /// (inline when it has at most `zset-max-listpack-entries` members, none longer than
 /// `zset-max-listpack-value`). An empty result deletes `key` instead. Returns the stored length.
 /// Dirty counting and keyspace events are the caller's.
-pub fn store(
+fn store(
     ctx: &mut Ctx,
     key: &[u8],
     limits: Limits,
     mut entries: Vec<Entry>,
 ) -> Result<u64, CommandError> {
-    if entries.is_empty() {
-        ctx.delete(key)?;
-        return Ok(0);
-    }
     entries.sort_by(entry_order);
     let len = entries.len() as u64;
     let longest = entries.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
