@@ -330,7 +330,7 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Vec::new()
     } else if count < 0 || wanted == 1 {
         let draws: Vec<u64> = (0..wanted).map(|_| rng.gen_range(0..size)).collect();
-        at_ranks(ctx, &zset, &draws)?
+        zset.at_ranks(ctx, &draws)?
     } else if wanted >= size {
         let mut all = zset.all(ctx)?;
         all.reverse();
@@ -341,22 +341,8 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             .into_iter()
             .map(|i| i as u64)
             .collect();
-        at_ranks(ctx, &zset, &ranks)?
+        zset.at_ranks(ctx, &ranks)?
     };
     let nested = ctx.client.protocol > 2;
     Ok(Reply::Array(entries_reply(picked, with_scores, nested)))
-}
-
-/// The entries at the given ranks (any order, repeats allowed), in the order given, reading the
-/// set once in rank order.
-fn at_ranks(ctx: &Ctx, zset: &ZSet<'_>, ranks: &[u64]) -> Result<Vec<Entry>, CommandError> {
-    let (Some(&low), Some(&high)) = (ranks.iter().min(), ranks.iter().max()) else {
-        return Ok(Vec::new());
-    };
-    let window = zset.range_by_rank(ctx, low, high, false)?;
-    Ok(ranks
-        .iter()
-        .filter_map(|&rank| usize::try_from(rank - low).ok().and_then(|i| window.get(i)))
-        .cloned()
-        .collect())
 }

@@ -37,6 +37,7 @@
 //! [`ZSet::range_by_lex`], [`ZSet::all`]. A computed result replaces a key with [`store`].
 
 use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
 use engine::{Kind, Meta, Order};
@@ -702,6 +703,38 @@ impl<'k> Loaded<'k, Entry> {
                 take: Some(limit as u64),
             },
         )
+    }
+
+    /// The entries at `ranks` (lowest score first; any order, repeats allowed), in the order
+    /// given (ZRANDMEMBER). The index is read once from the lowest to the highest rank, keeping
+    /// only the wanted entries, so memory stays proportional to the ranks asked for.
+    pub fn at_ranks(&self, ctx: &Ctx, ranks: &[u64]) -> Result<Vec<Entry>, CommandError> {
+        let (Some(&low), Some(&high)) = (ranks.iter().min(), ranks.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        if let Some(entries) = &self.inline {
+            return Ok(ranks
+                .iter()
+                .filter_map(|&rank| usize::try_from(rank).ok().and_then(|i| entries.get(i)))
+                .cloned()
+                .collect());
+        }
+        let wanted: BTreeSet<u64> = ranks.iter().copied().collect();
+        let mut found: HashMap<u64, Entry> = HashMap::with_capacity(wanted.len());
+        let mut rank = low;
+        let window = Window {
+            skip: low,
+            take: Some(high - low + 1),
+        };
+        self.walk(ctx, whole_index(), false, window, |field, value| {
+            if wanted.contains(&rank) {
+                let member = field.get(9..).ok_or_else(|| corrupt("short index field"))?;
+                found.insert(rank, (member.to_vec(), decode_score(value)?));
+            }
+            rank += 1;
+            Ok(())
+        })?;
+        Ok(ranks.iter().filter_map(|r| found.get(r)).cloned().collect())
     }
 
     /// Index records in `span` as entries.

@@ -437,3 +437,32 @@ fn keyspace_events() {
     );
     assert_eq!(ours, theirs);
 }
+
+/// ZRANDMEMBER's random forms cannot be compared with Redis, but every pair it returns must be
+/// a member with its own score: checked on a big (skiplist) set, where the entries are found by
+/// walking the score index to the drawn ranks.
+#[test]
+fn random_members_come_with_their_scores() {
+    let server = crate::support::server::Server::start(Flavor::Rockslot, ["--save", ""]);
+    let mut conn = server.conn();
+    let add = Cmd::parse(&zadd_range("big", 300, |i| i.to_string()));
+    conn.call(&add.args).expect("ZADD");
+    for count in ["-60", "40", "1", "-1"] {
+        let reply = conn
+            .call(&["ZRANDMEMBER", "big", count, "WITHSCORES"])
+            .expect("ZRANDMEMBER");
+        let items = reply.as_items().expect("an array");
+        let wanted = count.trim_start_matches('-').parse::<usize>().unwrap();
+        assert_eq!(items.len(), 2 * wanted, "{count}: {reply:?}");
+        for pair in items.chunks(2) {
+            let member = String::from_utf8_lossy(pair[0].as_bytes().unwrap()).into_owned();
+            let score = String::from_utf8_lossy(pair[1].as_bytes().unwrap()).into_owned();
+            let index: usize = member.trim_start_matches('m').parse().unwrap();
+            assert_eq!(
+                score,
+                index.to_string(),
+                "{count}: {member} came with {score}"
+            );
+        }
+    }
+}
