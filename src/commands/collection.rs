@@ -23,8 +23,20 @@ pub trait InlineForm: Sized {
     const KIND: Kind;
     /// What a corrupt record is called in errors ("hash body", ...).
     const WHAT: &'static str;
+    /// The config directives bounding the inline form: (entries, value length).
+    const LIMIT_DIRECTIVES: (&'static str, &'static str);
     /// Decodes the inline entries (the body after its tag).
     fn decode(raw: &[u8]) -> Result<Vec<Self>, CommandError>;
+    /// Encodes the inline entries as a whole body, [`INLINE`] tag included.
+    fn encode(entries: &[Self]) -> Vec<u8>;
+}
+
+/// Redis's listpack conversion thresholds of one type (`*-max-listpack-entries`,
+/// `*-max-listpack-value`), read from the config once per command.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub entries: u64,
+    pub value: usize,
 }
 
 /// A collection loaded for a command.
@@ -96,6 +108,35 @@ impl<'k, T: InlineForm> Loaded<'k, T> {
     /// Whether the value is in Redis's listpack form.
     pub fn is_inline(&self) -> bool {
         self.inline.is_some()
+    }
+
+    /// This type's conversion thresholds.
+    pub fn limits(ctx: &Ctx) -> Limits {
+        let config = ctx.server.config.read();
+        let (entries, value) = T::LIMIT_DIRECTIVES;
+        Limits {
+            entries: u64::try_from(config.get_int(entries)).unwrap_or(0),
+            value: usize::try_from(config.get_int(value)).unwrap_or(0),
+        }
+    }
+
+    /// Stores the value after a command changed it, or deletes the key when it has no entry
+    /// left, counting `changes` keyspace changes as Redis's `server.dirty` does. Returns whether
+    /// the key was deleted.
+    pub fn save(mut self, ctx: &mut Ctx, changes: u64) -> Result<bool, CommandError> {
+        let dirty = ctx.dirty;
+        let deleted = self.meta.count == 0;
+        if deleted {
+            ctx.delete_in(self.db, self.key)?;
+        } else {
+            self.meta.body = match &self.inline {
+                Some(entries) => T::encode(entries),
+                None => vec![ELEMENTS],
+            };
+            ctx.put_in(self.db, self.key, self.meta)?;
+        }
+        ctx.dirty = dirty + changes;
+        Ok(deleted)
     }
 }
 

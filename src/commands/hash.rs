@@ -23,7 +23,7 @@ use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
-use store::{Hash, Limits, Pair};
+use store::{Hash, Pair};
 
 pub use store::ELEMENTS;
 
@@ -65,7 +65,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<u64, Comman
     if args.len() % 2 == 1 {
         return Err(CommandError::WrongArity(name.into()));
     }
-    let limits = Limits::read(ctx);
+    let limits = Hash::limits(ctx);
     let mut hash = Hash::write_or_create(ctx, &args[1])?;
     let mut added = 0;
     for pair in args[2..].chunks_exact(2) {
@@ -79,7 +79,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<u64, Comman
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let limits = Limits::read(ctx);
+    let limits = Hash::limits(ctx);
     let mut hash = Hash::write_or_create(ctx, &args[1])?;
     if hash.get(ctx, &args[2])?.is_some() {
         return Ok(Reply::Integer(0));
@@ -183,7 +183,7 @@ fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let increment = parse_i64(&args[3])?;
-    let limits = Limits::read(ctx);
+    let limits = Hash::limits(ctx);
     let mut hash = Hash::write_or_create(ctx, &args[1])?;
     let current = match hash.get(ctx, &args[2])? {
         Some(value) => formats::text::string2ll(&value)
@@ -207,7 +207,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if infinite {
         return Err(CommandError::other("ERR value is NaN or Infinity"));
     }
-    let limits = Limits::read(ctx);
+    let limits = Hash::limits(ctx);
     let mut hash = Hash::write_or_create(ctx, &args[1])?;
     let current = match hash.get(ctx, &args[2])? {
         Some(value) => LongDouble::parse(&value)

@@ -32,7 +32,7 @@ use super::keys::parse_cursor;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
-use store::{AddFlags, Added, Entry, Limits, ZSet};
+use store::{AddFlags, Added, Entry, ZSet};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("zadd", zadd),
@@ -154,7 +154,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut flags: AddFlags) -> CommandRe
         .chunks_exact(2)
         .map(|pair| parse_f64(&pair[0]))
         .collect::<Result<Vec<f64>, _>>()?;
-    let limits = Limits::read(ctx);
+    let limits = ZSet::limits(ctx);
     let key = &args[1];
     let mut zset = match ZSet::write(ctx, key)? {
         Some(zset) => zset,

@@ -15,6 +15,7 @@ use std::ops::Bound;
 
 use engine::{Kind, Meta, Order};
 
+pub use crate::commands::collection::Limits;
 use crate::commands::collection::{self, InlineForm, Loaded};
 use crate::error::CommandError;
 use crate::server::Ctx;
@@ -27,23 +28,6 @@ pub const PAGE: usize = 1024;
 /// A field and its value.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
-/// The conversion thresholds, read from the config once per command.
-#[derive(Clone, Copy)]
-pub struct Limits {
-    entries: u64,
-    value: usize,
-}
-
-impl Limits {
-    pub fn read(ctx: &Ctx) -> Limits {
-        let config = ctx.server.config.read();
-        Limits {
-            entries: u64::try_from(config.get_int("hash-max-listpack-entries")).unwrap_or(0),
-            value: usize::try_from(config.get_int("hash-max-listpack-value")).unwrap_or(0),
-        }
-    }
-}
-
 /// A hash loaded for a command: its metadata and, for the inline form, its decoded fields
 /// (see [`Loaded`]).
 pub type Hash<'k> = Loaded<'k, Pair>;
@@ -52,8 +36,15 @@ impl InlineForm for Pair {
     const KIND: Kind = Kind::Hash;
     const WHAT: &'static str = "hash body";
 
+    const LIMIT_DIRECTIVES: (&'static str, &'static str) =
+        ("hash-max-listpack-entries", "hash-max-listpack-value");
+
     fn decode(raw: &[u8]) -> Result<Vec<Pair>, CommandError> {
         decode(raw)
+    }
+
+    fn encode(entries: &[Pair]) -> Vec<u8> {
+        encode(entries)
     }
 }
 
@@ -235,23 +226,6 @@ impl<'k> Loaded<'k, Pair> {
             last = page.last().map(|(f, _)| f.clone());
         }
         Ok(out)
-    }
-
-    /// Stores the hash after a command changed it, or deletes the key when it has no field
-    /// left, counting `changes` keyspace changes as Redis's `server.dirty` does.
-    pub fn save(mut self, ctx: &mut Ctx, changes: u64) -> Result<(), CommandError> {
-        let dirty = ctx.dirty;
-        if self.meta.count == 0 {
-            ctx.delete_in(self.db, self.key)?;
-        } else {
-            self.meta.body = match &self.inline {
-                Some(pairs) => encode(pairs),
-                None => vec![ELEMENTS],
-            };
-            ctx.put_in(self.db, self.key, self.meta)?;
-        }
-        ctx.dirty = dirty + changes;
-        Ok(())
     }
 }
 

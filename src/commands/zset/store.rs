@@ -43,6 +43,7 @@ use std::ops::Bound;
 use engine::{Kind, Meta, Order};
 
 use crate::commands::args::parse_f64;
+pub use crate::commands::collection::Limits;
 use crate::commands::collection::{self, InlineForm, Loaded};
 use crate::error::CommandError;
 use crate::server::{notify, Ctx};
@@ -96,25 +97,6 @@ pub fn entry_order(a: &Entry, b: &Entry) -> Ordering {
     a.1.partial_cmp(&b.1)
         .unwrap_or(Ordering::Equal)
         .then_with(|| a.0.cmp(&b.0))
-}
-
-/// The conversion thresholds, read from the config once per command.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// `zset-max-listpack-entries`.
-    pub entries: u64,
-    /// `zset-max-listpack-value`.
-    pub value: usize,
-}
-
-impl Limits {
-    pub fn read(ctx: &Ctx) -> Limits {
-        let config = ctx.server.config.read();
-        Limits {
-            entries: u64::try_from(config.get_int("zset-max-listpack-entries")).unwrap_or(0),
-            value: usize::try_from(config.get_int("zset-max-listpack-value")).unwrap_or(0),
-        }
-    }
 }
 
 /// A score interval (Redis's `zrangespec`): `min`/`max` with exclusive flags.
@@ -348,8 +330,15 @@ impl InlineForm for Entry {
     const KIND: Kind = Kind::ZSet;
     const WHAT: &'static str = "sorted set body";
 
+    const LIMIT_DIRECTIVES: (&'static str, &'static str) =
+        ("zset-max-listpack-entries", "zset-max-listpack-value");
+
     fn decode(raw: &[u8]) -> Result<Vec<Entry>, CommandError> {
         decode(raw)
+    }
+
+    fn encode(entries: &[Entry]) -> Vec<u8> {
+        encode(entries)
     }
 }
 
@@ -831,25 +820,6 @@ impl<'k> Loaded<'k, Entry> {
         })?;
         Ok(count)
     }
-
-    /// Stores the set after a command changed it, or deletes the key when it has no member
-    /// left, counting `changes` keyspace changes as Redis's `server.dirty` does. Returns whether
-    /// the key was deleted.
-    pub fn save(mut self, ctx: &mut Ctx, changes: u64) -> Result<bool, CommandError> {
-        let dirty = ctx.dirty;
-        let deleted = self.meta.count == 0;
-        if deleted {
-            ctx.delete_in(self.db, self.key)?;
-        } else {
-            self.meta.body = match &self.inline {
-                Some(entries) => encode(entries),
-                None => vec![ELEMENTS],
-            };
-            ctx.put_in(self.db, self.key, self.meta)?;
-        }
-        ctx.dirty = dirty + changes;
-        Ok(deleted)
-    }
 }
 
 /// Stores a computed result at `key` (ZRANGESTORE, ZUNIONSTORE and the other *STORE commands,
@@ -869,7 +839,7 @@ pub fn replace(
         }
         return Ok(0);
     }
-    let limits = Limits::read(ctx);
+    let limits = ZSet::limits(ctx);
     let dirty = ctx.dirty;
     let stored = store(ctx, key, limits, entries)?;
     ctx.dirty = dirty + changes;
