@@ -4,6 +4,7 @@
 //! usable from the server, from `rockslot check-rdb` / `check-aof`, from fuzzers and from tests.
 
 pub mod glob;
+pub mod listpack;
 pub mod resp;
 pub mod resp_reply;
 pub mod slot;

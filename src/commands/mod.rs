@@ -21,6 +21,7 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod transaction;
@@ -48,6 +49,10 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         server::COMMANDS,
         set::COMMANDS,
         sort::COMMANDS,
+        stream::entries::COMMANDS,
+        stream::read::COMMANDS,
+        stream::group::COMMANDS,
+        stream::info::COMMANDS,
         string::COMMANDS,
         transaction::COMMANDS,
         zset::COMMANDS,

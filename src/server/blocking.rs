@@ -5,10 +5,10 @@
 //! key, sends no reply, and the connection stops executing this client's later requests until it
 //! is unblocked (it keeps reading, to notice a disconnect).
 //!
-//! After every batch commits, each key it changed that still exists and has waiters is "ready":
-//! its waiters are tried in the order they blocked, each with the command's serve function,
-//! which pops from that key in a transaction of its own (committed before the next waiter is
-//! tried). A serve function that finds nothing to take (the key is empty or of another type)
+//! After every batch commits, each key it changed that has waiters is "ready" (a deleted one
+//! too, so a blocked XREADGROUP hears that its stream is gone): its waiters are tried in the
+//! order they blocked, each with the command's serve function, which pops from that key in a
+//! transaction of its own (committed before the next waiter is tried). A serve function that finds nothing to take (the key is empty or of another type)
 //! leaves the client blocked; one that fails with an error answers it and unblocks it, as Redis
 //! 7.0 does for a destination of the wrong type. Keys that a serve function changes (BLMOVE's
 //! destination) are ready in turn. The answer goes into the client's state and its connection is
@@ -163,11 +163,9 @@ pub fn serve_ready(
     shared: &mut Shared,
     changed: Vec<(usize, Vec<u8>, bool)>,
 ) -> bool {
-    let mut ready: VecDeque<(usize, Vec<u8>)> = changed
-        .into_iter()
-        .filter(|(_, _, exists)| *exists)
-        .map(|(db, key, _)| (db, key))
-        .collect();
+    // Deleted keys too: a blocked XREADGROUP learns that its stream is gone.
+    let mut ready: VecDeque<(usize, Vec<u8>)> =
+        changed.into_iter().map(|(db, key, _)| (db, key)).collect();
     let mut wrote = false;
     while let Some((db, key)) = ready.pop_front() {
         for id in shared.blocked.waiters(db, &key) {
@@ -180,7 +178,7 @@ pub fn serve_ready(
                 Ok(served) => {
                     wrote |= served.wrote;
                     ready.extend(served.ready);
-                    if !served.key_left {
+                    if served.wrote && !served.key_left {
                         break;
                     }
                 }
@@ -198,7 +196,8 @@ pub fn serve_ready(
 struct Served {
     /// Keys (db, key) its write left non-empty: ready in turn.
     ready: Vec<(usize, Vec<u8>)>,
-    /// Whether the ready key still exists (later waiters may be served from it).
+    /// Whether the ready key still exists (when a serving removed it, later waiters cannot be
+    /// served from it).
     key_left: bool,
     /// Whether anything was committed.
     wrote: bool,
@@ -245,11 +244,7 @@ fn serve_one(
         Err(e) => e.to_reply(),
     };
     unblock(shared, client, reply);
-    let ready = changed
-        .into_iter()
-        .filter(|(_, _, exists)| *exists)
-        .map(|(db, key, _)| (db, key))
-        .collect();
+    let ready = changed.into_iter().map(|(db, key, _)| (db, key)).collect();
     Ok(Served {
         ready,
         key_left,
