@@ -26,5 +26,5 @@ lint: deps
 	cargo clippy --release --workspace --all-targets -- -D warnings
 
 bench: build
-	cargo build --release --example txbench
+	cargo build --release --example txbench --example streambench
 	scripts/bench.sh

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/rockslot/target}
 rockslot_bin=${ROCKSLOT_BIN:-$target_dir/release/rockslot}
 txbench_bin=$target_dir/release/examples/txbench
+streambench_bin=$target_dir/release/examples/streambench
 redis_bin=${REDIS_SERVER:-redis-server}
 scale=${BENCH_SCALE:-1}
 clients=50
@@ -35,11 +36,15 @@ runs=(
 # after the runs above, so `zadd` has filled `myzset`.
 customs=(
     "zrange 1 200000 ZRANGE myzset 0 9 WITHSCORES"
+    "xadd 1 200000 XADD mystream * field value"
 )
 # MULTI/EXEC (MULTI, SET, INCR, LPUSH, EXEC per transaction) by examples/txbench.rs.
 transactions=100000
+# Entries read and acknowledged one at a time by consumers of one group (XREADGROUP > COUNT 1,
+# then XACK), over a stream examples/streambench.rs fills first.
+stream_entries=100000
 
-for tool in "$rockslot_bin" "$txbench_bin" "$redis_bin" redis-benchmark redis-cli; do
+for tool in "$rockslot_bin" "$txbench_bin" "$streambench_bin" "$redis_bin" redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool not found (make build / make deps)" >&2; exit 1; }
 done
 
@@ -133,6 +138,7 @@ for run in "${runs[@]}"; do
     row "$tests" "$pipeline"
 done
 
+set -f # a custom command's `*` (XADD's ID) is an argument, not a file pattern
 for custom in "${customs[@]}"; do
     read -r name pipeline requests command <<<"$custom"
     requests=$(awk -v n="$requests" -v s="$scale" 'BEGIN { printf "%d", n * s }')
@@ -143,11 +149,17 @@ for custom in "${customs[@]}"; do
     measure_custom "$rockslot_port" "$name" "$pipeline" "$requests" $command >"$work/rockslot.out"
     row "$name" "$pipeline"
 done
+set +f
 tx=$(awk -v n="$transactions" -v s="$scale" 'BEGIN { printf "%d", n * s }')
 echo "bench: MULTI/EXEC x $tx against redis, then rockslot" >&2
 "$txbench_bin" "$redis_port" "$clients" "$tx" | tr -d / >"$work/redis.out"
 "$txbench_bin" "$rockslot_port" "$clients" "$tx" | tr -d / >"$work/rockslot.out"
 row "multiexec" 1
+entries=$(awk -v n="$stream_entries" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+echo "bench: XREADGROUP/XACK of $entries entries against redis, then rockslot" >&2
+"$streambench_bin" "$redis_port" "$clients" "$entries" >"$work/redis.out"
+"$streambench_bin" "$rockslot_port" "$clients" "$entries" >"$work/rockslot.out"
+row "xreadack" 1
 
 cat "$table"
 if [ -n "${BENCH_OUT:-}" ]; then

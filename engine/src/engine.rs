@@ -8,8 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use formats::slot::SLOT_COUNT;
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, BottommostLevelCompaction, Cache, ColumnFamily, ColumnFamilyDescriptor,
-    CompactOptions, DBRawIterator, Options, WriteBufferManager, WriteOptions, DB,
+    BlockBasedIndexType, BlockBasedOptions, BottommostLevelCompaction, Cache, ColumnFamily,
+    ColumnFamilyDescriptor, CompactOptions, DBRawIterator, Options, WriteBufferManager,
+    WriteOptions, DB,
 };
 
 use crate::compaction::{Reclaimer, StaleElementsFactory};
@@ -134,7 +135,10 @@ impl Engine {
         if options.databases == 0 || options.databases > 256 {
             return Err(EngineError::DbIndex(options.databases));
         }
-        let cache = Cache::new_lru_cache(options.block_cache_bytes);
+        // Memtables are charged to the cache (one memory budget), so the cache holds both: sized
+        // for memtables alone, it would evict every data and index block as soon as the
+        // memtables fill up.
+        let cache = Cache::new_lru_cache(options.block_cache_bytes + options.write_buffer_bytes);
         let write_buffers = WriteBufferManager::new_write_buffer_manager_with_cache(
             options.write_buffer_bytes,
             false,
@@ -148,6 +152,10 @@ impl Engine {
         // The node writes the WAL buffer to the OS once per batch of client requests (before
         // their replies leave) instead of once per command: see `flush_wal_buffer`.
         db_opts.set_manual_wal_flush(true);
+        // The node commits one batch at a time under its execution lock: concurrent memtable
+        // inserts and the write thread's spinning only cost time.
+        db_opts.set_allow_concurrent_memtable_write(false);
+        db_opts.set_enable_write_thread_adaptive_yield(false);
         db_opts.set_write_buffer_manager(&write_buffers);
         db_opts.set_keep_log_file_num(4);
         db_opts.set_max_log_file_size(16 << 20);
@@ -178,7 +186,14 @@ impl Engine {
             if point_lookups {
                 table.set_bloom_filter(10.0, false);
             }
+            // Index and filters in small cached partitions under a pinned top level: a seek
+            // reads a few KB of index, never a whole file's index block, and big files cost no
+            // unbounded table-reader memory.
             table.set_cache_index_and_filter_blocks(true);
+            table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+            table.set_partition_filters(true);
+            table.set_pin_top_level_index_and_filter(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
             let mut o = Options::default();
             o.set_block_based_table_factory(&table);
             o.set_compression_type(rocksdb::DBCompressionType::Lz4);

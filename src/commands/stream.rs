@@ -55,7 +55,7 @@ pub mod lag {
     /// Whether a tombstone may lie in `start..=end` (Redis's streamRangeHasTombstones).
     pub fn has_tombstones(stream: &Stream, start: StreamId, end: StreamId) -> bool {
         let state = &stream.state;
-        if stream.len() == 0 || state.max_deleted.is_zero() {
+        if stream.is_empty() || state.max_deleted.is_zero() {
             return false;
         }
         if state.first_id > state.max_deleted {
@@ -70,7 +70,7 @@ pub mod lag {
         if state.entries_added == 0 {
             return Some(0);
         }
-        if stream.len() == 0 && id <= state.last_id {
+        if stream.is_empty() && id <= state.last_id {
             return Some(state.entries_added);
         }
         if id == state.last_id {

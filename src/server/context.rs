@@ -35,6 +35,9 @@ pub struct Ctx<'a> {
     pub events: Vec<Event>,
     /// Set by a blocking command that found nothing to serve (see [`Ctx::block`]).
     pub blocked: Option<Blocked>,
+    /// Keys (db, key) this command changed without making them ready for blocked clients:
+    /// Redis's XSETID changes a stream without signalling its readers.
+    pub unready: Vec<(usize, Vec<u8>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -54,6 +57,7 @@ impl<'a> Ctx<'a> {
             dirty: 0,
             events: Vec::new(),
             blocked: None,
+            unready: Vec::new(),
         }
     }
 

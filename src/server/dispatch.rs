@@ -104,6 +104,7 @@ pub fn execute(
             after = ctx.after;
             let events = std::mem::take(&mut ctx.events);
             block = ctx.blocked.take();
+            let unready = std::mem::take(&mut ctx.unready);
             let track = ctx.shared.tracks_keys();
             let txn = ctx.txn;
             let reply = match server.commit(txn, track) {
@@ -111,7 +112,13 @@ pub fn execute(
                     server.after_commit(shared, Some(&mut client), &changed, &events);
                     if !shared.blocked.is_empty() && !changed.is_empty() {
                         // The executing client is lent out, so it is never among the served.
-                        wrote |= blocking::serve_ready(server, shared, changed);
+                        let ready = changed
+                            .into_iter()
+                            .filter(|(db, key, _)| {
+                                !unready.iter().any(|(d, k)| d == db && k == key)
+                            })
+                            .collect();
+                        wrote |= blocking::serve_ready(server, shared, ready);
                     }
                     reply
                 }

@@ -6,6 +6,7 @@
 //!   byte in RESP2 and RESP3, hand-written per area and generated with proptest;
 //! - `restart`: data, TTLs and acknowledged writes survive kill -9;
 //! - `collections_scale`: million-element collections stay on disk, DEL is O(1), kill -9 safe;
+//! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
@@ -18,4 +19,5 @@ mod config;
 mod differential;
 mod pubsub;
 mod restart;
+mod streams_scale;
 mod support;

@@ -5,7 +5,12 @@
 //! the AOF before replying and only a power cut can lose the last second), and ask the same of
 //! rockslot. Expected values come from what the test wrote, never from reading the server back.
 //! They cover strings with expire times (bulk, then under concurrent writers) and hashes, sets,
-//! lists and sorted sets in both their small (inline) and big (element record) forms.
+//! lists and sorted sets in both their small (inline) and big (element record) forms, and
+//! streams with everything attached to them (tombstones, XSETID state, consumer groups, pending
+//! entries, consumers). Streams are the one exception to writing down expectations: a group's
+//! position, lag and delivery counts are the server's to compute (the differential tests hold
+//! them to Redis), so their whole XINFO / XPENDING replies are captured before the kill and must
+//! come back identical after it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -759,4 +764,369 @@ fn verify_collections(server: &Server, result: CollectionWriter, when: &str) -> 
         }
     }
     collections
+}
+
+/// `STREAMS_AGAINST_REDIS=1` runs the stream crash test against redis-server instead, to check
+/// the test itself (what it captures, what it masks) on the specification.
+fn stream_flavor() -> Flavor {
+    if std::env::var_os("STREAMS_AGAINST_REDIS").is_some() {
+        Flavor::Redis
+    } else {
+        Flavor::Rockslot
+    }
+}
+
+/// Entries of the big stream: many of Redis's 100-entry listpack nodes.
+const STREAM_ENTRIES: usize = 600;
+/// A fixed delivery time set with `XCLAIM ... TIME`, so most of the PEL does not depend on the
+/// clock of the run.
+const DELIVERY_MS: i64 = 1_700_000_000_000;
+
+const BIG_STREAM: &str = "stream:{big}";
+const SMALL_STREAM: &str = "stream:{small}";
+const EMPTIED_STREAM: &str = "stream:{emptied}";
+const SETID_STREAM: &str = "stream:{setid}";
+const MKSTREAM_STREAM: &str = "stream:{mkstream}";
+const STREAM_KEYS: [&str; 5] = [
+    BIG_STREAM,
+    SMALL_STREAM,
+    EMPTIED_STREAM,
+    SETID_STREAM,
+    MKSTREAM_STREAM,
+];
+
+/// Fields of the XINFO replies that hold the time of the query or of a consumer's last
+/// interaction (`seen-time`, `idle`) rather than stored state: Redis's own AOF replay resets
+/// `seen-time` to the time of the replay.
+const CLOCK_FIELDS: [&str; 2] = ["seen-time", "idle"];
+
+/// The ID of big-stream entry `i`: three entries per millisecond.
+fn stream_id(i: usize) -> String {
+    format!("{}-{}", 1_000 + i / 3, i % 3)
+}
+
+/// Runs commands written as space-separated words, asserting that none fails.
+fn run_all(conn: &mut crate::support::resp::Conn, commands: &[String]) {
+    for command in commands {
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let reply = conn.call(&args).expect("stream command");
+        assert!(!reply.is_error(), "{command} replied {reply:?}");
+    }
+}
+
+/// IDs pending for `consumer` in `group`, in order.
+fn pending_ids(
+    conn: &mut crate::support::resp::Conn,
+    key: &str,
+    group: &str,
+    consumer: &str,
+) -> Vec<String> {
+    let reply = conn
+        .call(&["XPENDING", key, group, "-", "+", "1000", consumer])
+        .expect("XPENDING");
+    reply
+        .as_items()
+        .unwrap_or_else(|| panic!("XPENDING {key} {group} replied {reply:?}"))
+        .iter()
+        .map(|entry| {
+            let id = entry.as_items().and_then(|e| e.first()?.as_bytes());
+            String::from_utf8_lossy(id.expect("pending entry ID")).into_owned()
+        })
+        .collect()
+}
+
+/// Streams in every state a stream can be in: entries of different shapes, XDEL tombstones, a
+/// trimmed head, an emptied stream, XSETID's last ID / entries-added / max-deleted ID, an empty
+/// stream made by MKSTREAM; groups at 0, `$`, an explicit ID with ENTRIESREAD, one destroyed;
+/// PEL entries delivered, re-delivered, claimed with fixed TIME and RETRYCOUNT, autoclaimed, of a
+/// deleted entry; consumers with and without pending entries, one deleted.
+fn build_streams(conn: &mut crate::support::resp::Conn) {
+    let mut commands: Vec<String> = (0..STREAM_ENTRIES)
+        .map(|i| {
+            let fields = match i % 3 {
+                0 => format!("name n{i}"),
+                1 => format!("name n{i} size {}", i * 7),
+                _ => format!("other o{i} name n{i} size {i}"),
+            };
+            format!("XADD {BIG_STREAM} {} {fields}", stream_id(i))
+        })
+        .collect();
+    let big = BIG_STREAM;
+    commands.extend(
+        (100..300)
+            .step_by(10)
+            .map(|i| format!("XDEL {big} {}", stream_id(i))),
+    );
+    commands.extend([
+        format!("XTRIM {big} MINID {}", stream_id(30)),
+        format!("XGROUP CREATE {big} readers 0"),
+        format!("XGROUP CREATE {big} tail $"),
+        format!("XGROUP CREATE {big} mid {} ENTRIESREAD 250", stream_id(300)),
+        format!("XGROUP CREATE {big} doomed 0"),
+        format!("XREADGROUP GROUP readers alice COUNT 50 STREAMS {big} >"),
+        format!("XREADGROUP GROUP readers bob COUNT 40 STREAMS {big} >"),
+        format!("XREADGROUP GROUP readers carol COUNT 30 NOACK STREAMS {big} >"),
+        format!("XREADGROUP GROUP mid dave COUNT 20 STREAMS {big} >"),
+        format!("XREADGROUP GROUP doomed x COUNT 5 STREAMS {big} >"),
+        format!("XGROUP DESTROY {big} doomed"),
+        format!("XGROUP SETID {big} tail {} ENTRIESREAD 480", stream_id(500)),
+        format!("XGROUP CREATECONSUMER {big} readers frank"),
+        // Alice reads her own history again: delivery counts 2.
+        format!("XREADGROUP GROUP readers alice COUNT 10 STREAMS {big} 0"),
+    ]);
+    commands.extend([
+        format!("XADD {SMALL_STREAM} 1-1 a 1"),
+        format!("XADD {SMALL_STREAM} 1-2 b 2 c 3"),
+        format!("XADD {SMALL_STREAM} 5-0 a 1"),
+        format!("XGROUP CREATE {SMALL_STREAM} g 0"),
+        format!("XREADGROUP GROUP g c STREAMS {SMALL_STREAM} >"),
+        format!("XCLAIM {SMALL_STREAM} g c 0 1-1 1-2 5-0 TIME {DELIVERY_MS} RETRYCOUNT 3"),
+        format!("XADD {EMPTIED_STREAM} 1-0 a 1"),
+        format!("XADD {EMPTIED_STREAM} 2-0 b 2"),
+        format!("XDEL {EMPTIED_STREAM} 1-0 2-0"),
+        format!("XADD {SETID_STREAM} 5-5 a 1"),
+        format!("XSETID {SETID_STREAM} 100-0 ENTRIESADDED 10 MAXDELETEDID 50-0"),
+        format!("XGROUP CREATE {SETID_STREAM} g $"),
+        format!("XGROUP CREATE {MKSTREAM_STREAM} g $ MKSTREAM ENTRIESREAD 0"),
+    ]);
+    run_all(conn, &commands);
+
+    let alice = pending_ids(conn, big, "readers", "alice");
+    let bob = pending_ids(conn, big, "readers", "bob");
+    assert_eq!((alice.len(), bob.len()), (50, 40), "PEL of alice and bob");
+    let commands = [
+        format!("XACK {big} readers {}", alice[40..].join(" ")),
+        format!("XACK {big} mid {}", stream_id(305)),
+        // To bob, with a fixed time and delivery count.
+        format!(
+            "XCLAIM {big} readers bob 0 {} TIME {DELIVERY_MS} RETRYCOUNT 7",
+            alice[..3].join(" ")
+        ),
+        format!(
+            "XCLAIM {big} readers alice 0 {} TIME {} RETRYCOUNT 2 JUSTID",
+            alice[3],
+            DELIVERY_MS + 1_000
+        ),
+        // XAUTOCLAIM counts a delivery and stamps the time of now: fix the time afterwards.
+        format!("XAUTOCLAIM {big} readers erin 0 {} COUNT 5", bob[10]),
+        format!(
+            "XCLAIM {big} readers erin 0 {} TIME {} JUSTID",
+            bob[10..15].join(" "),
+            DELIVERY_MS + 2_000
+        ),
+        // A consumer that goes away takes its pending entries with it.
+        format!(
+            "XCLAIM {big} readers gone 0 {} FORCE",
+            bob[20..23].join(" ")
+        ),
+        format!("XGROUP DELCONSUMER {big} readers gone"),
+        // A pending entry whose entry is deleted stays in the PEL.
+        format!("XDEL {big} {}", bob[30]),
+    ];
+    run_all(conn, &commands);
+}
+
+/// Changes after a restart: new entries (one with an ID of the clock), deliveries, acks, claims,
+/// trimming, a deleted consumer and entry.
+fn change_streams(conn: &mut crate::support::resp::Conn) {
+    let big = BIG_STREAM;
+    let alice = pending_ids(conn, big, "readers", "alice");
+    let bob = pending_ids(conn, big, "readers", "bob");
+    run_all(
+        conn,
+        &[
+            format!("XADD {big} * after restart"),
+            format!("XADD {SMALL_STREAM} 6-0 z 26"),
+            format!("XDEL {SMALL_STREAM} 1-2"),
+            format!("XREADGROUP GROUP readers alice COUNT 10 STREAMS {big} >"),
+            format!("XREADGROUP GROUP tail zed STREAMS {big} >"),
+            format!("XACK {big} readers {}", bob[..5].join(" ")),
+            format!(
+                "XCLAIM {big} readers frank 0 {} TIME {} RETRYCOUNT 9",
+                alice[5],
+                DELIVERY_MS + 3_000
+            ),
+            format!("XTRIM {big} MAXLEN 500"),
+            format!("XGROUP DELCONSUMER {big} readers erin"),
+            format!("XREADGROUP GROUP g c2 STREAMS {SMALL_STREAM} >"),
+        ],
+    );
+}
+
+/// Replaces the value after each of [`CLOCK_FIELDS`] in flat `[name, value, ...]` arrays, at any
+/// depth, by a placeholder; the value must be an integer.
+fn mask_clock_fields(reply: &mut Reply) {
+    let Reply::Array(Some(items)) = reply else {
+        return;
+    };
+    for i in 0..items.len() {
+        let is_clock = items[i]
+            .as_bytes()
+            .is_some_and(|name| CLOCK_FIELDS.iter().any(|f| f.as_bytes() == name));
+        if is_clock && i + 1 < items.len() && items[i + 1].as_int().is_some() {
+            items[i + 1] = Reply::Simple(b"<clock>".to_vec());
+        }
+    }
+    items.iter_mut().for_each(mask_clock_fields);
+}
+
+/// Masks the idle time (third element) of every entry of an extended XPENDING reply.
+fn mask_pending_idle(reply: &mut Reply) {
+    if let Reply::Array(Some(entries)) = reply {
+        for entry in entries {
+            if let Reply::Array(Some(fields)) = entry {
+                if fields.len() == 4 && fields[2].as_int().is_some() {
+                    fields[2] = Reply::Simple(b"<clock>".to_vec());
+                }
+            }
+        }
+    }
+}
+
+/// Everything a client can read of the streams, as (command, reply) with clock fields masked.
+fn stream_state(conn: &mut crate::support::resp::Conn) -> Vec<(String, Reply)> {
+    let mut state = Vec::new();
+    let mut query = |conn: &mut crate::support::resp::Conn, command: String| {
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let mut reply = conn.call(&args).expect("stream query");
+        assert!(!reply.is_error(), "{command} replied {reply:?}");
+        if args[0] == "XPENDING" && args.len() > 3 {
+            mask_pending_idle(&mut reply);
+        } else {
+            mask_clock_fields(&mut reply);
+        }
+        state.push((command, reply.clone()));
+        reply
+    };
+    query(conn, "DBSIZE".into());
+    for key in STREAM_KEYS {
+        for command in ["TYPE", "XLEN", "XRANGE - +", "XREVRANGE + - COUNT 5"] {
+            let (name, rest) = command.split_once(' ').unwrap_or((command, ""));
+            query(conn, format!("{name} {key} {rest}"));
+        }
+        query(conn, format!("XINFO STREAM {key}"));
+        query(conn, format!("XINFO STREAM {key} FULL COUNT 0"));
+        let groups = query(conn, format!("XINFO GROUPS {key}"));
+        for group in groups.as_items().unwrap_or_default() {
+            let name = group.as_items().and_then(|g| g.get(1)?.as_bytes());
+            let name = String::from_utf8_lossy(name.expect("group name")).into_owned();
+            query(conn, format!("XPENDING {key} {name}"));
+            query(conn, format!("XPENDING {key} {name} - + 1000"));
+            query(conn, format!("XINFO CONSUMERS {key} {name}"));
+        }
+    }
+    state
+}
+
+/// Kills the server with -9 and starts it again. Redis 7.0 replays an XREADGROUP from its AOF as
+/// `XCLAIM ... LASTID`, which loses the group's entries-read counter (it comes back nil); an AOF
+/// rewrite first stores the streams whole, so Redis serves as the reference for everything else.
+fn crash_streams(server: &mut Server) {
+    if server.flavor() == Flavor::Redis {
+        rewrite_aof(server);
+    }
+    server.kill9();
+    server.start_again();
+}
+
+fn rewrite_aof(server: &Server) {
+    let mut conn = server.conn();
+    let reply = conn.call(&["BGREWRITEAOF"]).expect("BGREWRITEAOF");
+    assert!(!reply.is_error(), "BGREWRITEAOF replied {reply:?}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let info = conn.call(&["INFO", "persistence"]).expect("INFO");
+        let info = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            assert!(info.contains("aof_last_bgrewrite_status:ok"), "{info}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "AOF rewrite did not finish: {info}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn assert_same_state(before: &[(String, Reply)], after: &[(String, Reply)], when: &str) {
+    let differing: Vec<String> = before
+        .iter()
+        .zip(after)
+        .filter(|(b, a)| b != a)
+        .map(|((command, b), (_, a))| format!("{command}\n{}", divergence(b, a)))
+        .collect();
+    assert!(
+        differing.is_empty() && before.len() == after.len(),
+        "{when}: {} of {} stream queries differ ({} queries before, {} after):\n{}",
+        differing.len(),
+        before.len(),
+        before.len(),
+        after.len(),
+        differing.join("\n")
+    );
+}
+
+/// Where two replies start to differ, shown as their text around that point: a whole XINFO
+/// STREAM FULL reply would bury the difference.
+fn divergence(before: &Reply, after: &Reply) -> String {
+    const CONTEXT: usize = 300;
+    let (b, a) = (format!("{before:?}"), format!("{after:?}"));
+    let at = b.bytes().zip(a.bytes()).take_while(|(x, y)| x == y).count();
+    let window = |s: &str| {
+        let start = s.floor_char_boundary(at.saturating_sub(CONTEXT));
+        let end = s.ceil_char_boundary((at + CONTEXT).min(s.len()));
+        format!("...{}...", &s[start..end])
+    };
+    format!(
+        "  differ at character {at}\n  before: {}\n  after:  {}",
+        window(&b),
+        window(&a)
+    )
+}
+
+/// The captured state holds what the test built, so comparing it cannot pass vacuously.
+fn assert_state_is_built(state: &[(String, Reply)]) {
+    let shown = format!("{state:?}");
+    for needle in [
+        DELIVERY_MS.to_string(),
+        (DELIVERY_MS + 1_000).to_string(),
+        "readers".into(),
+        "frank".into(),
+        "max-deleted-entry-id".into(),
+    ] {
+        assert!(shown.contains(&needle), "{needle} missing from the state");
+    }
+    let dbsize = state.first().and_then(|(_, reply)| reply.as_int());
+    assert_eq!(dbsize, Some(STREAM_KEYS.len() as i64), "DBSIZE");
+}
+
+#[test]
+fn kill9_keeps_streams_groups_pending_entries_and_consumers() {
+    let mut server = Server::start(
+        stream_flavor(),
+        ["--appendonly", "yes", "--appendfsync", "always"],
+    );
+    let mut conn = server.conn();
+    build_streams(&mut conn);
+    let before = stream_state(&mut conn);
+    assert_state_is_built(&before);
+    crash_streams(&mut server);
+    let mut conn = server.conn();
+    assert_same_state(
+        &before,
+        &stream_state(&mut conn),
+        "after kill -9 and restart",
+    );
+
+    change_streams(&mut conn);
+    let before = stream_state(&mut conn);
+    assert_state_is_built(&before);
+    crash_streams(&mut server);
+    let mut conn = server.conn();
+    assert_same_state(
+        &before,
+        &stream_state(&mut conn),
+        "after changes and a second kill -9",
+    );
 }

@@ -171,6 +171,8 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         None => 0,
     };
     stream.save(ctx, 1)?;
+    let db = ctx.db();
+    ctx.unready.retain(|(d, k)| !(*d == db && k == key));
     ctx.notify(notify::STREAM, "xadd", key);
     if trimmed > 0 {
         ctx.notify(notify::STREAM, "xtrim", key);
@@ -258,7 +260,7 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if deleted == 0 {
         return Ok(Reply::Integer(0));
     }
-    if stream.len() == 0 || first_deleted {
+    if stream.is_empty() || first_deleted {
         stream.refresh_first_id(ctx)?;
     }
     stream.save(ctx, deleted)?;
@@ -337,7 +339,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let Some(mut stream) = Stream::write(ctx, key)? else {
         return Err(CommandError::NoSuchKey);
     };
-    if stream.len() > 0 {
+    if !stream.is_empty() {
         let top = stream
             .edge_id(ctx, Order::Descending)?
             .unwrap_or(StreamId::ZERO);
@@ -360,6 +362,9 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         stream.state.max_deleted = max_deleted;
     }
     stream.save(ctx, 1)?;
+    // A new last ID alone does not wake blocked readers (Redis signals no readiness here).
+    let db = ctx.db();
+    ctx.unready.push((db, key.to_vec()));
     ctx.notify(notify::STREAM, "xsetid", key);
     Ok(Reply::ok())
 }

@@ -14,6 +14,7 @@ use super::id::{parse_interval, parse_loose, parse_strict, StreamId};
 use super::store::{Consumer, Group, Nack, Stream, PAGE};
 use super::{entry_reply, id_reply, shown};
 use crate::commands::args::parse_i64;
+use crate::commands::client::{help_reply, subcommand_syntax_error};
 use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
 
@@ -132,13 +133,6 @@ fn stream_and_group<'k>(
     }
 }
 
-fn subcommand_error(args: &[Bytes]) -> CommandError {
-    CommandError::other(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
-        shown(&args[1])
-    ))
-}
-
 /// ENTRIESREAD's value: a non-negative count or -1 (unknown).
 fn parse_entries_read(arg: &[u8]) -> Result<Option<u64>, CommandError> {
     match parse_i64(arg)? {
@@ -166,8 +160,18 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 entries_read = parse_entries_read(&args[i + 1])?;
                 i += 2;
             } else {
-                return Err(subcommand_error(args));
+                return Err(subcommand_syntax_error(args));
             }
+        }
+    }
+    if sub == b"setid" {
+        // SETID's option is read before the key is looked up, as in Redis 7.0.
+        match args.len() {
+            5 => {}
+            7 if args[5].eq_ignore_ascii_case(b"entriesread") => {
+                entries_read = parse_entries_read(&args[6])?;
+            }
+            _ => return Err(subcommand_syntax_error(args)),
         }
     }
     let key = &args[2];
@@ -196,22 +200,15 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         (b"create", 5..=8) => create(ctx, args, stream, group, entries_read),
         (b"setid", 5 | 7) => {
             let (Some(stream), Some(mut group)) = (stream, group) else {
-                return Err(subcommand_error(args));
+                return Err(subcommand_syntax_error(args));
             };
             let id = if args[4].as_ref() == b"$" {
                 stream.state.last_id
             } else {
                 parse_loose(&args[4], 0)?
             };
-            let mut read = None;
-            if args.len() == 7 {
-                if !args[5].eq_ignore_ascii_case(b"entriesread") {
-                    return Err(subcommand_error(args));
-                }
-                read = parse_entries_read(&args[6])?;
-            }
             group.last_id = id;
-            group.entries_read = read;
+            group.entries_read = entries_read;
             stream.put_group(ctx, &group)?;
             ctx.dirty += 1;
             ctx.notify(notify::STREAM, "xgroup-setid", key);
@@ -230,7 +227,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         (b"createconsumer", 5) => {
             let (Some(stream), Some(mut group)) = (stream, group) else {
-                return Err(subcommand_error(args));
+                return Err(subcommand_syntax_error(args));
             };
             if stream.consumer(ctx, name, &args[4])?.is_some() {
                 return Ok(Reply::Integer(0));
@@ -241,14 +238,16 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         (b"delconsumer", 5) => {
             let (Some(stream), Some(mut group)) = (stream, group) else {
-                return Err(subcommand_error(args));
+                return Err(subcommand_syntax_error(args));
             };
-            let pending = delete_consumer(ctx, &stream, &mut group, &args[4])?;
+            let Some(pending) = delete_consumer(ctx, &stream, &mut group, &args[4])? else {
+                return Ok(Reply::Integer(0));
+            };
             ctx.dirty += 1;
             ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
             Ok(Reply::Integer(pending as i64))
         }
-        _ => Err(subcommand_error(args)),
+        _ => Err(subcommand_syntax_error(args)),
     }
 }
 
@@ -295,16 +294,16 @@ fn create(
     Ok(Reply::ok())
 }
 
-/// Removes a consumer and its pending entries; returns how many it had.
+/// Removes a consumer and its pending entries; returns how many it had (`None`: no such
+/// consumer).
 fn delete_consumer(
     ctx: &mut Ctx,
     stream: &Stream,
     group: &mut Group,
     name: &[u8],
-) -> Result<u64, CommandError> {
+) -> Result<Option<u64>, CommandError> {
     let Some(consumer) = stream.consumer(ctx, &group.name, name)? else {
-        stream.put_group(ctx, group)?;
-        return Ok(0);
+        return Ok(None);
     };
     loop {
         let ids =
@@ -322,7 +321,7 @@ fn delete_consumer(
     stream.delete_consumer(ctx, &group.name, name)?;
     group.consumers = group.consumers.saturating_sub(1);
     stream.put_group(ctx, group)?;
-    Ok(consumer.pending)
+    Ok(Some(consumer.pending))
 }
 
 /// XACK key group id [id ...]
@@ -705,8 +704,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut cursor = StreamId::ZERO;
     'scan: loop {
         let page = stream.pending(ctx, &group.name, from, StreamId::MAX, PAGE)?;
-        let mut iter = page.iter().peekable();
-        while let Some(nack) = iter.next() {
+        for nack in &page {
             if attempts == 0 || count == 0 {
                 cursor = nack.id;
                 break 'scan;
@@ -757,7 +755,32 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     ]))
 }
 
+const HELP: &[&str] = &[
+    "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CREATE <key> <groupname> <id|$> [option]",
+    "    Create a new consumer group. Options are:",
+    "    * MKSTREAM",
+    "      Create the empty stream if it does not exist.",
+    "    * ENTRIESREAD entries_read",
+    "      Set the group's entries_read counter (internal use).",
+    "CREATECONSUMER <key> <groupname> <consumer>",
+    "    Create a new consumer in the specified group.",
+    "DELCONSUMER <key> <groupname> <consumer>",
+    "    Remove the specified consumer.",
+    "DESTROY <key> <groupname>",
+    "    Remove the specified group.",
+    "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+    "    Set the current group ID and entries_read counter.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn help(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(help_reply(HELP))
+}
+
 pub const COMMANDS: &[(&str, crate::commands::table::Handler)] = &[
+    ("xgroup|help", help),
     ("xgroup|create", xgroup),
     ("xgroup|setid", xgroup),
     ("xgroup|destroy", xgroup),

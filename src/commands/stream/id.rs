@@ -275,9 +275,14 @@ mod tests {
 
     #[test]
     fn ranges_move_exclusive_bounds() {
+        // An end without a sequence means its greatest one, so `(5` stops just before 5-MAX.
         assert_eq!(
             parse_range(b"(1-1", b"(5").ok(),
-            Some((StreamId::new(1, 2), StreamId::new(4, u64::MAX)))
+            Some((StreamId::new(1, 2), StreamId::new(5, u64::MAX - 1)))
+        );
+        assert_eq!(
+            parse_range(b"(1-18446744073709551615", b"(6-0").ok(),
+            Some((StreamId::new(2, 0), StreamId::new(5, u64::MAX)))
         );
         assert_eq!(
             parse_range(b"-", b"+").ok(),

@@ -15,6 +15,7 @@ use super::id::StreamId;
 use super::store::{Group, Stream};
 use super::{entries_reply, entry_reply, id_reply, lag, shown};
 use crate::commands::args::parse_i64;
+use crate::commands::client::{help_reply, subcommand_syntax_error};
 use crate::error::{CommandError, CommandResult};
 use crate::server::Ctx;
 
@@ -27,30 +28,24 @@ fn stream_of<'k>(ctx: &mut Ctx, key: &'k Bytes) -> Result<Stream<'k>, CommandErr
     Stream::read(ctx, key)?.ok_or(CommandError::NoSuchKey)
 }
 
-fn syntax(args: &[Bytes]) -> CommandError {
-    CommandError::other(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-        shown(&args[1])
-    ))
-}
-
 /// XINFO STREAM key [FULL [COUNT count]]
 fn xinfo_stream(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    // The key first, then the options, as Redis checks them.
+    let stream = stream_of(ctx, &args[2])?;
     let options = &args[3..];
     let mut count: u64 = 10;
     let full = !options.is_empty();
     if full {
         if !matches!(options.len(), 1 | 3) || !options[0].eq_ignore_ascii_case(b"full") {
-            return Err(syntax(args));
+            return Err(subcommand_syntax_error(args));
         }
         if options.len() == 3 {
             if !options[1].eq_ignore_ascii_case(b"count") {
-                return Err(syntax(args));
+                return Err(subcommand_syntax_error(args));
             }
             count = u64::try_from(parse_i64(&options[2])?).unwrap_or(10);
         }
     }
-    let stream = stream_of(ctx, &args[2])?;
     let nodes = stream.node_ids(ctx)?;
     let state = stream.state;
     let mut map = vec![
@@ -250,7 +245,24 @@ fn subtree_nodes(suffixes: &[&[u8]]) -> u64 {
     total
 }
 
+const HELP: &[&str] = &[
+    "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CONSUMERS <key> <groupname>",
+    "    Show consumers of <groupname>.",
+    "GROUPS <key>",
+    "    Show the stream consumer groups.",
+    "STREAM <key> [FULL [COUNT <count>]",
+    "    Show information about the stream.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn help(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(help_reply(HELP))
+}
+
 pub const COMMANDS: &[(&str, crate::commands::table::Handler)] = &[
+    ("xinfo|help", help),
     ("xinfo|stream", xinfo_stream),
     ("xinfo|groups", xinfo_groups),
     ("xinfo|consumers", xinfo_consumers),

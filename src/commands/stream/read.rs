@@ -97,16 +97,12 @@ fn parse_read_args(args: &[Bytes]) -> Result<ReadArgs, CommandError> {
             i += 1;
         } else if opt.eq_ignore_ascii_case(b"streams") && more > 0 {
             let rest = args.len() - i - 1;
-            if rest % 2 != 0 {
-                let (name, symbol) = if group_command {
-                    ("xreadgroup", '>')
-                } else {
-                    ("xread", '$')
-                };
-                return Err(CommandError::other(format!(
-                    "ERR Unbalanced '{name}' list of streams: for each stream key an ID or \
-                     '{symbol}' must be specified."
-                )));
+            if !rest.is_multiple_of(2) {
+                // The same words for XREADGROUP, as Redis 7.0 has them.
+                return Err(CommandError::other(
+                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must \
+                     be specified.",
+                ));
             }
             parsed.keys_at = i + 1;
             parsed.streams = rest / 2;
@@ -183,11 +179,20 @@ fn resolve_ids(
                 ))
             }
             b">" => From::New,
-            _ => From::After(parse_strict(text)?),
+            _ => explicit(text, parsed.group.is_some())?,
         };
         froms.push(from);
     }
     Ok(froms)
+}
+
+/// An explicit ID. Redis marks `>` internally as the greatest ID, so for a group that ID
+/// written out means `>` too.
+fn explicit(text: &[u8], group: bool) -> Result<From, CommandError> {
+    match parse_strict(text)? {
+        StreamId::MAX if group => Ok(From::New),
+        id => Ok(From::After(id)),
+    }
 }
 
 /// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... /
@@ -266,7 +271,7 @@ fn read_one(
         let newer = if blocked {
             stream.state.last_id > after
         } else {
-            stream.len() > 0
+            !stream.is_empty()
                 && stream
                     .edge_id(ctx, Order::Descending)?
                     .is_some_and(|last| last > after)
@@ -287,32 +292,24 @@ fn read_one(
         From::After(_) => true,
         From::New if blocked => stream.state.last_id > group.last_id,
         From::New => {
-            stream.len() > 0
+            !stream.is_empty()
                 && stream
                     .edge_id(ctx, Order::Descending)?
                     .is_some_and(|last| last > group.last_id)
         }
     };
-    let consumer = consumer_for(ctx, &stream, &mut group, consumer_name)?;
-    let reply = if !serve {
-        None
-    } else if let From::After(after) = from {
-        Some(history(ctx, &stream, &group, &consumer.name, after, limit)?)
-    } else {
-        Some(deliver_new(
-            ctx,
-            &stream,
-            &mut group,
-            consumer_name,
-            parsed.noack,
-            limit,
-        )?)
-    };
-    if reply.is_some() {
-        ctx.dirty += 1;
+    if !serve {
+        return Ok(None);
     }
+    // Redis 7.0 looks the consumer up (creating it) only for a stream it serves.
+    let consumer = consumer_for(ctx, &stream, &mut group, consumer_name)?;
+    let reply = match from {
+        From::After(after) => history(ctx, &stream, &group, &consumer.name, after, limit)?,
+        From::New => deliver_new(ctx, &stream, &mut group, consumer_name, parsed.noack, limit)?,
+    };
+    ctx.dirty += 1;
     stream.put_group(ctx, &group)?;
-    Ok(reply)
+    Ok(Some(reply))
 }
 
 /// Delivers entries after the group's last ID to a consumer (XREADGROUP `>`).
@@ -418,7 +415,7 @@ fn serve_blocked(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Rep
     let from = if text.as_ref() == b">" {
         From::New
     } else {
-        From::After(parse_strict(text)?)
+        explicit(text, parsed.group.is_some())?
     };
     let count = if parsed.count == 0 {
         BLOCKED_DEFAULT_COUNT

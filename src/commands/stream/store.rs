@@ -2,7 +2,7 @@
 //!
 //! The metadata record holds what Redis keeps in its `stream` struct: the length (the record's
 //! element count), the last generated ID, the first entry's ID, the highest deleted ID, the
-//! number of entries ever added, and the number of nodes and groups. Everything else is element
+//! number of entries ever added, and the number of nodes with the first and last one's ID. Everything else is element
 //! records under the stream's version, in spaces told apart by a tag byte:
 //!
 //! - `e | id` → an entry's fields and values, ordered by ID, so ranges are iterations;
@@ -62,14 +62,24 @@ pub struct State {
     pub max_deleted: StreamId,
     pub entries_added: u64,
     pub nodes: u64,
+    /// Master IDs of the first and the last node (meaningful while `nodes > 0`): XADD and
+    /// trimming reach them with a point read instead of an iterator.
+    pub head: StreamId,
+    pub tail: StreamId,
 }
 
-const STATE_BYTES: usize = 16 * 3 + 8 * 2;
+const STATE_BYTES: usize = 16 * 5 + 8 * 2;
 
 impl State {
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);
-        for id in [self.last_id, self.first_id, self.max_deleted] {
+        for id in [
+            self.last_id,
+            self.first_id,
+            self.max_deleted,
+            self.head,
+            self.tail,
+        ] {
             out.extend_from_slice(&id.encode());
         }
         for n in [self.entries_added, self.nodes] {
@@ -84,6 +94,8 @@ impl State {
             last_id: r.id()?,
             first_id: r.id()?,
             max_deleted: r.id()?,
+            head: r.id()?,
+            tail: r.id()?,
             entries_added: r.u64()?,
             nodes: r.u64()?,
         })
@@ -356,6 +368,10 @@ impl<'k> Stream<'k> {
         self.meta.count
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.meta.count == 0
+    }
+
     fn instance(&self) -> Instance<'k> {
         Instance {
             db: self.db,
@@ -389,7 +405,11 @@ impl<'k> Stream<'k> {
                 node
             }
             _ => {
+                if self.state.nodes == 0 {
+                    self.state.head = id;
+                }
                 self.state.nodes += 1;
+                self.state.tail = id;
                 Node {
                     master: id,
                     live: 0,
@@ -614,11 +634,18 @@ impl<'k> Stream<'k> {
 
     /// The first or last node.
     fn edge_node(&self, ctx: &Ctx, order: Order) -> Result<Option<Node>, CommandError> {
-        let start = match order {
-            Order::Ascending => StreamId::ZERO,
-            Order::Descending => StreamId::MAX,
+        if self.state.nodes == 0 {
+            return Ok(None);
+        }
+        let master = match order {
+            Order::Ascending => self.state.head,
+            Order::Descending => self.state.tail,
         };
-        Ok(self.nodes_from(ctx, start, order, 1)?.pop())
+        let raw = ctx
+            .txn
+            .element_get(self.instance(), &node_key(master))?
+            .ok_or_else(|| corrupt(WHAT, "edge node missing"))?;
+        Ok(Some(Node::decode(master, &raw)?))
     }
 
     /// The master IDs of every node, in order (XINFO's radix tree figures).
@@ -674,6 +701,14 @@ impl<'k> Stream<'k> {
     fn remove_node(&mut self, ctx: &mut Ctx, master: StreamId) -> Result<(), CommandError> {
         ctx.txn.element_delete(self.instance(), &node_key(master))?;
         self.state.nodes -= 1;
+        if self.state.nodes > 0 && master == self.state.head {
+            let next = self.nodes_from(ctx, StreamId::ZERO, Order::Ascending, 1)?;
+            self.state.head = next.first().map_or(StreamId::ZERO, |n| n.master);
+        }
+        if self.state.nodes > 0 && master == self.state.tail {
+            let prev = self.nodes_from(ctx, StreamId::MAX, Order::Descending, 1)?;
+            self.state.tail = prev.first().map_or(StreamId::ZERO, |n| n.master);
+        }
         Ok(())
     }
 
@@ -1078,6 +1113,8 @@ mod tests {
             max_deleted: StreamId::new(3, 3),
             entries_added: 9,
             nodes: 2,
+            head: StreamId::new(1, 0),
+            tail: StreamId::new(4, 4),
         };
         assert_eq!(State::decode(&state.encode()).unwrap(), state);
         let node = Node {

@@ -19,25 +19,49 @@ use super::{Cmd, Pair};
 /// Sequences per area. Each runs twice (RESP2 and RESP3), so an area sends about
 /// `CASES * MAX_LEN` commands to each server, a few seconds' work.
 const CASES: u32 = 256;
-/// Longest generated sequence; lengths are uniform in `1..=MAX_LEN`, short ones help shrinking.
+/// Longest generated sequence, in steps; lengths are uniform in `1..=MAX_LEN`, short ones help
+/// shrinking.
 const MAX_LEN: usize = 100;
 /// Bound on shrinking, in milliseconds, so a failing run still ends in reasonable time.
 pub(crate) const MAX_SHRINK_MS: u32 = 120_000;
 
-/// A generator: the commands of one area as a proptest strategy.
-type Generator = fn(&GenCtx) -> BoxedStrategy<Cmd>;
+/// A generator: the commands of one area as a proptest strategy. A generator draws single
+/// commands, or steps of several commands that belong together (see [`Step`]).
+type Generator = fn(&GenCtx) -> BoxedStrategy<Vec<Cmd>>;
+
+/// What one draw of an area's `command` strategy adds to a sequence: one command, or several
+/// that must stay together (streams: a bulk of XADDs, an XADD that makes a `*` ID
+/// deterministic before the XADD using it). Shrinking removes whole steps.
+trait Step {
+    fn into_cmds(self) -> Vec<Cmd>;
+}
+
+impl Step for Cmd {
+    fn into_cmds(self) -> Vec<Cmd> {
+        vec![self]
+    }
+}
+
+impl Step for Vec<Cmd> {
+    fn into_cmds(self) -> Vec<Cmd> {
+        self
+    }
+}
 
 /// Declares one test per area and the list of all generators the `mixed` test draws from.
 macro_rules! generated_tests {
     ($($area:ident),+ $(,)?) => {
-        const ALL: &[Generator] = &[$(generators::$area::command),+];
+        const ALL: &[Generator] =
+            &[$(|ctx| generators::$area::command(ctx).prop_map(Step::into_cmds).boxed()),+];
         $(
             #[test]
             fn $area() {
                 run(
                     stringify!($area),
                     concat!("tests/proptest-regressions/differential-", stringify!($area), ".txt"),
-                    generators::$area::command(&GenCtx::now()),
+                    generators::$area::command(&GenCtx::now())
+                        .prop_map(Step::into_cmds)
+                        .boxed(),
                 );
             }
         )+
@@ -56,7 +80,8 @@ generated_tests!(
     hll,
     zsets,
     geo,
-    sort
+    sort,
+    streams
 );
 
 /// Every area's commands interleaved over the same keys: type clashes and cross-area effects.
@@ -84,12 +109,13 @@ pub(crate) fn config(regressions: &'static str, cases: u32) -> Config {
     config
 }
 
-fn run(area: &str, regressions: &'static str, command: BoxedStrategy<Cmd>) {
+fn run(area: &str, regressions: &'static str, step: BoxedStrategy<Vec<Cmd>>) {
     let config = config(regressions, CASES);
     // The runner wants an `Fn`; the servers are reused across cases, hence the RefCell.
     let pair = RefCell::new(Pair::start());
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&vec(command, 1..=MAX_LEN), |cmds| {
+    let sequence = vec(step, 1..=MAX_LEN).prop_map(|steps| steps.concat());
+    let result = runner.run(&sequence, |cmds| {
         pair.borrow_mut()
             .run_sequence(&cmds)
             .map_err(TestCaseError::fail)

@@ -15,6 +15,10 @@
 //! [`Cmd::checked`] when the order depends on state it cannot know, e.g. HGETALL of a hash that
 //! may have left Redis's ordered listpack form for its hash table.
 //!
+//! Stream consumer groups remember when entries were delivered and consumers last seen, and
+//! XPENDING's extended form, XINFO CONSUMERS and XINFO STREAM FULL show those times; the stream
+//! generator marks them [`Check::StreamTimes`], which lets those integers alone differ.
+//!
 //! Commands whose replies cannot be compared at all (RANDOMKEY, INFO, TIME, CLIENT ID, HELLO's
 //! server details) are kept out of the sequences.
 //!
@@ -33,6 +37,7 @@ mod handwritten_geo;
 mod handwritten_hll;
 mod handwritten_lists;
 mod handwritten_sets;
+mod handwritten_streams;
 mod handwritten_zsets;
 mod multiclient;
 
@@ -62,6 +67,13 @@ pub enum Check {
     },
     /// SCAN: iterate to cursor 0 on each side, compare the sorted, deduplicated keys.
     ScanAll,
+    /// Stream replies with times in milliseconds (idle times and timestamps of deliveries and
+    /// consumers), which may differ by [`TIME_TOLERANCE_S`] seconds; everything else is exact.
+    /// The times are the non-negative integers labelled `idle` or `seen-time` (a map key, or
+    /// the string before them in a RESP2 array) and the delivery time of a pending entry, the
+    /// integer before the delivery count in `[id, consumer, time, count]` (XPENDING, XINFO
+    /// STREAM FULL's group PEL) and `[id, time, count]` (a consumer's PEL).
+    StreamTimes,
 }
 
 impl Check {
@@ -447,13 +459,68 @@ fn equivalent(check: Check, ours: &Reply, theirs: &Reply) -> bool {
         Check::ScanAll => ours.is_error() == theirs.is_error(),
         Check::Unordered => sorted(ours.clone()) == sorted(theirs.clone()),
         Check::UnorderedPairs => sorted_pairs(ours.clone()) == sorted_pairs(theirs.clone()),
-        Check::Time { tolerance } => match (ours, theirs) {
-            (Reply::Integer(a), Reply::Integer(b)) if *a >= 0 && *b >= 0 => {
-                a.abs_diff(*b) <= tolerance.unsigned_abs()
-            }
-            _ => ours == theirs,
-        },
+        Check::Time { tolerance } => close_times(ours, theirs, tolerance),
+        Check::StreamTimes => same_but_stream_times(ours, theirs),
     }
+}
+
+/// Non-negative integers within `tolerance` of each other; anything else must be equal.
+fn close_times(ours: &Reply, theirs: &Reply, tolerance: i64) -> bool {
+    match (ours, theirs) {
+        (Reply::Integer(a), Reply::Integer(b)) if *a >= 0 && *b >= 0 => {
+            a.abs_diff(*b) <= tolerance.unsigned_abs()
+        }
+        _ => ours == theirs,
+    }
+}
+
+/// [`Check::StreamTimes`]: the replies have the same shape and agree everywhere but in times.
+fn same_but_stream_times(ours: &Reply, theirs: &Reply) -> bool {
+    let tolerance = TIME_TOLERANCE_S * 1000;
+    match (ours, theirs) {
+        (Reply::Array(Some(a)), Reply::Array(Some(b))) if a.len() == b.len() => {
+            let pel_time = pending_entry_time(a);
+            a.iter().zip(b).enumerate().all(|(i, (x, y))| {
+                let labelled = i > 0 && is_time_label(&a[i - 1]);
+                if labelled || pel_time == Some(i) {
+                    close_times(x, y, tolerance)
+                } else {
+                    same_but_stream_times(x, y)
+                }
+            })
+        }
+        (Reply::Map(a), Reply::Map(b)) if a.len() == b.len() => {
+            a.iter().zip(b).all(|((ka, va), (kb, vb))| {
+                ka == kb
+                    && if is_time_label(ka) {
+                        close_times(va, vb, tolerance)
+                    } else {
+                        same_but_stream_times(va, vb)
+                    }
+            })
+        }
+        _ => ours == theirs,
+    }
+}
+
+fn is_time_label(reply: &Reply) -> bool {
+    matches!(reply, Reply::Bulk(Some(s)) | Reply::Simple(s) if s == b"idle" || s == b"seen-time")
+}
+
+/// The index of the delivery time in a pending entry: `[id, consumer, time, count]` or
+/// `[id, time, count]`, an ID string first and two integers last.
+fn pending_entry_time(items: &[Reply]) -> Option<usize> {
+    let is_id = |r: &Reply| {
+        r.as_bytes().is_some_and(|s| {
+            s.contains(&b'-') && s.iter().all(|b| b.is_ascii_digit() || *b == b'-')
+        })
+    };
+    let n = items.len();
+    let shaped = (n == 3 || n == 4)
+        && is_id(&items[0])
+        && matches!(items[n - 2], Reply::Integer(_))
+        && matches!(items[n - 1], Reply::Integer(_));
+    shaped.then_some(n - 2)
 }
 
 fn sorted(reply: Reply) -> Reply {

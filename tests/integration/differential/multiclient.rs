@@ -1,12 +1,13 @@
 //! Multi-client differential scenarios: transactions invalidated by other clients' writes, and
-//! blocking commands served across clients.
+//! blocking commands served across clients (list and sorted-set pops, XREAD and XREADGROUP).
 //!
 //! A scenario is a list of steps over numbered connections. The same steps run against rockslot
 //! and against real redis-server (in RESP2 and again in RESP3), each side recording a transcript:
 //! one line per reply read, `(no reply)` where a client was expected to be blocked and nothing
 //! arrived within [`QUIET`]. The transcripts must be identical, so the order in which blocked
 //! clients are served, what each one receives, timeouts and WATCH outcomes are all compared with
-//! Redis's.
+//! Redis's. `DIFF_AGAINST_REDIS_ONLY=1` runs the scenarios against two redis-servers, to check
+//! the scenarios themselves.
 
 use std::time::Duration;
 
@@ -134,12 +135,18 @@ fn run_side(
 
 fn scenario(clients: usize, steps: &[Step]) {
     let args = ["--save", "", "--appendonly", "no"];
-    let subject = Server::start(Flavor::Rockslot, args);
+    // As in `Pair::start`: a second redis-server as the subject checks the scenario itself.
+    let subject_flavor = if std::env::var_os("DIFF_AGAINST_REDIS_ONLY").is_some() {
+        Flavor::Redis
+    } else {
+        Flavor::Rockslot
+    };
+    let subject = Server::start(subject_flavor, args);
     let reference = Server::start(Flavor::Redis, args);
     for proto in [Proto::Resp2, Proto::Resp3] {
         // Both sides run at the same time so that waits overlap.
         let (ours, theirs) = std::thread::scope(|scope| {
-            let ours = scope.spawn(|| run_side(Flavor::Rockslot, &subject, proto, clients, steps));
+            let ours = scope.spawn(|| run_side(subject_flavor, &subject, proto, clients, steps));
             let theirs = run_side(Flavor::Redis, &reference, proto, clients, steps);
             (ours.join().expect("subject side panicked"), theirs)
         });
@@ -487,6 +494,223 @@ fn blocking_sorted_set_pops() {
             Call(0, "BZPOPMIN never 0"),
             Call(0, "BZMPOP 0 1 never MAX"),
             Call(0, "EXEC"),
+        ],
+    );
+}
+
+#[test]
+fn blocking_xread() {
+    scenario(
+        4,
+        &[
+            Call(3, "XADD s 1-1 a 1"),
+            // `$` is the last ID when the client blocks; a reader of several keys wakes when any
+            // of them gets an entry, and every reader of the key is served by one XADD.
+            Send(0, "XREAD BLOCK 0 STREAMS s $"),
+            Quiet(0),
+            Send(1, "XREAD COUNT 1 BLOCK 0 STREAMS other s $ $"),
+            Quiet(1),
+            // Entries after the ID already there: no blocking.
+            Send(2, "XREAD BLOCK 0 STREAMS s 0-0"),
+            Read(2),
+            Call(3, "XADD s 2-1 b 2"),
+            Read(0),
+            Read(1),
+            Send(0, "XREAD BLOCK 0 STREAMS s $"),
+            Send(1, "XREAD BLOCK 0 STREAMS s 2-1"),
+            Send(2, "XREAD BLOCK 0 STREAMS s 1-1"),
+            Read(2),
+            Quiet(0),
+            Quiet(1),
+            Call(3, "XADD s MAXLEN 1 3-0 c 3"),
+            Read(0),
+            Read(1),
+            // Writes that add no entry do not wake a reader.
+            Send(0, "XREAD BLOCK 0 STREAMS s $"),
+            Quiet(0),
+            Call(3, "XDEL s 3-0"),
+            Call(3, "XTRIM s MAXLEN 0"),
+            Call(3, "XSETID s 10-0"),
+            Call(3, "XGROUP CREATE s g $"),
+            Quiet(0),
+            Call(3, "XADD s 11-0 d 4"),
+            Read(0),
+            // A deleted and recreated key: the reader still waits for IDs after its `$`.
+            Send(0, "XREAD BLOCK 0 STREAMS s $"),
+            Quiet(0),
+            Call(3, "DEL s"),
+            Quiet(0),
+            Call(3, "XADD s 5-0 e 5"),
+            Quiet(0),
+            Call(3, "XADD s 12-0 f 6"),
+            Read(0),
+            // A key created by XADD while waited for.
+            Send(1, "XREAD COUNT 5 BLOCK 0 STREAMS new 0"),
+            Quiet(1),
+            Call(3, "XADD new 1-0 g 7"),
+            Read(1),
+            // BLOCK 0 waits as long as it takes.
+            Send(0, "XREAD BLOCK 0 STREAMS late $"),
+            Sleep(300),
+            Quiet(0),
+            Call(3, "XADD late 5-5 x y"),
+            Read(0),
+            // Timeouts reply nil; bad timeouts and IDs are errors.
+            Call(0, "XREAD BLOCK 100 STREAMS s $"),
+            Call(0, "XREAD COUNT 2 BLOCK 50 STREAMS missing other 0 0"),
+            Call(0, "XREAD BLOCK -1 STREAMS s $"),
+            Call(0, "XREAD BLOCK abc STREAMS s $"),
+            Call(0, "XREAD BLOCK 0 STREAMS s >"),
+            Call(0, "XREAD BLOCK 0 STREAMS s"),
+            Call(3, "SET str x"),
+            Call(0, "XREAD BLOCK 0 STREAMS str $"),
+            // A timeout served before it fires.
+            Send(2, "XREAD BLOCK 5000 STREAMS soon $"),
+            Quiet(2),
+            Call(3, "XADD soon 1-0 a b"),
+            Read(2),
+            // CLIENT UNBLOCK of a blocked XREAD.
+            Send(1, "XREAD BLOCK 0 STREAMS u $"),
+            Quiet(1),
+            Unblock(3, 1, "TIMEOUT"),
+            Read(1),
+            Send(1, "XREAD BLOCK 0 STREAMS u $"),
+            Quiet(1),
+            Unblock(3, 1, "ERROR"),
+            Read(1),
+        ],
+    );
+}
+
+#[test]
+fn blocking_xreadgroup() {
+    scenario(
+        4,
+        &[
+            Call(3, "XGROUP CREATE s g $ MKSTREAM"),
+            // Consumers are served first come, first served; each new entry goes to one.
+            Send(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"),
+            Quiet(0),
+            Send(1, "XREADGROUP GROUP g c2 COUNT 1 BLOCK 0 STREAMS s >"),
+            Quiet(1),
+            Call(3, "XADD s 1-0 a 1"),
+            Read(0),
+            Quiet(1),
+            Call(3, "XADD s 2-0 b 2"),
+            Read(1),
+            Send(1, "XREADGROUP GROUP g c2 BLOCK 0 STREAMS s >"),
+            Quiet(1),
+            Send(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"),
+            Quiet(0),
+            Call(3, "XADD s 3-0 c 3"),
+            Read(1),
+            Quiet(0),
+            Call(3, "XPENDING s g"),
+            Call(3, "XINFO GROUPS s"),
+            // NOACK leaves nothing pending.
+            Call(3, "XADD s 4-0 d 4"),
+            Read(0),
+            Send(0, "XREADGROUP GROUP g c1 NOACK BLOCK 0 STREAMS s >"),
+            Quiet(0),
+            Call(3, "XADD s 5-0 e 5"),
+            Read(0),
+            Call(3, "XPENDING s g"),
+            // An explicit ID reads the consumer's history and never blocks.
+            Call(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s 0"),
+            Call(0, "XREADGROUP GROUP g nobody BLOCK 0 STREAMS s 0"),
+            Call(0, "XREADGROUP GROUP g c1 BLOCK 100 STREAMS s >"),
+            Call(0, "XREADGROUP GROUP nogroup c1 BLOCK 0 STREAMS s >"),
+            Call(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s $"),
+            // XGROUP SETID while a consumer waits: the next entry serves it from the new ID.
+            Send(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"),
+            Quiet(0),
+            Call(3, "XGROUP SETID s g 3-0"),
+            Quiet(0),
+            Call(3, "XADD s 6-0 f 6"),
+            Read(0),
+            // The consumer deleted while it waits is created again when served.
+            Send(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"),
+            Quiet(0),
+            Call(3, "XGROUP DELCONSUMER s g c1"),
+            Quiet(0),
+            Call(3, "XADD s 7-0 g 7"),
+            Read(0),
+            Call(3, "XINFO GROUPS s"),
+            Call(3, "XREADGROUP GROUP g c1 STREAMS s 0"),
+            // The group destroyed, or the key deleted, while a consumer waits: an error.
+            Send(0, "XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >"),
+            Quiet(0),
+            Call(3, "XGROUP DESTROY s g"),
+            Read(0),
+            Call(3, "XGROUP CREATE s g2 $"),
+            Send(1, "XREADGROUP GROUP g2 c BLOCK 0 STREAMS s >"),
+            Quiet(1),
+            Call(3, "DEL s"),
+            Read(1),
+            // A key replaced by another type.
+            Call(3, "XGROUP CREATE t g $ MKSTREAM"),
+            Send(1, "XREADGROUP GROUP g c BLOCK 0 STREAMS t >"),
+            Quiet(1),
+            Call(3, "SET t x"),
+            Read(1),
+            // A timeout served before it fires, and CLIENT UNBLOCK.
+            Call(3, "XGROUP CREATE v g $ MKSTREAM"),
+            Send(2, "XREADGROUP GROUP g c BLOCK 5000 STREAMS v >"),
+            Quiet(2),
+            Call(3, "XADD v 1-0 a b"),
+            Read(2),
+            Send(2, "XREADGROUP GROUP g c BLOCK 0 STREAMS v >"),
+            Quiet(2),
+            Unblock(3, 2, "ERROR"),
+            Read(2),
+            Call(3, "XINFO STREAM v"),
+        ],
+    );
+}
+
+#[test]
+fn blocking_streams_and_transactions() {
+    scenario(
+        3,
+        &[
+            // Inside MULTI a blocking read answers at once: nil, or what is there.
+            Call(0, "XADD s 1-0 a 1"),
+            Call(0, "XGROUP CREATE s g $"),
+            Call(0, "MULTI"),
+            Call(0, "XREAD BLOCK 0 STREAMS s $"),
+            Call(0, "XREAD BLOCK 0 STREAMS s 0"),
+            Call(0, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >"),
+            Call(0, "XREAD BLOCK 0 STREAMS missing 0"),
+            Call(0, "EXEC"),
+            // XADDs inside MULTI wake a reader after EXEC, with everything the EXEC added.
+            Send(1, "XREAD BLOCK 0 STREAMS s $"),
+            Send(2, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >"),
+            Quiet(2),
+            Call(0, "MULTI"),
+            Call(0, "XADD s 2-0 b 2"),
+            Call(0, "XADD s 3-0 c 3"),
+            Quiet(1),
+            Call(0, "EXEC"),
+            Read(1),
+            Read(2),
+            // An XADD and a DEL in one transaction: nothing to read at the end.
+            Send(1, "XREAD BLOCK 0 STREAMS s $"),
+            Quiet(1),
+            Call(0, "MULTI"),
+            Call(0, "XADD s 4-0 d 4"),
+            Call(0, "DEL s"),
+            Call(0, "EXEC"),
+            Quiet(1),
+            Call(0, "XADD s 5-0 e 5"),
+            Read(1),
+            // A reader of two keys, both written by one EXEC.
+            Send(1, "XREAD BLOCK 0 STREAMS k1 k2 $ $"),
+            Quiet(1),
+            Call(0, "MULTI"),
+            Call(0, "XADD k2 1-0 x 1"),
+            Call(0, "XADD k1 1-0 y 2"),
+            Call(0, "EXEC"),
+            Read(1),
         ],
     );
 }
