@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use formats::resp::{parse_command, Limits, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -120,8 +120,11 @@ async fn client_loop(
 ) -> std::io::Result<()> {
     let mut input = BytesMut::with_capacity(READ_BUFFER_BYTES);
     let mut output = BytesMut::new();
-    let mut protocol = 2u8;
-    let mut authenticated = !server.requires_auth();
+    let mut session = Session {
+        protocol: 2,
+        authenticated: !server.requires_auth(),
+        commit_seq: None,
+    };
     // Set when a command blocked the client: its deadline (`None`: none).
     let mut blocked: Option<Option<Instant>> = None;
     loop {
@@ -131,7 +134,7 @@ async fn client_loop(
         } else {
             Duration::from_secs(timeout_secs)
         };
-        let mut commit_seq = None;
+        session.commit_seq = None;
         if let Some(deadline) = blocked.take() {
             // The blocked command's answer goes out first, then the requests that arrived
             // meanwhile run. Another client's write served it: that write must be durable too.
@@ -141,9 +144,9 @@ async fn client_loop(
                 return Ok(());
             };
             if let Some(reply) = answer {
-                reply.encode(protocol, &mut output);
+                reply.encode(session.protocol, &mut output);
             }
-            commit_seq = Some(server.durability.committed());
+            session.commit_seq = Some(server.durability.committed());
         } else {
             tokio::select! {
             read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => {
@@ -164,58 +167,40 @@ async fn client_loop(
             }
         }
         let mut close = false;
+        let mut held: Option<Vec<Bytes>> = None;
         loop {
-            let limits = Limits {
-                max_bulk_bytes: server.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
-                authenticated,
-            };
-            let request = match parse_command(&mut input, limits) {
-                Ok(Some(request)) => request,
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::debug!("protocol error from client {id}: {e}");
-                    Reply::Error(format!("ERR {e}")).encode(protocol, &mut output);
+            let end = run_requests(
+                server,
+                id,
+                signals,
+                &mut session,
+                &mut input,
+                &mut output,
+                push_rx,
+                held.take(),
+            );
+            match end {
+                BatchEnd::Drained => break,
+                BatchEnd::Close => {
                     close = true;
                     break;
                 }
-            };
-            if pause_applies(server, &request.args) {
-                // CLIENT PAUSE: replies so far go out, then this client waits for the pause to end.
-                if !output.is_empty() {
-                    stream.write_all(&output).await?;
-                    output.clear();
+                BatchEnd::Blocked(deadline) => {
+                    blocked = Some(deadline);
+                    break;
                 }
-                while pause_applies(server, &request.args) {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                BatchEnd::Paused(args) => {
+                    // CLIENT PAUSE: replies so far go out, then this client waits for the pause
+                    // to end and runs the held request.
+                    if !output.is_empty() {
+                        stream.write_all(&output).await?;
+                        output.clear();
+                    }
+                    while pause_applies(server, &args) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    held = Some(args);
                 }
-            }
-            let Outcome {
-                reply,
-                protocol: p,
-                authenticated: a,
-                after,
-                commit_seq: seq,
-                blocked: block,
-            } = dispatch::execute(server, id, &request.args, input.len());
-            protocol = p;
-            authenticated = a;
-            // Messages the command pushed to this very client (PUBLISH to oneself, keyspace
-            // events of one's own writes) precede its reply, as in Redis.
-            while let Ok(message) = push_rx.try_recv() {
-                signals.taken(message.len());
-                output.extend_from_slice(&message);
-            }
-            if let Some(reply) = reply {
-                reply.encode(protocol, &mut output);
-            }
-            commit_seq = seq.or(commit_seq);
-            if after.close {
-                close = true;
-                break;
-            }
-            if block.is_some() {
-                blocked = block;
-                break;
             }
         }
         if input.len() as u64 > server.tunables.query_buffer_limit.load(Ordering::Relaxed) {
@@ -225,7 +210,7 @@ async fn client_loop(
         if input.is_empty() && input.capacity() > 4 * READ_BUFFER_BYTES {
             input = BytesMut::with_capacity(READ_BUFFER_BYTES);
         }
-        if let Some(seq) = commit_seq {
+        if let Some(seq) = session.commit_seq {
             Durability::make_durable(server, seq).await;
         }
         if !output.is_empty() {
@@ -240,6 +225,95 @@ async fn client_loop(
         }
         if close {
             return Ok(());
+        }
+    }
+}
+
+/// A connection's per-command state that outlives one batch.
+struct Session {
+    protocol: u8,
+    authenticated: bool,
+    /// The latest commit a reply of this batch depends on.
+    commit_seq: Option<u64>,
+}
+
+/// How a batch of requests ended.
+enum BatchEnd {
+    /// Every complete request ran.
+    Drained,
+    /// CLIENT PAUSE holds this request: run it once the pause is over.
+    Paused(Vec<Bytes>),
+    /// Close the connection once the replies are written.
+    Close,
+    /// The last request blocked the client, until this deadline (`None`: forever).
+    Blocked(Option<Instant>),
+}
+
+/// Runs the complete requests in `input` (after `held`, a request CLIENT PAUSE held back), in
+/// order, encoding their replies into `output`. The execution lock is taken once for the whole
+/// batch, as Redis runs a client's whole query buffer in one go: other clients wait between
+/// batches, not between the commands of a pipeline or a MULTI/EXEC block. Nothing here awaits,
+/// so the lock is never held across a suspension.
+#[allow(clippy::too_many_arguments)]
+fn run_requests(
+    server: &Arc<Server>,
+    id: u64,
+    signals: &ClientSignals,
+    session: &mut Session,
+    input: &mut BytesMut,
+    output: &mut BytesMut,
+    push_rx: &mut mpsc::Receiver<Bytes>,
+    mut held: Option<Vec<Bytes>>,
+) -> BatchEnd {
+    let mut guard = None;
+    loop {
+        let args = match held.take() {
+            Some(args) => args,
+            None => {
+                let limits = Limits {
+                    max_bulk_bytes: server.tunables.proto_max_bulk_len.load(Ordering::Relaxed),
+                    authenticated: session.authenticated,
+                };
+                match parse_command(input, limits) {
+                    Ok(Some(request)) if pause_applies(server, &request.args) => {
+                        return BatchEnd::Paused(request.args)
+                    }
+                    Ok(Some(request)) => request.args,
+                    Ok(None) => return BatchEnd::Drained,
+                    Err(e) => {
+                        tracing::debug!("protocol error from client {id}: {e}");
+                        Reply::Error(format!("ERR {e}")).encode(session.protocol, output);
+                        return BatchEnd::Close;
+                    }
+                }
+            }
+        };
+        let shared = guard.get_or_insert_with(|| server.exec.lock());
+        let Outcome {
+            reply,
+            protocol,
+            authenticated,
+            after,
+            commit_seq,
+            blocked,
+        } = dispatch::execute(server, shared, id, &args, input.len());
+        session.protocol = protocol;
+        session.authenticated = authenticated;
+        // Messages the command pushed to this very client (PUBLISH to oneself, keyspace
+        // events of one's own writes) precede its reply, as in Redis.
+        while let Ok(message) = push_rx.try_recv() {
+            signals.taken(message.len());
+            output.extend_from_slice(&message);
+        }
+        if let Some(reply) = reply {
+            reply.encode(protocol, output);
+        }
+        session.commit_seq = commit_seq.or(session.commit_seq);
+        if after.close {
+            return BatchEnd::Close;
+        }
+        if let Some(deadline) = blocked {
+            return BatchEnd::Blocked(deadline);
         }
     }
 }

@@ -38,15 +38,14 @@ pub struct Outcome {
     pub blocked: Option<Option<Instant>>,
 }
 
-/// Executes one command for client `client_id`.
+/// Executes one command for client `client_id`; the caller holds the execution lock (`shared`).
 pub fn execute(
     server: &Server,
+    shared: &mut Shared,
     client_id: u64,
     args: &[Bytes],
     query_buffer_bytes: usize,
 ) -> Outcome {
-    let mut guard = server.exec.lock();
-    let shared: &mut Shared = &mut guard;
     let Some(mut client) = shared.clients.remove(&client_id) else {
         return Outcome {
             reply: None,

@@ -268,63 +268,66 @@ fn read_one(
         let From::After(after) = from else {
             return Ok(None);
         };
-        let newer = if blocked {
-            stream.state.last_id > after
-        } else {
-            !stream.is_empty()
-                && stream
-                    .edge_id(ctx, Order::Descending)?
-                    .is_some_and(|last| last > after)
-        };
-        if !newer {
-            return Ok(None);
-        }
-        let Some(start) = after.next() else {
-            return Ok(None);
-        };
-        let entries = stream.range(ctx, start, StreamId::MAX, Order::Ascending, limit)?;
-        return Ok(Some(super::entries_reply(entries)));
+        return Ok(newer(ctx, &stream, after, limit, blocked)?.map(super::entries_reply));
     };
     let Some(mut group) = stream.group(ctx, group_name)? else {
         return Ok(None);
     };
-    let serve = match from {
-        From::After(_) => true,
-        From::New if blocked => stream.state.last_id > group.last_id,
-        From::New => {
-            !stream.is_empty()
-                && stream
-                    .edge_id(ctx, Order::Descending)?
-                    .is_some_and(|last| last > group.last_id)
-        }
+    let fresh = match from {
+        From::After(_) => None,
+        From::New => match newer(ctx, &stream, group.last_id, limit, blocked)? {
+            Some(entries) => Some(entries),
+            None => return Ok(None),
+        },
     };
-    if !serve {
-        return Ok(None);
-    }
     // Redis 7.0 looks the consumer up (creating it) only for a stream it serves.
     let consumer = consumer_for(ctx, &stream, &mut group, consumer_name)?;
-    let reply = match from {
-        From::After(after) => history(ctx, &stream, &group, &consumer.name, after, limit)?,
-        From::New => deliver_new(ctx, &stream, &mut group, consumer_name, parsed.noack, limit)?,
+    let reply = match (fresh, from) {
+        (Some(entries), _) => deliver(
+            ctx,
+            &stream,
+            &mut group,
+            consumer_name,
+            parsed.noack,
+            entries,
+        )?,
+        (None, From::After(after)) => history(ctx, &stream, &group, &consumer.name, after, limit)?,
+        (None, From::New) => Reply::Array(Vec::new()),
     };
     ctx.dirty += 1;
     stream.put_group(ctx, &group)?;
     Ok(Some(reply))
 }
 
-/// Delivers entries after the group's last ID to a consumer (XREADGROUP `>`).
-fn deliver_new(
+/// Up to `limit` entries after `after`, if the stream is to be served: it holds one (Redis
+/// compares its last live ID), or, for a client served after blocking, its last ID moved past
+/// `after` (then possibly nothing, when the new entries are gone again).
+fn newer(
+    ctx: &Ctx,
+    stream: &Stream,
+    after: StreamId,
+    limit: usize,
+    blocked: bool,
+) -> Result<Option<Vec<super::store::Entry>>, CommandError> {
+    if blocked && stream.state.last_id <= after {
+        return Ok(None);
+    }
+    let entries = match after.next() {
+        Some(start) => stream.range(ctx, start, StreamId::MAX, Order::Ascending, limit)?,
+        None => Vec::new(),
+    };
+    Ok((blocked || !entries.is_empty()).then_some(entries))
+}
+
+/// Delivers `entries` (those after the group's last ID) to a consumer (XREADGROUP `>`).
+fn deliver(
     ctx: &mut Ctx,
     stream: &Stream,
     group: &mut super::store::Group,
     consumer: &Bytes,
     noack: bool,
-    limit: usize,
+    entries: Vec<super::store::Entry>,
 ) -> Result<Reply, CommandError> {
-    let Some(start) = group.last_id.next() else {
-        return Ok(Reply::Array(Vec::new()));
-    };
-    let entries = stream.range(ctx, start, StreamId::MAX, Order::Ascending, limit)?;
     let mut replies = Vec::with_capacity(entries.len());
     for entry in entries {
         let id = entry.id;
