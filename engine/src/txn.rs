@@ -28,6 +28,9 @@ struct Entry {
     /// When the key was first written in this transaction (an ordinal): keys changed by a
     /// transaction are reported in the order they were first written, as Redis signals them.
     first_written: u64,
+    /// Every write of the key so far was [`Txn::put_unsignalled`]: stored, but not reported
+    /// by [`Txn::changed_keys`].
+    unsignalled: bool,
 }
 
 impl Entry {
@@ -41,8 +44,9 @@ impl Entry {
     }
 
     fn mark_written(&mut self, ordinal: u64) {
-        if !self.dirty {
+        if !self.dirty || self.unsignalled {
             self.dirty = true;
+            self.unsignalled = false;
             self.first_written = ordinal;
         }
     }
@@ -101,6 +105,7 @@ impl<'e> Txn<'e> {
                 current: original,
                 dirty: false,
                 first_written: 0,
+                unsignalled: false,
             };
             self.entries.insert(id.clone(), entry);
         }
@@ -119,6 +124,19 @@ impl<'e> Txn<'e> {
         entry.current = Some(meta);
         entry.mark_written(ordinal);
         self.writes += 1;
+        Ok(())
+    }
+
+    /// Stores a key's new metadata without reporting the key as changed (no WATCH
+    /// invalidation, no wakeup of blocked clients), for the few writes Redis makes without
+    /// signalling a modified key (XSETID). A later ordinary write of the key reports it.
+    pub fn put_unsignalled(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
+        let entry = self.entry(db, key)?;
+        entry.current = Some(meta);
+        if !entry.dirty {
+            entry.dirty = true;
+            entry.unsignalled = true;
+        }
         Ok(())
     }
 
@@ -182,7 +200,7 @@ impl<'e> Txn<'e> {
         let mut changed: Vec<(u64, usize, Vec<u8>, bool)> = self
             .entries
             .iter()
-            .filter(|(_, entry)| entry.dirty)
+            .filter(|(_, entry)| entry.dirty && !entry.unsignalled)
             .filter_map(|((physical, key), entry)| {
                 let db = map.iter().position(|p| p == physical)?;
                 Some((
@@ -486,6 +504,36 @@ mod tests {
         txn.put(0, b"z", Meta::string(b"9".to_vec(), 0)).unwrap();
         assert_eq!(txn.db_counts(0).unwrap(), (1, 0));
         assert_eq!(scanned_keys(&txn, 0), vec![b"z".to_vec()]);
+    }
+
+    #[test]
+    fn unsignalled_writes_are_stored_but_not_reported_until_an_ordinary_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"a", Meta::string(b"1".to_vec(), 0)).unwrap();
+        txn.commit(false).unwrap();
+
+        let mut txn = Txn::new(&engine);
+        txn.put_unsignalled(0, b"a", Meta::string(b"2".to_vec(), 0))
+            .unwrap();
+        txn.put(0, b"b", Meta::string(b"3".to_vec(), 0)).unwrap();
+        let changed: Vec<Vec<u8>> = txn.changed_keys().into_iter().map(|c| c.1).collect();
+        assert_eq!(changed, vec![b"b".to_vec()]);
+        txn.put(0, b"a", Meta::string(b"4".to_vec(), 0)).unwrap();
+        let changed: Vec<Vec<u8>> = txn.changed_keys().into_iter().map(|c| c.1).collect();
+        assert_eq!(changed, vec![b"b".to_vec(), b"a".to_vec()]);
+
+        let mut txn = Txn::new(&engine);
+        txn.put_unsignalled(0, b"a", Meta::string(b"5".to_vec(), 0))
+            .unwrap();
+        assert!(txn.changed_keys().is_empty());
+        txn.commit(false).unwrap();
+        let mut txn = Txn::new(&engine);
+        assert_eq!(
+            txn.get(0, b"a").unwrap().map(|m| m.body.clone()),
+            Some(b"5".to_vec())
+        );
     }
 
     #[test]

@@ -35,9 +35,9 @@ pub struct Ctx<'a> {
     pub events: Vec<Event>,
     /// Set by a blocking command that found nothing to serve (see [`Ctx::block`]).
     pub blocked: Option<Blocked>,
-    /// Keys (db, key) this command changed without making them ready for blocked clients:
-    /// Redis's XSETID changes a stream without signalling its readers.
-    pub unready: Vec<(usize, Vec<u8>)>,
+    /// Keys (db, key) ready for blocked clients although their record did not change: XGROUP
+    /// DESTROY wakes the group's readers (with an error) as Redis signals the key.
+    pub signalled: Vec<(usize, Vec<u8>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,7 +57,7 @@ impl<'a> Ctx<'a> {
             dirty: 0,
             events: Vec::new(),
             blocked: None,
-            unready: Vec::new(),
+            signalled: Vec::new(),
         }
     }
 
@@ -87,6 +87,12 @@ impl<'a> Ctx<'a> {
             timeout_reply,
             silent: false,
         });
+    }
+
+    /// Makes `key` (of the client's database) ready for blocked clients after this command,
+    /// changed or not (see [`Ctx::signalled`]).
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.signalled.push((self.client.db, key.to_vec()));
     }
 
     /// Records a keyspace event on `key` of the client's database (Redis's

@@ -103,21 +103,23 @@ pub fn execute(
             after = ctx.after;
             let events = std::mem::take(&mut ctx.events);
             block = ctx.blocked.take();
-            let unready = std::mem::take(&mut ctx.unready);
+            let signalled = std::mem::take(&mut ctx.signalled);
             let track = ctx.shared.tracks_keys();
             let txn = ctx.txn;
             let reply = match server.commit(txn, track) {
                 Ok(changed) => {
                     server.after_commit(shared, Some(&mut client), &changed, &events);
-                    if !shared.blocked.is_empty() && !changed.is_empty() {
+                    if !shared.blocked.is_empty() {
                         // The executing client is lent out, so it is never among the served.
-                        let ready = changed
-                            .into_iter()
-                            .filter(|(db, key, _)| {
-                                !unready.iter().any(|(d, k)| d == db && k == key)
-                            })
-                            .collect();
-                        wrote |= blocking::serve_ready(server, shared, ready);
+                        let mut ready = changed;
+                        for (db, key) in signalled {
+                            if !ready.iter().any(|(d, k, _)| *d == db && *k == key) {
+                                ready.push((db, key, true));
+                            }
+                        }
+                        if !ready.is_empty() {
+                            wrote |= blocking::serve_ready(server, shared, ready);
+                        }
                     }
                     reply
                 }

@@ -171,8 +171,6 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         None => 0,
     };
     stream.save(ctx, 1)?;
-    let db = ctx.db();
-    ctx.unready.retain(|(d, k)| !(*d == db && k == key));
     ctx.notify(notify::STREAM, "xadd", key);
     if trimmed > 0 {
         ctx.notify(notify::STREAM, "xtrim", key);
@@ -361,10 +359,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if !max_deleted.is_zero() {
         stream.state.max_deleted = max_deleted;
     }
-    stream.save(ctx, 1)?;
-    // A new last ID alone does not wake blocked readers (Redis signals no readiness here).
-    let db = ctx.db();
-    ctx.unready.push((db, key.to_vec()));
+    stream.save_unsignalled(ctx, 1)?;
     ctx.notify(notify::STREAM, "xsetid", key);
     Ok(Reply::ok())
 }

@@ -219,9 +219,10 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 return Ok(Reply::Integer(0));
             };
             stream.destroy_group(ctx, &group.name)?;
-            // Rewriting the metadata makes the key ready: blocked XREADGROUP clients of the
-            // group get their NOGROUP error (Redis signals the key as ready).
-            stream.save(ctx, 1)?;
+            // Blocked XREADGROUP clients of the group get their NOGROUP error: Redis signals
+            // the key as ready (without touching WATCH).
+            ctx.signal_ready(key);
+            ctx.dirty += 1;
             ctx.notify(notify::STREAM, "xgroup-destroy", key);
             Ok(Reply::Integer(1))
         }

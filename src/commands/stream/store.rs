@@ -364,6 +364,15 @@ impl<'k> Stream<'k> {
         Ok(())
     }
 
+    /// Stores the metadata record without signalling the key as modified (Redis's XSETID
+    /// invalidates no WATCH and wakes no reader), counting `changes` in `dirty`.
+    pub fn save_unsignalled(mut self, ctx: &mut Ctx, changes: u64) -> Result<(), CommandError> {
+        self.meta.body = self.state.encode();
+        ctx.txn.put_unsignalled(self.db, self.key, self.meta)?;
+        ctx.dirty += changes;
+        Ok(())
+    }
+
     pub fn len(&self) -> u64 {
         self.meta.count
     }

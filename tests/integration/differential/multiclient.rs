@@ -164,6 +164,49 @@ fn scenario(clients: usize, steps: &[Step]) {
 }
 
 #[test]
+fn stream_commands_and_watch() {
+    // Which stream commands invalidate another client's WATCH: Redis 7.0 signals a modified
+    // key for XADD, XDEL, XTRIM, XSETID and a stream MKSTREAM creates, not for the
+    // consumer-group commands.
+    let mut steps = vec![Call(1, "XADD s 1-1 a 1"), Call(1, "XGROUP CREATE s g 0")];
+    for command in [
+        "XADD s 5-0 b 2",
+        "XDEL s 5-0",
+        "XTRIM s MAXLEN 5",
+        "XSETID s 9-0",
+        "XGROUP CREATE s g2 0",
+        "XGROUP SETID s g2 0",
+        "XGROUP CREATECONSUMER s g2 c",
+        "XREADGROUP GROUP g2 c STREAMS s >",
+        "XACK s g2 1-1",
+        "XCLAIM s g2 d 0 1-1",
+        "XAUTOCLAIM s g2 e 0 0",
+        "XGROUP DELCONSUMER s g2 d",
+        "XGROUP DESTROY s g",
+        "XGROUP CREATE missing g 0 MKSTREAM",
+    ] {
+        let key = if command.contains("missing") {
+            "missing"
+        } else {
+            "s"
+        };
+        steps.push(Call(
+            0,
+            if key == "s" {
+                "WATCH s"
+            } else {
+                "WATCH missing"
+            },
+        ));
+        steps.push(Call(0, "MULTI"));
+        steps.push(Call(0, "PING"));
+        steps.push(Call(1, command));
+        steps.push(Call(0, "EXEC"));
+    }
+    scenario(2, &steps);
+}
+
+#[test]
 fn watch_is_invalidated_by_other_clients() {
     scenario(
         2,
