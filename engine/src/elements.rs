@@ -225,7 +225,7 @@ impl<'e> Txn<'e> {
 }
 
 /// The smallest byte string greater than every string starting with `prefix`.
-pub(crate) fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut next = prefix.to_vec();
     while let Some(last) = next.pop() {
         if last < u8::MAX {

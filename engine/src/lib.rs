@@ -19,7 +19,7 @@ mod meta_cache;
 mod snapshot;
 mod txn;
 
-pub use elements::{Instance, Order};
+pub use elements::{prefix_successor, Instance, Order};
 pub use engine::{DueExpire, Engine, EngineOptions, ReplPosition, ScanItem};
 pub use error::EngineError;
 pub use meta::{Kind, Meta, StringForm};

@@ -107,17 +107,6 @@ fn load(server: &Server) {
     }
 }
 
-/// Resident memory of a process, from /proc.
-fn rss_bytes(pid: u32) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
-        .expect("VmRSS in /proc/<pid>/status");
-    kb * 1024
-}
-
 /// Runs one command, checks its reply and how long it took; returns the reply.
 fn timed(
     conn: &mut crate::support::resp::Conn,
@@ -226,7 +215,7 @@ fn million_element_collections_stay_on_disk_and_delete_in_constant_time() {
     read_ten_of_each(&mut conn, "after loading");
 
     let payload = payload_bytes();
-    let rss = rss_bytes(server.pid());
+    let rss = crate::support::rss_bytes(server.pid());
     eprintln!(
         "collections_scale: RSS {} MiB for {} MiB of payload ({:.0}%)",
         rss >> 20,

@@ -95,17 +95,6 @@ fn load(conn: &mut Conn) {
     );
 }
 
-/// Resident memory of a process, from /proc.
-fn rss_bytes(pid: u32) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
-        .expect("VmRSS in /proc/<pid>/status");
-    kb * 1024
-}
-
 /// Runs one command, prints how long it took and checks that against `bound`; returns the reply,
 /// which must not be an error.
 fn timed<A: AsRef<str>>(conn: &mut Conn, args: &[A], bound: Duration) -> Reply {
@@ -348,7 +337,7 @@ fn million_entry_stream_reads_by_position_and_deletes_in_constant_time() {
     check_groups(&mut conn, COUNT, "before the kill");
 
     let payload = payload_bytes();
-    let rss = rss_bytes(server.pid());
+    let rss = crate::support::rss_bytes(server.pid());
     eprintln!(
         "streams_scale: {:?} RSS {} MiB for {} MiB of payload ({:.0}%)",
         server.flavor(),

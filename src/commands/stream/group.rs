@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use formats::resp::Reply;
 
-use super::id::{parse_interval, parse_loose, parse_strict, StreamId};
+use super::id::{parse_loose, parse_range, parse_start, parse_strict, StreamId};
 use super::store::{Consumer, Group, Nack, Stream, PAGE};
 use super::{entry_reply, id_reply, shown};
 use crate::commands::args::parse_i64;
@@ -370,18 +370,7 @@ fn xpending(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             at += 2;
         }
         let count = parse_i64(args.get(at + 2).ok_or(CommandError::Syntax)?)?.max(0);
-        let (mut from, start_excluded) = parse_interval(&args[at], 0)?;
-        if start_excluded {
-            from = from
-                .next()
-                .ok_or_else(|| CommandError::other("ERR invalid start ID for the interval"))?;
-        }
-        let (mut to, end_excluded) = parse_interval(&args[at + 1], u64::MAX)?;
-        if end_excluded {
-            to = to
-                .prev()
-                .ok_or_else(|| CommandError::other("ERR invalid end ID for the interval"))?;
-        }
+        let (from, to) = parse_range(&args[at], &args[at + 1])?;
         range = Some((from, to, count as u64));
         consumer = args.get(at + 3);
     }
@@ -670,12 +659,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let min_idle = parse_min_idle(&args[4], "XAUTOCLAIM")?;
-    let (mut from, excluded) = parse_interval(&args[5], 0)?;
-    if excluded {
-        from = from
-            .next()
-            .ok_or_else(|| CommandError::other("ERR invalid start ID for the interval"))?;
-    }
+    let mut from = parse_start(&args[5])?;
     let mut count: u64 = 100;
     let mut justid = false;
     let mut i = 6;

@@ -153,7 +153,7 @@ pub fn parse_loose(arg: &[u8], missing_seq: u64) -> Result<StreamId, CommandErro
 
 /// One bound of a range (XRANGE, XPENDING): `(` makes it exclusive, and an exclusive bound is
 /// strict. Returns the ID and whether it is exclusive.
-pub fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CommandError> {
+fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CommandError> {
     match arg {
         [b'(', rest @ ..] if !rest.is_empty() => {
             let rules = IdRules {
@@ -167,22 +167,32 @@ pub fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), 
     }
 }
 
-/// Parses an inclusive range's start and end the way XRANGE does (start first, each exclusive
-/// bound moved inwards at once), with Redis's errors.
+/// A range's start as XRANGE, XPENDING and XAUTOCLAIM read it: a missing sequence is 0, and
+/// an exclusive start moves to the next ID.
+pub fn parse_start(arg: &[u8]) -> Result<StreamId, CommandError> {
+    let (from, excluded) = parse_interval(arg, 0)?;
+    if !excluded {
+        return Ok(from);
+    }
+    from.next()
+        .ok_or_else(|| CommandError::other("ERR invalid start ID for the interval"))
+}
+
+/// A range's end: a missing sequence is the greatest, an exclusive end moves to the previous
+/// ID.
+pub fn parse_end(arg: &[u8]) -> Result<StreamId, CommandError> {
+    let (to, excluded) = parse_interval(arg, u64::MAX)?;
+    if !excluded {
+        return Ok(to);
+    }
+    to.prev()
+        .ok_or_else(|| CommandError::other("ERR invalid end ID for the interval"))
+}
+
+/// Parses an inclusive range's start and end the way XRANGE does (start first), with Redis's
+/// errors.
 pub fn parse_range(start: &[u8], end: &[u8]) -> Result<(StreamId, StreamId), CommandError> {
-    let (mut from, start_excluded) = parse_interval(start, 0)?;
-    if start_excluded {
-        from = from
-            .next()
-            .ok_or_else(|| CommandError::other("ERR invalid start ID for the interval"))?;
-    }
-    let (mut to, end_excluded) = parse_interval(end, u64::MAX)?;
-    if end_excluded {
-        to = to
-            .prev()
-            .ok_or_else(|| CommandError::other("ERR invalid end ID for the interval"))?;
-    }
-    Ok((from, to))
+    Ok((parse_start(start)?, parse_end(end)?))
 }
 
 /// Redis's `string2ull`: `string2ll` when it succeeds (negative numbers refused), otherwise

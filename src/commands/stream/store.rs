@@ -25,7 +25,7 @@
 use std::ops::Bound;
 
 use bytes::Bytes;
-use engine::{Instance, Kind, Meta, Order};
+use engine::{prefix_successor, Instance, Kind, Meta, Order};
 use formats::listpack;
 
 use super::id::StreamId;
@@ -761,7 +761,7 @@ impl<'k> Stream<'k> {
 
     /// Deletes every element record whose field starts with `prefix`.
     fn delete_prefixed(&self, ctx: &mut Ctx, prefix: &[u8]) -> Result<(), CommandError> {
-        let end = prefix_end(prefix);
+        let end = prefix_successor(prefix);
         loop {
             let page = ctx.txn.element_range(
                 self.instance(),
@@ -936,7 +936,7 @@ impl<'k> Stream<'k> {
     /// A group's consumers in name order.
     pub fn consumers(&self, ctx: &Ctx, group: &[u8]) -> Result<Vec<Consumer>, CommandError> {
         let prefix = scoped(TAG_CONSUMER, group);
-        let end = prefix_end(&prefix);
+        let end = prefix_successor(&prefix);
         let raw = ctx.txn.element_range(
             self.instance(),
             Bound::Included(&prefix),
@@ -1022,18 +1022,6 @@ fn consumer_pel_key(group: &[u8], consumer: &[u8], id: StreamId) -> Vec<u8> {
     put_bytes(&mut key, consumer);
     key.extend_from_slice(&id.encode());
     key
-}
-
-/// The first key after every key starting with `prefix` (`None`: there is none).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 fn id_after_tag(field: &[u8]) -> Result<StreamId, CommandError> {
@@ -1167,12 +1155,5 @@ mod tests {
         node.entry_bytes = entry_bytes(&node, StreamId::new(1, 1), &pairs, true);
         // 7 (header, end) + 2+2+2+3+2 (master entry) + 2+2+2+2+2 (entry).
         assert_eq!(node.listpack_bytes(), 7 + 11 + 10);
-    }
-
-    #[test]
-    fn prefix_ends() {
-        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
-        assert_eq!(prefix_end(b"\xff"), None);
     }
 }
