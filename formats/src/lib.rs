@@ -5,6 +5,7 @@
 
 pub mod glob;
 pub mod listpack;
+pub mod rdb;
 pub mod resp;
 pub mod resp_reply;
 pub mod slot;

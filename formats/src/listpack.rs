@@ -1,4 +1,4 @@
-//! Redis's listpack: the sizes its elements take.
+//! Redis's listpack: the sizes its elements take, and a decoder for listpacks read from files.
 //!
 //! A listpack is a 6-byte header (total bytes as a 32-bit little-endian number, element count as
 //! a 16-bit one), the elements, and an end byte 0xFF. Each element is an encoding byte (or two,
@@ -12,8 +12,119 @@
 //!
 //! Redis decides when to start a new stream node from the byte size of the tail node's
 //! listpack, so rockslot computes the sizes Redis would have without building the listpack.
+//!
+//! [`decode`] reads a listpack found in an RDB file (hashes, sorted sets, sets, quicklist v2
+//! nodes and stream nodes) and checks it the way Redis's deep integrity check does: the header
+//! size and count, every element length and backlen, and the end byte.
 
+use crate::rdb::blob::{check_count, err, BlobError, Element, Problem};
 use crate::text::string2ll;
+
+const NAME: &str = "listpack";
+const HEADER: usize = 6;
+
+/// Decodes a listpack blob into its elements, in order.
+pub fn decode(blob: &[u8]) -> Result<Vec<Element<'_>>, BlobError> {
+    if blob.len() < HEADER + 1 {
+        return Err(err(NAME, 0, Problem::Truncated));
+    }
+    let total = u64::from(u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]));
+    if total != blob.len() as u64 {
+        return Err(err(
+            NAME,
+            0,
+            Problem::SizeMismatch {
+                header: total,
+                actual: blob.len() as u64,
+            },
+        ));
+    }
+    let count = u16::from_le_bytes([blob[4], blob[5]]);
+    let mut out = Vec::new();
+    let mut p = HEADER;
+    loop {
+        let at = p;
+        let enc = *blob.get(p).ok_or(err(NAME, p, Problem::Truncated))?;
+        if enc == 0xff {
+            break;
+        }
+        let need = |from: usize, n: usize| -> Result<&[u8], BlobError> {
+            blob.get(from..from + n)
+                .ok_or(err(NAME, at, Problem::Truncated))
+        };
+        let (element, size) = match enc {
+            0x00..=0x7f => (Element::Int(i64::from(enc)), 1),
+            0x80..=0xbf => {
+                let len = usize::from(enc & 0x3f);
+                (Element::Bytes(need(p + 1, len)?), 1 + len)
+            }
+            0xc0..=0xdf => {
+                let b = need(p, 2)?;
+                let raw = (u16::from(b[0] & 0x1f) << 8) | u16::from(b[1]);
+                // Sign-extend 13 bits.
+                (Element::Int(i64::from(((raw << 3) as i16) >> 3)), 2)
+            }
+            0xe0..=0xef => {
+                let b = need(p, 2)?;
+                let len = (usize::from(b[0] & 0x0f) << 8) | usize::from(b[1]);
+                (Element::Bytes(need(p + 2, len)?), 2 + len)
+            }
+            0xf0 => {
+                let b = need(p + 1, 4)?;
+                let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                (Element::Bytes(need(p + 5, len)?), 5 + len)
+            }
+            0xf1 => {
+                let b = need(p + 1, 2)?;
+                (Element::Int(i64::from(i16::from_le_bytes([b[0], b[1]]))), 3)
+            }
+            0xf2 => {
+                let b = need(p + 1, 3)?;
+                (
+                    Element::Int(i64::from(i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8)),
+                    4,
+                )
+            }
+            0xf3 => {
+                let b = need(p + 1, 4)?;
+                (
+                    Element::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    5,
+                )
+            }
+            0xf4 => {
+                let b = need(p + 1, 8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                (Element::Int(i64::from_le_bytes(a)), 9)
+            }
+            _ => return Err(err(NAME, p, Problem::BadEncoding(enc))),
+        };
+        let back_len = backlen_size(size as u64) as usize;
+        let back = need(p + size, back_len)?;
+        let mut value = 0u64;
+        for (i, b) in back.iter().rev().enumerate() {
+            value |= u64::from(b & 0x7f) << (7 * i);
+        }
+        if value != size as u64 {
+            return Err(err(
+                NAME,
+                p + size,
+                Problem::SizeMismatch {
+                    header: value,
+                    actual: size as u64,
+                },
+            ));
+        }
+        p += size + back_len;
+        out.push(element);
+    }
+    if p != blob.len() - 1 {
+        return Err(err(NAME, p + 1, Problem::TrailingBytes));
+    }
+    check_count(NAME, 4, u64::from(count), u64::from(u16::MAX), out.len())?;
+    Ok(out)
+}
 
 /// Bytes of an empty listpack: the header and the end byte.
 pub const EMPTY_BYTES: u64 = 7;
@@ -57,7 +168,7 @@ fn backlen_size(encoded: u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -73,6 +184,86 @@ mod tests {
         assert_eq!(int_size(8_388_608), 6);
         assert_eq!(int_size(2_147_483_648), 10);
         assert_eq!(int_size(i64::MIN), 10);
+    }
+
+    /// Builds a listpack from raw elements (encoding and data, without backlen).
+    pub(crate) fn build(elements: &[Vec<u8>]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for e in elements {
+            body.extend_from_slice(e);
+            let l = e.len() as u64;
+            let n = backlen_size(l) as usize;
+            let mut back = Vec::new();
+            for i in (0..n).rev() {
+                let mut b = ((l >> (7 * i)) & 0x7f) as u8;
+                // Every byte but the first written carries the continuation bit.
+                if i != n - 1 {
+                    b |= 0x80;
+                }
+                back.push(b);
+            }
+            body.extend_from_slice(&back);
+        }
+        let total = HEADER + body.len() + 1;
+        let mut b = (total as u32).to_le_bytes().to_vec();
+        b.extend_from_slice(&(elements.len() as u16).to_le_bytes());
+        b.extend_from_slice(&body);
+        b.push(0xff);
+        b
+    }
+
+    #[test]
+    fn decodes_every_encoding() {
+        let mut mid = vec![0xe0 | 1, 44];
+        mid.extend_from_slice(&[b'm'; 300]);
+        let mut big = vec![0xf0];
+        big.extend_from_slice(&5000u32.to_le_bytes());
+        big.extend_from_slice(&[b'b'; 5000]);
+        let blob = build(&[
+            vec![5],
+            vec![0x80 | 3, b'a', b'b', b'c'],
+            vec![0xc0 | 0x1f, 0xff],
+            vec![0xc0 | 0x10, 0x00],
+            mid,
+            big,
+            vec![0xf1, 0x00, 0x80],
+            vec![0xf2, 0xff, 0xff, 0x7f],
+            vec![0xf3, 0xff, 0xff, 0xff, 0xff],
+            vec![0xf4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+        ]);
+        let got = decode(&blob).unwrap();
+        assert_eq!(got[0], Element::Int(5));
+        assert_eq!(got[1], Element::Bytes(b"abc"));
+        assert_eq!(got[2], Element::Int(-1));
+        assert_eq!(got[3], Element::Int(-4096));
+        assert_eq!(got[4], Element::Bytes(&[b'm'; 300]));
+        assert_eq!(got[5], Element::Bytes(&[b'b'; 5000]));
+        assert_eq!(got[6], Element::Int(-32768));
+        assert_eq!(got[7], Element::Int(8_388_607));
+        assert_eq!(got[8], Element::Int(-1));
+        assert_eq!(got[9], Element::Int(i64::MAX));
+    }
+
+    #[test]
+    fn decode_refuses_corruption() {
+        let good = build(&[vec![0x80 | 2, b'h', b'i'], vec![7]]);
+        assert_eq!(decode(&good).unwrap().len(), 2);
+        let mut bad_total = good.clone();
+        bad_total[0] ^= 1;
+        assert!(decode(&bad_total).is_err());
+        let mut bad_count = good.clone();
+        bad_count[4] = 3;
+        assert!(decode(&bad_count).is_err());
+        let mut bad_backlen = good.clone();
+        bad_backlen[9] = 9;
+        assert!(decode(&bad_backlen).is_err());
+        let mut bad_len = good.clone();
+        bad_len[6] = 0x80 | 50;
+        assert!(decode(&bad_len).is_err());
+        assert!(decode(&good[..4]).is_err());
+        let mut no_end = good.clone();
+        no_end.pop();
+        assert!(decode(&no_end).is_err());
     }
 
     #[test]
