@@ -2,12 +2,13 @@
 //!
 //! The metadata record holds what Redis keeps in its `stream` struct: the length (the record's
 //! element count), the last generated ID, the first entry's ID, the highest deleted ID, the
-//! number of entries ever added, and the number of nodes with the first and last one's ID. Everything else is element
-//! records under the stream's version, in spaces told apart by a tag byte:
+//! number of entries ever added, and the number of nodes with the first and last one's master
+//! ID (so XADD and trimming reach them with point reads). Everything else is element records
+//! under the stream's version, in spaces told apart by a tag byte:
 //!
 //! - `e | id` → an entry's fields and values, ordered by ID, so ranges are iterations;
 //! - `n | master id` → one of Redis's listpack nodes: its live and deleted entry counts, its
-//!   master fields and the bytes its entries take. Redis starts a new node when the tail one
+//!   master fields, the bytes its entries take and its last entry's ID. Redis starts a new node when the tail one
 //!   holds `stream-node-max-entries` entries or would pass `stream-node-max-bytes`, and
 //!   approximate trimming (`~`) only drops whole nodes; keeping the same node boundaries (not
 //!   the bytes) makes `~` trim exactly what Redis trims and XINFO's `radix-tree-keys` agree;
