@@ -1,4 +1,5 @@
-//! Redis's listpack: the sizes its elements take, and a decoder for listpacks read from files.
+//! Redis's listpack: the sizes its elements take, a decoder for listpacks read from files, and
+//! a [`Builder`] that writes them (stream nodes in RDB files).
 //!
 //! A listpack is a 6-byte header (total bytes as a 32-bit little-endian number, element count as
 //! a 16-bit one), the elements, and an end byte 0xFF. Each element is an encoding byte (or two,
@@ -167,6 +168,111 @@ fn backlen_size(encoded: u64) -> u64 {
     }
 }
 
+/// Writes a listpack element by element, choosing the same encodings Redis's `lpAppend` does:
+/// strings that read as integers under `string2ll` become integers.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            buf: vec![0; HEADER],
+            count: 0,
+        }
+    }
+}
+
+impl Builder {
+    /// Appends a string (as an integer when it reads as one).
+    pub fn push_bytes(&mut self, value: &[u8]) {
+        if let Some(int) = string2ll(value) {
+            return self.push_int(int);
+        }
+        let start = self.buf.len();
+        let len = value.len();
+        match len {
+            0..=63 => self.buf.push(0x80 | len as u8),
+            64..=4095 => self
+                .buf
+                .extend_from_slice(&[0xe0 | (len >> 8) as u8, len as u8]),
+            _ => {
+                self.buf.push(0xf0);
+                self.buf.extend_from_slice(&(len as u32).to_le_bytes());
+            }
+        }
+        self.buf.extend_from_slice(value);
+        self.end_element(start);
+    }
+
+    /// Appends an integer in its smallest form.
+    pub fn push_int(&mut self, v: i64) {
+        let start = self.buf.len();
+        let le = v.to_le_bytes();
+        match v {
+            0..=127 => self.buf.push(v as u8),
+            -4096..=4095 => {
+                let u = (v as u16) & 0x1fff;
+                self.buf
+                    .extend_from_slice(&[0xc0 | (u >> 8) as u8, u as u8]);
+            }
+            -32768..=32767 => self.push_raw(0xf1, &le[..2]),
+            -8_388_608..=8_388_607 => self.push_raw(0xf2, &le[..3]),
+            -2_147_483_648..=2_147_483_647 => self.push_raw(0xf3, &le[..4]),
+            _ => self.push_raw(0xf4, &le),
+        }
+        self.end_element(start);
+    }
+
+    fn push_raw(&mut self, encoding: u8, data: &[u8]) {
+        self.buf.push(encoding);
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Writes the backlen of the element that starts at `start`: the highest 7 bits first, every
+    /// byte after the first with the continuation bit, so that it reads backwards.
+    fn end_element(&mut self, start: usize) {
+        let l = (self.buf.len() - start) as u64;
+        let n = backlen_size(l);
+        for i in (0..n).rev() {
+            let mut b = ((l >> (7 * i)) & 0x7f) as u8;
+            if i != n - 1 {
+                b |= 0x80;
+            }
+            self.buf.push(b);
+        }
+        self.count += 1;
+    }
+
+    /// Elements appended so far.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no element was appended.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes the finished listpack will take.
+    pub fn bytes(&self) -> usize {
+        self.buf.len() + 1
+    }
+
+    /// The finished listpack, or `None` if it would exceed the 32-bit total size.
+    pub fn finish(mut self) -> Option<Vec<u8>> {
+        self.buf.push(0xff);
+        let total = u32::try_from(self.buf.len()).ok()?;
+        // Counts of 65535 and more are stored as 65535 ("walk to count").
+        let count = u16::try_from(self.count).unwrap_or(u16::MAX);
+        self.buf[..4].copy_from_slice(&total.to_le_bytes());
+        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
+        Some(self.buf)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -277,5 +383,61 @@ pub(crate) mod tests {
         // 2 + 126 = 128 bytes of encoding and data need a 2-byte backlen.
         assert_eq!(string_size(&[b'x'; 126]), 130);
         assert_eq!(string_size(&[b'x'; 4096]), 4096 + 5 + 2);
+    }
+
+    #[test]
+    fn builder_round_trips_and_sizes_match() {
+        let ints = [
+            0i64,
+            127,
+            128,
+            -1,
+            4095,
+            -4096,
+            4096,
+            32767,
+            -32768,
+            32768,
+            8_388_607,
+            -8_388_608,
+            8_388_608,
+            2_147_483_647,
+            -2_147_483_648,
+            2_147_483_648,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let strings: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"abc".to_vec(),
+            b"012".to_vec(),
+            b"-17".to_vec(),
+            vec![b'x'; 63],
+            vec![b'x'; 64],
+            vec![b'x'; 126],
+            vec![b'x'; 4095],
+            vec![b'x'; 4096],
+            vec![b'y'; 20_000],
+        ];
+        let mut b = Builder::default();
+        let mut size = EMPTY_BYTES;
+        for &i in &ints {
+            b.push_int(i);
+            size += int_size(i);
+        }
+        for s in &strings {
+            b.push_bytes(s);
+            size += string_size(s);
+        }
+        assert_eq!(b.bytes() as u64, size);
+        let blob = b.finish().unwrap();
+        let got = decode(&blob).unwrap();
+        assert_eq!(got.len(), ints.len() + strings.len());
+        for (g, &i) in got.iter().zip(&ints) {
+            assert_eq!(*g, Element::Int(i));
+        }
+        for (g, s) in got[ints.len()..].iter().zip(&strings) {
+            assert_eq!(g.to_vec(), *s);
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! LZF decompression, the compression Redis applies to long strings in RDB files.
+//! LZF, the compression Redis applies to long strings in RDB files: decompression, and a
+//! compressor whose output Redis's `lzf_decompress` accepts.
 //!
 //! An LZF stream is a sequence of runs, each introduced by a control byte. A control byte under
 //! 32 starts a literal run of `ctrl + 1` bytes copied as they are. Any other control byte is a
@@ -9,6 +10,12 @@
 //! Redis stores the uncompressed length beside the compressed data, so the decoder knows the
 //! exact output size and refuses any stream that would produce more or fewer bytes, or that
 //! refers to bytes before the start of the output.
+//!
+//! The compressor follows liblzf's `lzf_c.c` in spirit: a hash of the next three bytes finds the
+//! last position that started with the same hash; if that position is at most 8192 bytes back
+//! and really matches, the match is extended (up to 264 bytes) and written as a back-reference,
+//! otherwise the byte joins the current literal run (flushed every 32 bytes). The output is not
+//! byte-identical to liblzf's (its hash and table size differ) but uses the same format.
 
 use thiserror::Error;
 
@@ -81,6 +88,81 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError
     Ok(out)
 }
 
+/// Longest literal run one control byte can introduce.
+const MAX_LITERAL: usize = 32;
+/// Longest match: 2 + 7 + 255.
+const MAX_MATCH: usize = 264;
+/// Farthest back a match may start: 13 bits of distance minus one.
+const MAX_DISTANCE: usize = 8192;
+const HASH_BITS: u32 = 14;
+
+/// Compresses `input` into the LZF format. The result may be longer than the input when the
+/// input does not compress (Redis then stores the string as it is).
+pub fn compress(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 2 + 16);
+    // Position + 1 of the last occurrence of each 3-byte hash (0: none).
+    let mut table = vec![0usize; 1 << HASH_BITS];
+    let mut literal_start = 0;
+    let mut ip = 0;
+    while ip + 2 < input.len() {
+        let slot = hash3(&input[ip..ip + 3]);
+        let candidate = table[slot];
+        table[slot] = ip + 1;
+        if let Some(len) = match_len(input, candidate, ip) {
+            push_literals(&mut out, &input[literal_start..ip]);
+            push_match(&mut out, len, ip - (candidate - 1));
+            ip += len;
+            literal_start = ip;
+        } else {
+            ip += 1;
+        }
+    }
+    push_literals(&mut out, &input[literal_start..]);
+    out
+}
+
+fn hash3(b: &[u8]) -> usize {
+    let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+    (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+}
+
+/// The length of the match between the earlier position `candidate - 1` and `ip`, if there is
+/// one of at least three bytes within reach.
+fn match_len(input: &[u8], candidate: usize, ip: usize) -> Option<usize> {
+    let r = candidate.checked_sub(1)?;
+    let distance = ip - r;
+    if distance == 0 || distance > MAX_DISTANCE || input[r..r + 3] != input[ip..ip + 3] {
+        return None;
+    }
+    let max = MAX_MATCH.min(input.len() - ip);
+    let mut len = 3;
+    while len < max && input[r + len] == input[ip + len] {
+        len += 1;
+    }
+    Some(len)
+}
+
+fn push_literals(out: &mut Vec<u8>, mut lit: &[u8]) {
+    while !lit.is_empty() {
+        let n = lit.len().min(MAX_LITERAL);
+        out.push((n - 1) as u8);
+        out.extend_from_slice(&lit[..n]);
+        lit = &lit[n..];
+    }
+}
+
+fn push_match(out: &mut Vec<u8>, len: usize, distance: usize) {
+    let off = distance - 1;
+    let l = len - 2;
+    if l < 7 {
+        out.push(((l << 5) | (off >> 8)) as u8);
+    } else {
+        out.push(((7 << 5) | (off >> 8)) as u8);
+        out.push((l - 7) as u8);
+    }
+    out.push((off & 0xff) as u8);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +203,30 @@ mod tests {
             })
         );
         assert_eq!(decompress(&[], 0), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn compress_round_trips() {
+        let mut samples: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"a".to_vec(),
+            b"abcabcabcabcabcabcabcabcabc".to_vec(),
+            vec![b'x'; 10_000],
+            (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ];
+        let mut seed = 12345u64;
+        samples.push(
+            (0..50_000)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    b"abcd"[(seed >> 62) as usize]
+                })
+                .collect(),
+        );
+        for s in samples {
+            let c = compress(&s);
+            assert_eq!(decompress(&c, s.len()).unwrap(), s);
+        }
+        assert!(compress(&[b'x'; 10_000]).len() < 200);
     }
 }

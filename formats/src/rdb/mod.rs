@@ -1,4 +1,4 @@
-//! RDB: Redis's snapshot file, read without I/O.
+//! RDB: Redis's snapshot file, read and written without I/O.
 //!
 //! BACKGROUND. An RDB file is what `SAVE`/`BGSAVE` writes, what a primary sends a replica during a
 //! full sync, and the preamble of an AOF. It starts with the 9-byte magic `REDIS` plus a 4-digit
@@ -43,17 +43,20 @@
 pub mod blob;
 pub mod crc64;
 mod cursor;
+pub mod dump;
 pub mod event;
 pub mod intset;
 pub mod lzf;
 mod reader;
 pub mod stream;
+pub mod writer;
 pub mod ziplist;
 pub mod zipmap;
 
 pub use blob::{BlobError, Element};
 pub use event::*;
 pub use reader::{read_all, Options, Poll, Reader};
+pub use writer::{KeyMeta, StandardAux, ValueStart, WriteError, Writer, WriterOptions};
 
 use thiserror::Error;
 
