@@ -246,6 +246,26 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Whether an RDB load into this directory began and did not finish (the node died during
+    /// it): the data is a prefix of a file and must not be served.
+    pub fn loading_unfinished(&self) -> Result<bool> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_DEFAULT), layout::REC_LOADING)?
+            .is_some())
+    }
+
+    /// Marks the start (`true`) or the end of an RDB load, synced to disk either way.
+    pub fn set_loading(&self, loading: bool) -> Result<()> {
+        let mut batch = rocksdb::WriteBatch::default();
+        if loading {
+            batch.put_cf(self.cf(CF_DEFAULT), layout::REC_LOADING, []);
+        } else {
+            batch.delete_cf(self.cf(CF_DEFAULT), layout::REC_LOADING);
+        }
+        self.write(batch, true)
+    }
+
     /// Stores a version bound above `from` (see `version_limit`).
     fn reserve_versions(&self, from: u64) -> Result<()> {
         let limit = from.saturating_add(VERSION_RESERVE);

@@ -42,6 +42,8 @@ pub const REC_REPL: &[u8] = b"repl";
 pub const REC_DBMAP: &[u8] = b"dbmap";
 /// A bound above every collection version handed out (8 bytes, big-endian).
 pub const REC_VERSION: &[u8] = b"version";
+/// Present while an RDB file is being loaded into the directory (see `Engine::set_loading`).
+pub const REC_LOADING: &[u8] = b"loading";
 pub const REC_COUNTER_PREFIX: u8 = b'c';
 
 pub fn slot_family_name(index: u16) -> String {

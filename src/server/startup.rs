@@ -34,6 +34,8 @@ pub enum StartError {
     Table(String),
     #[error("Failed listening on port {port} (tcp), aborting: {source}")]
     Listen { port: u16, source: std::io::Error },
+    #[error("Fatal error loading the DB: {0}. Exiting.")]
+    Load(#[from] crate::persistence::rdb_load::LoadError),
 }
 
 /// Runs the node with `config` until it shuts down. Returns the process exit code.
@@ -193,6 +195,9 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         .stats
         .last_save_unix
         .store(super::unix_ms() / 1000, Ordering::Relaxed);
+
+    let dbfilename = server.config.read().get_str("dbfilename");
+    crate::persistence::rdb_load::load_at_startup(&server, Path::new(&dbfilename))?;
 
     let listeners = bind_all(&binds, port).await?;
     for listener in listeners {

@@ -1,0 +1,446 @@
+//! Loading a Redis `dump.rdb` at startup.
+//!
+//! rockslot's own RocksDB data is authoritative: the file in `dir/dbfilename` is loaded only
+//! when the data directory holds no keys (a real Redis `/data` volume mounted for the first
+//! time), or when an earlier load was interrupted. The file is read in chunks through the
+//! streaming reader of `formats::rdb`, so memory stays bounded whatever its size, and each key
+//! is replayed as the commands that rebuild it, through the same dispatcher clients use (so
+//! every type's encoding rules, counters and indexes are those of normal writes): SET, RPUSH,
+//! SADD, HSET and ZADD in chunks as the reader yields elements; for streams XADD with the
+//! entry IDs, XSETID with the stream's metadata, XGROUP CREATE with each group's last ID and
+//! read counter, and XCLAIM ... FORCE JUSTID with each pending entry's owner, delivery time and
+//! count (Redis's own AOF rewrite uses the same forms); then PEXPIREAT. Keys whose expire time
+//! has passed are skipped, as a Redis primary skips them.
+//!
+//! Crash safety: a synced "loading" mark is written before the first key and removed, after a
+//! flush, once the last key is in. A node that dies meanwhile finds the mark at its next start,
+//! empties the data and loads the file again, so a prefix of a file is never served. A file
+//! the reader refuses (corruption, a version above 10, module data) empties what was loaded
+//! and stops the node with the reader's error, as Redis refuses to start.
+//!
+//! Not yet kept: function libraries (FUNCTION is not implemented; they are logged and
+//! skipped), consumers' seen times (they become the load time), LRU/LFU hints, and pending
+//! entries whose stream entry was deleted (XCLAIM drops those, as in Redis's AOF rewrite).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use formats::rdb::{Event, KeyHeader, Options, PendingEntry, Poll, Reader, StreamId, ValuePart};
+use formats::resp::Reply;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::server::{dispatch, unix_ms, ClientSignals, ClientState, Server};
+
+/// The newest RDB version Redis 7.0 loads.
+const MAX_VERSION: u32 = 10;
+/// Bytes read from the file at a time.
+const CHUNK_BYTES: usize = 1 << 20;
+/// Elements carried by one replayed command.
+const ELEMENTS_PER_COMMAND: usize = 128;
+/// The id of the loading client (never handed to a connection).
+const LOADER_CLIENT_ID: u64 = u64::MAX;
+/// Keys between two progress lines in the log.
+const PROGRESS_KEYS: u64 = 1_000_000;
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Rdb(#[from] formats::rdb::RdbError),
+    #[error("Can't handle RDB format version {0}")]
+    Version(u32),
+    #[error("the RDB file ends before its EOF marker")]
+    Truncated,
+    #[error("replaying key '{key}' failed: {error}")]
+    Replay { key: String, error: String },
+    #[error("{0}")]
+    Engine(#[from] engine::EngineError),
+}
+
+/// What a load did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LoadReport {
+    pub keys: u64,
+    pub expired: u64,
+}
+
+/// Loads `path` into an empty data directory (or one whose last load was interrupted); returns
+/// `None` when there was nothing to do.
+pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadReport>, LoadError> {
+    let unfinished = server.engine.loading_unfinished()?;
+    let keys: u64 = (0..server.engine.databases())
+        .filter_map(|db| server.engine.db_counts(db).ok())
+        .map(|(k, _)| k)
+        .sum();
+    if !path.exists() || (keys > 0 && !unfinished) {
+        if unfinished {
+            // The file is gone: what an interrupted load left is all there is.
+            server.engine.set_loading(false)?;
+        }
+        return Ok(None);
+    }
+    let mut loader = Loader::new(server);
+    if unfinished {
+        tracing::warn!("An earlier RDB load was interrupted: emptying the data and loading again");
+        loader.run(&["FLUSHALL"])?;
+    }
+    server.engine.set_loading(true)?;
+    let report = match loader.load_file(path) {
+        Ok(report) => report,
+        Err(e) => {
+            // Never serve part of a file: empty what was loaded before reporting the error.
+            loader.run(&["FLUSHALL"])?;
+            server.engine.flush()?;
+            server.engine.set_loading(false)?;
+            return Err(e);
+        }
+    };
+    loader.finish()?;
+    server.engine.flush()?;
+    server.engine.set_loading(false)?;
+    Ok(Some(report))
+}
+
+/// Replays a file's keys as commands through an internal client.
+struct Loader<'s> {
+    server: &'s Arc<Server>,
+    db: Option<u64>,
+    /// The key being loaded; `None` while an expired key's value is skipped.
+    key: Option<KeyHeader>,
+    /// A stream's consumer groups come with their pending entries before the consumers that
+    /// own them: the current group's name and its pending entries by ID.
+    group: Option<(Vec<u8>, HashMap<StreamId, PendingEntry>)>,
+    consumer: Option<Vec<u8>>,
+    /// Whether the current stream key exists yet (XADD creates it; an empty stream does not).
+    stream_created: bool,
+    report: LoadReport,
+}
+
+impl<'s> Loader<'s> {
+    fn new(server: &'s Arc<Server>) -> Loader<'s> {
+        let (push, _) = mpsc::channel(1);
+        let nowhere = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        let mut client = ClientState::new(
+            LOADER_CLIENT_ID,
+            nowhere,
+            nowhere,
+            -1,
+            Arc::new(ClientSignals::new(push)),
+        );
+        client.authenticated = true;
+        server.exec.lock().clients.insert(LOADER_CLIENT_ID, client);
+        Loader {
+            server,
+            db: None,
+            key: None,
+            group: None,
+            consumer: None,
+            stream_created: false,
+            report: LoadReport::default(),
+        }
+    }
+
+    /// Runs one command; an error reply stops the load.
+    fn run<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<(), LoadError> {
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_ref()))
+            .collect();
+        let mut shared = self.server.exec.lock();
+        let outcome = dispatch::execute(self.server, &mut shared, LOADER_CLIENT_ID, &args, 0);
+        match outcome.reply {
+            Some(Reply::Error(error)) => Err(LoadError::Replay {
+                key: self
+                    .key
+                    .as_ref()
+                    .map(|k| String::from_utf8_lossy(&k.key).into_owned())
+                    .unwrap_or_default(),
+                error,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn load_file(&mut self, path: &Path) -> Result<LoadReport, LoadError> {
+        let started = std::time::Instant::now();
+        tracing::info!("Loading RDB file {}", path.display());
+        let mut file = std::fs::File::open(path)?;
+        let mut reader = Reader::new(Options::default());
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        let mut next_progress = PROGRESS_KEYS;
+        loop {
+            match reader.poll()? {
+                Poll::Event(event) => self.apply(event)?,
+                Poll::NeedMore => {
+                    let n = file.read(&mut chunk)?;
+                    if n == 0 {
+                        reader.end_input();
+                        if matches!(reader.poll()?, Poll::NeedMore) {
+                            return Err(LoadError::Truncated);
+                        }
+                        continue;
+                    }
+                    reader.feed(&chunk[..n]);
+                }
+                Poll::Done => break,
+            }
+            if self.report.keys >= next_progress {
+                tracing::info!("Loading RDB: {} keys so far", self.report.keys);
+                next_progress += PROGRESS_KEYS;
+            }
+        }
+        tracing::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            self.report.keys,
+            self.report.expired
+        );
+        tracing::info!(
+            "DB loaded from disk: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(self.report)
+    }
+
+    fn apply(&mut self, event: Event) -> Result<(), LoadError> {
+        match event {
+            Event::Header { version } if version > MAX_VERSION => Err(LoadError::Version(version)),
+            Event::Function { code } => {
+                let name = code.split(|&b| b == b'\n').next().unwrap_or_default();
+                tracing::warn!(
+                    "Skipping function library ({}): FUNCTION is not supported yet",
+                    String::from_utf8_lossy(name)
+                );
+                Ok(())
+            }
+            Event::Key(header) => self.start_key(header),
+            Event::Value(part) => match self.key.clone() {
+                Some(header) => self.value(&header, part),
+                None => Ok(()),
+            },
+            Event::ValueEnd => self.end_key(),
+            _ => Ok(()),
+        }
+    }
+
+    fn start_key(&mut self, header: KeyHeader) -> Result<(), LoadError> {
+        if header.expire_at_ms.is_some_and(|t| t <= unix_ms()) {
+            self.report.expired += 1;
+            self.key = None;
+            return Ok(());
+        }
+        if self.db != Some(header.db) {
+            self.run(&[b"SELECT".to_vec(), header.db.to_string().into_bytes()])?;
+            self.db = Some(header.db);
+        }
+        self.group = None;
+        self.consumer = None;
+        self.stream_created = false;
+        self.key = Some(header);
+        Ok(())
+    }
+
+    fn end_key(&mut self) -> Result<(), LoadError> {
+        let Some(header) = self.key.take() else {
+            return Ok(());
+        };
+        if let Some(t) = header.expire_at_ms {
+            self.run(&[
+                b"PEXPIREAT".to_vec(),
+                header.key.clone(),
+                t.to_string().into_bytes(),
+            ])?;
+        }
+        self.report.keys += 1;
+        Ok(())
+    }
+
+    fn value(&mut self, header: &KeyHeader, part: ValuePart) -> Result<(), LoadError> {
+        let key = &header.key;
+        match part {
+            ValuePart::String(value) => self.run(&[b"SET".to_vec(), key.clone(), value]),
+            ValuePart::ListItems(items) => self.bulk(b"RPUSH", key, items),
+            ValuePart::SetMembers(members) => self.bulk(b"SADD", key, members),
+            ValuePart::HashFields(fields) => self.bulk(
+                b"HSET",
+                key,
+                fields
+                    .into_iter()
+                    .flat_map(|f| [f.field, f.value])
+                    .collect(),
+            ),
+            ValuePart::ZsetMembers(members) => self.bulk(
+                b"ZADD",
+                key,
+                members
+                    .into_iter()
+                    .flat_map(|(m, score)| [score.to_string().into_bytes(), m])
+                    .collect(),
+            ),
+            ValuePart::StreamEntries(entries) => {
+                for entry in entries {
+                    let mut args = vec![b"XADD".to_vec(), key.clone(), id_text(entry.id)];
+                    args.extend(entry.fields.into_iter().flat_map(|(f, v)| [f, v]));
+                    self.run(&args)?;
+                    self.stream_created = true;
+                }
+                Ok(())
+            }
+            ValuePart::StreamMeta(meta) => {
+                if !self.stream_created {
+                    // An empty stream: add one entry and trim it away, as Redis's AOF
+                    // rewrite does, then set the real metadata.
+                    self.run(&[
+                        b"XADD".to_vec(),
+                        key.clone(),
+                        b"MAXLEN".to_vec(),
+                        b"0".to_vec(),
+                        b"0-1".to_vec(),
+                        b"x".to_vec(),
+                        b"y".to_vec(),
+                    ])?;
+                    self.stream_created = true;
+                }
+                self.run(&[
+                    b"XSETID".to_vec(),
+                    key.clone(),
+                    id_text(meta.last_id),
+                    b"ENTRIESADDED".to_vec(),
+                    meta.entries_added
+                        .unwrap_or(meta.length)
+                        .to_string()
+                        .into_bytes(),
+                    b"MAXDELETEDID".to_vec(),
+                    id_text(meta.max_deleted_id.unwrap_or_default()),
+                ])
+            }
+            ValuePart::StreamGroup(group) => {
+                let read = group
+                    .entries_read
+                    .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+                self.run(&[
+                    b"XGROUP".to_vec(),
+                    b"CREATE".to_vec(),
+                    key.clone(),
+                    group.name.clone(),
+                    id_text(group.last_delivered_id),
+                    b"ENTRIESREAD".to_vec(),
+                    read.to_string().into_bytes(),
+                ])?;
+                self.group = Some((group.name, HashMap::new()));
+                self.consumer = None;
+                Ok(())
+            }
+            ValuePart::StreamPending(pending) => {
+                if let Some((_, pel)) = self.group.as_mut() {
+                    pel.insert(pending.id, pending);
+                }
+                Ok(())
+            }
+            ValuePart::StreamConsumer(consumer) => {
+                let Some((group, _)) = &self.group else {
+                    return Ok(());
+                };
+                let args = [
+                    b"XGROUP".to_vec(),
+                    b"CREATECONSUMER".to_vec(),
+                    key.clone(),
+                    group.clone(),
+                    consumer.name.clone(),
+                ];
+                self.run(&args)?;
+                self.consumer = Some(consumer.name);
+                Ok(())
+            }
+            ValuePart::StreamConsumerPending(id) => self.claim(key, id),
+        }
+    }
+
+    /// Gives pending entry `id` of the current group to the current consumer, with its
+    /// delivery time and count.
+    fn claim(&mut self, key: &[u8], id: StreamId) -> Result<(), LoadError> {
+        let (Some((group, pel)), Some(consumer)) = (&self.group, &self.consumer) else {
+            return Ok(());
+        };
+        let Some(pending) = pel.get(&id) else {
+            return Ok(());
+        };
+        let args = [
+            b"XCLAIM".to_vec(),
+            key.to_vec(),
+            group.clone(),
+            consumer.clone(),
+            b"0".to_vec(),
+            id_text(id),
+            b"TIME".to_vec(),
+            pending.delivery_time_ms.to_string().into_bytes(),
+            b"RETRYCOUNT".to_vec(),
+            pending.delivery_count.to_string().into_bytes(),
+            b"FORCE".to_vec(),
+            b"JUSTID".to_vec(),
+        ];
+        self.run(&args)
+    }
+
+    /// Runs `command key` over `items` in chunks.
+    fn bulk(&mut self, command: &[u8], key: &[u8], items: Vec<Vec<u8>>) -> Result<(), LoadError> {
+        // Pairs (hash fields, zset members) must not be split between two commands.
+        let per_command = ELEMENTS_PER_COMMAND * 2;
+        for chunk in items.chunks(per_command) {
+            let mut args = Vec::with_capacity(chunk.len() + 2);
+            args.push(command.to_vec());
+            args.push(key.to_vec());
+            args.extend(chunk.iter().cloned());
+            self.run(&args)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the loading client and the statistics its commands left, as a fresh start has
+    /// none.
+    fn finish(self) -> Result<(), LoadError> {
+        let mut shared = self.server.exec.lock();
+        if let Some(mut client) = shared.clients.remove(&LOADER_CLIENT_ID) {
+            shared.forget_client(&mut client);
+        }
+        shared.command_stats.clear();
+        shared.error_stats.clear();
+        self.server.stats.reset();
+        self.server
+            .stats
+            .dirty
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn id_text(id: StreamId) -> Vec<u8> {
+    id.to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_replay_exactly() {
+        for score in [
+            0.1,
+            -0.0,
+            1e300,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            3.0,
+        ] {
+            let text = score.to_string();
+            let parsed = crate::commands::args::parse_f64(text.as_bytes()).unwrap();
+            assert_eq!(parsed.to_bits(), score.to_bits(), "{text}");
+        }
+    }
+}
