@@ -1,8 +1,8 @@
 //! DEBUG: the testing and introspection command. rockslot implements the subcommands test suites
-//! and client libraries rely on: SLEEP, SET-ACTIVE-EXPIRE, OBJECT, POPULATE, ERROR, LOG and HELP.
-//! Redis's other subcommands (DIGEST and RELOAD come with persistence; the rest inspect or crash
-//! Redis's own C structures) answer a clear "not supported" error, and names Redis does not know
-//! get Redis's own unknown-subcommand error.
+//! and client libraries rely on: SLEEP, SET-ACTIVE-EXPIRE, OBJECT, POPULATE, DIGEST and
+//! DIGEST-VALUE (see `digest`), ERROR, LOG and HELP. Redis's other subcommands (RELOAD comes with
+//! persistence; the rest inspect or crash Redis's own C structures) answer a clear "not
+//! supported" error, and names Redis does not know get Redis's own unknown-subcommand error.
 //!
 //! Like Redis, DEBUG is refused unless `enable-debug-command` is `yes`, or `local` and the client
 //! connects from 127.0.0.1 or ::1. DEBUG SLEEP stops the whole server, as in Redis: it sleeps
@@ -15,6 +15,8 @@
 //! are not read, it is 0. `lru` is the current LRU clock and `lru_seconds_idle` is 0, because no
 //! per-key access time is kept. DEBUG OBJECT finds the key without expiring it, like Redis's
 //! `dictFind`.
+
+mod digest;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -151,8 +153,6 @@ const UNSUPPORTED: &[&str] = &[
     "clusterlink",
     "config-rewrite-force-all",
     "crash-and-recover",
-    "digest",
-    "digest-value",
     "drop-cluster-packet-filter",
     "htstats",
     "htstats-key",
@@ -200,6 +200,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         (b"object", 3) => object(ctx, &args[2]),
         (b"populate", 3..=5) => populate(ctx, args),
+        (b"digest", 2) => digest::dataset_reply(ctx),
+        (b"digest-value", _) => digest::values_reply(ctx, &args[2..]),
         (b"error", 3) => {
             // Sent as given, with newlines blanked so the error stays one protocol line.
             let text: String = String::from_utf8_lossy(&args[2])

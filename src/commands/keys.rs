@@ -63,7 +63,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 
 /// Keys read from the engine per step while walking a database (KEYS, SCAN), so that a walk
 /// never holds more than this many metadata records at once.
-const WALK_CHUNK: usize = 512;
+pub(crate) const WALK_CHUNK: usize = 512;
 
 /// RANDOMKEY draws at most this many random positions before falling back to a linear walk
 /// (reached only when the draws keep landing on expired keys the expire cycle has not reached).

@@ -24,7 +24,7 @@ pub const INTSET: u8 = 0;
 pub const HASHTABLE: u8 = 1;
 
 /// Element records read per range scan when walking a hashtable-encoded set.
-const PAGE: usize = 512;
+pub const PAGE: usize = 512;
 
 pub fn max_intset_entries(ctx: &Ctx) -> i64 {
     ctx.server.config.read().get_int("set-max-intset-entries")

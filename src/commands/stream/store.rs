@@ -320,7 +320,9 @@ impl<'k> Stream<'k> {
         Stream::from_meta(ctx, key, meta)
     }
 
-    fn from_meta(
+    /// A stream from metadata the caller already looked up (`None` for a missing key);
+    /// WRONGTYPE for another kind.
+    pub fn from_meta(
         ctx: &Ctx,
         key: &'k [u8],
         meta: Option<Meta>,

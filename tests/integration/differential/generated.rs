@@ -1,6 +1,8 @@
 //! Generated differential tests: proptest draws command sequences from the generators of one
-//! area (or of all areas at once, `mixed`), runs each sequence on both servers in RESP2 and in
-//! RESP3, and on a difference shrinks it to a minimal sequence that still differs.
+//! area (or of all areas at once, `mixed`, which also draws DEBUG DIGEST and DIGEST-VALUE), runs
+//! each sequence on both servers in RESP2 and in RESP3, and on a difference shrinks it to a
+//! minimal sequence that still differs. Every sequence ends with a DEBUG DIGEST, so the whole
+//! datasets (every database, value and expire flag) must agree, not only the replies.
 //!
 //! Reproducing a failure: proptest records the failing case's seed in
 //! `tests/proptest-regressions/differential-<area>.txt` and replays recorded seeds first on
@@ -14,7 +16,7 @@ use proptest::strategy::{BoxedStrategy, Strategy, Union};
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 
 use super::generators::{self, GenCtx};
-use super::{Cmd, Pair};
+use super::{cmd, Cmd, Pair};
 
 /// Sequences per area. Each runs twice (RESP2 and RESP3), so an area sends about
 /// `CASES * MAX_LEN` commands to each server, a few seconds' work.
@@ -84,14 +86,23 @@ generated_tests!(
     streams
 );
 
-/// Every area's commands interleaved over the same keys: type clashes and cross-area effects.
+/// Every area's commands interleaved over the same keys: type clashes and cross-area effects,
+/// with dataset and value digests taken along the way.
 #[test]
 fn mixed() {
     let ctx = GenCtx::now();
+    let digests = generators::digest::command()
+        .prop_map(Step::into_cmds)
+        .boxed();
     run(
         "mixed",
         "tests/proptest-regressions/differential-mixed.txt",
-        Union::new(ALL.iter().map(|generator| generator(&ctx))).boxed(),
+        Union::new(
+            ALL.iter()
+                .map(|generator| generator(&ctx))
+                .chain(std::iter::once(digests)),
+        )
+        .boxed(),
     );
 }
 
@@ -114,7 +125,11 @@ fn run(area: &str, regressions: &'static str, step: BoxedStrategy<Vec<Cmd>>) {
     // The runner wants an `Fn`; the servers are reused across cases, hence the RefCell.
     let pair = RefCell::new(Pair::start());
     let mut runner = TestRunner::new(config);
-    let sequence = vec(step, 1..=MAX_LEN).prop_map(|steps| steps.concat());
+    let sequence = vec(step, 1..=MAX_LEN).prop_map(|steps| {
+        let mut cmds = steps.concat();
+        cmds.push(cmd!["DEBUG", "DIGEST"]);
+        cmds
+    });
     let result = runner.run(&sequence, |cmds| {
         pair.borrow_mut()
             .run_sequence(&cmds)

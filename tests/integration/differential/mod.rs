@@ -33,6 +33,7 @@ mod generated_blocking;
 mod generated_pubsub;
 mod generators;
 mod handwritten;
+mod handwritten_digest;
 mod handwritten_geo;
 mod handwritten_hll;
 mod handwritten_lists;
@@ -194,8 +195,15 @@ impl Pair {
             Flavor::Rockslot
         };
         // No snapshots or AOF: the comparison is about replies, and background saves would only
-        // add noise to the logs.
-        let args = ["--save", "", "--appendonly", "no"];
+        // add noise to the logs. DEBUG is allowed for DEBUG DIGEST, the whole-dataset check.
+        let args = [
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "yes",
+        ];
         Pair {
             subject: Server::start(subject_flavor, args),
             reference: Server::start(Flavor::Redis, args),

@@ -12,6 +12,7 @@
 //! one name in the `generated_tests!` list of `differential::generated`.
 
 pub mod bitmaps;
+pub mod digest;
 pub mod expire;
 pub mod geo;
 pub mod hashes;
