@@ -425,8 +425,6 @@ fn id_text(id: StreamId) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn scores_replay_exactly() {
         for score in [
