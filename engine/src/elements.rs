@@ -59,7 +59,14 @@ impl<'e> Txn<'e> {
         if self.flushed.contains(&raw[3]) {
             return Ok(None);
         }
-        Ok(self.engine.db.get_cf(self.engine.slot_cf(slot), &raw)?)
+        let cf = self.engine.slot_cf(slot);
+        match self.snapshot {
+            Some(snapshot) => Ok(self
+                .engine
+                .db
+                .get_cf_opt(cf, &raw, &snapshot.read_options())?),
+            None => Ok(self.engine.db.get_cf(cf, &raw)?),
+        }
     }
 
     /// Creates or replaces an element.
@@ -137,7 +144,10 @@ impl<'e> Txn<'e> {
         };
         let mut pending = pending.into_iter().peekable();
 
-        let mut opts = ReadOptions::default();
+        let mut opts = match self.snapshot {
+            Some(snapshot) => snapshot.read_options(),
+            None => ReadOptions::default(),
+        };
         if let Bound::Included(l) | Bound::Excluded(l) = &lower {
             opts.set_iterate_lower_bound(l.clone());
         }

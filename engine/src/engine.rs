@@ -16,7 +16,7 @@ use rocksdb::{
 use crate::compaction::{Reclaimer, StaleElementsFactory};
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, TAG_META};
 use crate::meta_cache::MetaCache;
-use crate::{EngineError, Meta, Result};
+use crate::{EngineError, Meta, Result, Snapshot};
 
 /// Settings for opening a data directory.
 #[derive(Debug, Clone)]
@@ -479,7 +479,17 @@ impl Engine {
         from: &[u8],
         limit: usize,
     ) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
-        let physical = self.physical_db(db)?;
+        self.scan_physical(self.physical_db(db)?, from, limit, None)
+    }
+
+    /// [`Engine::scan`] of physical database `physical`, as of `snapshot` when given.
+    pub(crate) fn scan_physical(
+        &self,
+        physical: u8,
+        from: &[u8],
+        limit: usize,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
         let mut items = Vec::new();
         let mut target = layout::scan_start(from, physical);
         let mut family = usize::MAX;
@@ -489,7 +499,11 @@ impl Engine {
             let wanted_family = layout::family_of_slot(slot, self.families);
             if wanted_family != family {
                 family = wanted_family;
-                iter = Some(self.db.raw_iterator_cf(self.cf(&self.family_names[family])));
+                let cf = self.cf(&self.family_names[family]);
+                iter = Some(match snapshot {
+                    Some(snapshot) => self.db.raw_iterator_cf_opt(cf, snapshot.read_options()),
+                    None => self.db.raw_iterator_cf(cf),
+                });
             }
             let Some(it) = iter.as_mut() else { break };
             it.seek(&target);

@@ -15,6 +15,8 @@ use crate::{layout, Engine, Meta, Result};
 pub struct Snapshot<'e> {
     engine: &'e Engine,
     inner: SnapshotWithThreadMode<'e, DB>,
+    /// Logical → physical databases when the snapshot was taken (SWAPDB may change them).
+    pub(crate) db_map: Vec<u8>,
     _pin: Pin,
 }
 
@@ -25,6 +27,7 @@ impl Engine {
         let pin = self.reclaimer.pin();
         Snapshot {
             engine: self,
+            db_map: self.db_map.lock().clone(),
             inner: self.db.snapshot(),
             _pin: pin,
         }
@@ -32,6 +35,13 @@ impl Engine {
 }
 
 impl Snapshot<'_> {
+    /// Read options that read as of the snapshot.
+    pub(crate) fn read_options(&self) -> ReadOptions {
+        let mut opts = ReadOptions::default();
+        opts.set_snapshot(&self.inner);
+        opts
+    }
+
     /// A key's metadata record as stored when the snapshot was taken (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
         let raw = self.inner.get_pinned_cf(

@@ -16,7 +16,7 @@ use rocksdb::WriteBatch;
 
 use crate::elements::ElementOverlay;
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES};
-use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem};
+use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem, Snapshot};
 
 struct Entry {
     /// Whether the key existed in RocksDB when the transaction first touched it (after flushes in
@@ -67,6 +67,9 @@ pub struct Txn<'e> {
     stale_hints: Vec<Vec<u8>>,
     /// (replication ID, offset) this batch brings the data to.
     repl: Option<(&'e str, i64)>,
+    /// Reads as of this snapshot instead of the live data (a dump taken while writes go on);
+    /// such a transaction is never committed.
+    pub(crate) snapshot: Option<&'e Snapshot<'e>>,
 }
 
 impl<'e> Txn<'e> {
@@ -80,7 +83,17 @@ impl<'e> Txn<'e> {
             db_map: None,
             stale_hints: Vec::new(),
             repl: None,
+            snapshot: None,
         }
+    }
+
+    /// A transaction that reads the data as it was when `snapshot` was taken (database numbers
+    /// as they were then, too). Its writes stay in its overlay: committing it is an error.
+    pub fn over_snapshot(engine: &'e Engine, snapshot: &'e Snapshot<'e>) -> Txn<'e> {
+        let mut txn = Txn::new(engine);
+        txn.db_map = Some(snapshot.db_map.clone());
+        txn.snapshot = Some(snapshot);
+        txn
     }
 
     pub(crate) fn physical(&self, db: usize) -> Result<u8> {
@@ -96,6 +109,8 @@ impl<'e> Txn<'e> {
         if !self.entries.contains_key(&id) {
             let original = if self.flushed.contains(&physical) {
                 None
+            } else if let Some(snapshot) = self.snapshot {
+                snapshot.get_meta(physical, key_slot(key), key)?
             } else {
                 self.engine.get_meta(physical, key_slot(key), key)?
             };
@@ -255,7 +270,8 @@ impl<'e> Txn<'e> {
         let (items, next) = if flushed {
             (Vec::new(), None)
         } else {
-            self.engine.scan(db, from, limit)?
+            self.engine
+                .scan_physical(physical, from, limit, self.snapshot)?
         };
         let pending: Vec<(&Vec<u8>, &Entry)> = self
             .entries
@@ -309,6 +325,11 @@ impl<'e> Txn<'e> {
     pub fn commit(self, sync: bool) -> Result<()> {
         if self.is_empty() {
             return Ok(());
+        }
+        if self.snapshot.is_some() {
+            return Err(EngineError::Layout(
+                "a transaction over a snapshot cannot be committed".into(),
+            ));
         }
         let engine = self.engine;
         let _serialised = engine.commit_lock.lock();
@@ -534,6 +555,63 @@ mod tests {
             txn.get(0, b"a").unwrap().map(|m| m.body.clone()),
             Some(b"5".to_vec())
         );
+    }
+
+    #[test]
+    fn a_snapshot_transaction_reads_the_data_as_it_was() {
+        use crate::{Instance, Kind, Order};
+        use std::ops::Bound;
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let hash = Instance {
+            db: 0,
+            key: b"h",
+            version: 7,
+        };
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"a", Meta::string(b"old".to_vec(), 0)).unwrap();
+        txn.put(0, b"h", Meta::collection(Kind::Hash, 7, 1, vec![1]))
+            .unwrap();
+        txn.element_put(hash, b"f", b"v1".to_vec()).unwrap();
+        txn.commit(false).unwrap();
+
+        let snapshot = engine.snapshot();
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"a", Meta::string(b"new".to_vec(), 0)).unwrap();
+        txn.put(0, b"b", Meta::string(b"later".to_vec(), 0))
+            .unwrap();
+        txn.element_put(hash, b"f", b"v2".to_vec()).unwrap();
+        txn.element_put(hash, b"g", b"v3".to_vec()).unwrap();
+        txn.commit(false).unwrap();
+
+        let mut old = Txn::over_snapshot(&engine, &snapshot);
+        assert_eq!(old.get(0, b"a").unwrap().unwrap().body, b"old".to_vec());
+        assert!(old.get(0, b"b").unwrap().is_none());
+        assert_eq!(old.element_get(hash, b"f").unwrap(), Some(b"v1".to_vec()));
+        let range = old
+            .element_range(
+                hash,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                Order::Ascending,
+                10,
+            )
+            .unwrap();
+        assert_eq!(range, vec![(b"f".to_vec(), b"v1".to_vec())]);
+        let mut keys: Vec<Vec<u8>> = old
+            .scan(0, &[], 10)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, vec![b"a".to_vec(), b"h".to_vec()]);
+        old.put(0, b"z", Meta::string(b"x".to_vec(), 0)).unwrap();
+        assert!(old.commit(false).is_err(), "a snapshot view is read-only");
+
+        let mut live = Txn::new(&engine);
+        assert_eq!(live.get(0, b"a").unwrap().unwrap().body, b"new".to_vec());
     }
 
     #[test]

@@ -386,16 +386,26 @@ fn persistence(ctx: &Ctx, r: &mut Report) {
         r.field(name, value);
     }
     r.field("rdb_changes_since_last_save", Stats::get(&stats.dirty));
-    r.field("rdb_bgsave_in_progress", 0);
+    let bgsave_started = stats.bgsave_started_ms.load(Ordering::Relaxed);
+    r.field("rdb_bgsave_in_progress", u8::from(bgsave_started != 0));
     r.field(
         "rdb_last_save_time",
         stats.last_save_unix.load(Ordering::Relaxed),
     );
+    let failed = stats.last_bgsave_failed.load(Ordering::Relaxed);
+    r.field("rdb_last_bgsave_status", if failed { "err" } else { "ok" });
+    r.field(
+        "rdb_last_bgsave_time_sec",
+        stats.last_bgsave_secs.load(Ordering::Relaxed),
+    );
+    let current = if bgsave_started == 0 {
+        -1
+    } else {
+        (crate::server::unix_ms() - bgsave_started) / 1000
+    };
+    r.field("rdb_current_bgsave_time_sec", current);
+    r.field("rdb_saves", Stats::get(&stats.rdb_saves));
     for (name, value) in [
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", "-1"),
-        ("rdb_current_bgsave_time_sec", "-1"),
-        ("rdb_saves", "0"),
         ("rdb_last_cow_size", "0"),
         ("rdb_last_load_keys_expired", "0"),
         ("rdb_last_load_keys_loaded", "0"),

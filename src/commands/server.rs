@@ -16,6 +16,7 @@ use formats::resp::Reply;
 use super::args::parse_i64;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
+use crate::persistence::rdb_save;
 use crate::server::{transaction, Ctx};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -25,6 +26,8 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("swapdb", swapdb),
     ("time", time),
     ("lastsave", lastsave),
+    ("save", save),
+    ("bgsave", bgsave),
     ("shutdown", shutdown),
     ("monitor", monitor),
 ];
@@ -114,6 +117,47 @@ fn time(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     ]))
 }
 
+/// SAVE: writes `dbfilename` before replying (from a snapshot; other clients wait, as in
+/// Redis, because the command holds the execution lock).
+fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    if ctx
+        .server
+        .stats
+        .bgsave_started_ms
+        .load(std::sync::atomic::Ordering::SeqCst)
+        != 0
+    {
+        return Err(CommandError::other(
+            "ERR Background save already in progress",
+        ));
+    }
+    match rdb_save::save_now(ctx.server) {
+        Ok(_) => Ok(Reply::ok()),
+        Err(e) => {
+            tracing::warn!("Error saving DB on disk: {e}");
+            Err(CommandError::other("ERR"))
+        }
+    }
+}
+
+/// BGSAVE [SCHEDULE]: starts a save in the background (see `persistence::rdb_save`).
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let schedule = match args.get(1) {
+        None => false,
+        Some(arg) if args.len() == 2 && is(arg, "schedule") => true,
+        Some(_) => return Err(CommandError::Syntax),
+    };
+    if rdb_save::request_background_save(ctx.server) {
+        return Ok(Reply::Simple("Background saving started".into()));
+    }
+    if schedule {
+        return Ok(Reply::Simple("Background saving scheduled".into()));
+    }
+    Err(CommandError::other(
+        "ERR Background save already in progress",
+    ))
+}
+
 fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     Ok(Reply::Integer(
         ctx.server
@@ -123,9 +167,10 @@ fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     ))
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], Redis 7.0's syntax. NOW and FORCE change nothing
-/// here: rockslot has no replicas to wait for and its final flush does not fail the way an RDB
-/// save can. ABORT always finds no shutdown in progress, because a requested shutdown starts at
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], Redis 7.0's syntax. SAVE writes `dbfilename`
+/// first (a failed save cancels the shutdown); without it no RDB file is written, because
+/// RocksDB holds the data. NOW and FORCE change nothing here: rockslot has no replicas to wait
+/// for. ABORT always finds no shutdown in progress, because a requested shutdown starts at
 /// once.
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let (mut nosave, mut save, mut flags, mut abort) = (false, false, false, false);
@@ -153,6 +198,14 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ctx.client.id,
         ctx.client.addr
     );
+    if save {
+        if let Err(e) = rdb_save::save_now(ctx.server) {
+            tracing::warn!("Error trying to save the DB, can't exit: {e}");
+            return Err(CommandError::other(
+                "ERR Errors trying to SHUTDOWN. Check logs.",
+            ));
+        }
+    }
     ctx.server.request_shutdown();
     ctx.after.close = true;
     Ok(no_reply())

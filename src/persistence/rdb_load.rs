@@ -24,7 +24,6 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,9 +31,8 @@ use bytes::Bytes;
 use formats::rdb::{Event, KeyHeader, Options, PendingEntry, Poll, Reader, StreamId, ValuePart};
 use formats::resp::Reply;
 use thiserror::Error;
-use tokio::sync::mpsc;
 
-use crate::server::{dispatch, unix_ms, ClientSignals, ClientState, Server};
+use crate::server::{dispatch, unix_ms, Server};
 
 /// The newest RDB version Redis 7.0 loads.
 const MAX_VERSION: u32 = 10;
@@ -124,16 +122,7 @@ struct Loader<'s> {
 
 impl<'s> Loader<'s> {
     fn new(server: &'s Arc<Server>) -> Loader<'s> {
-        let (push, _) = mpsc::channel(1);
-        let nowhere = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
-        let mut client = ClientState::new(
-            LOADER_CLIENT_ID,
-            nowhere,
-            nowhere,
-            -1,
-            Arc::new(ClientSignals::new(push)),
-        );
-        client.authenticated = true;
+        let client = super::rdb_save::internal_client(LOADER_CLIENT_ID);
         server.exec.lock().clients.insert(LOADER_CLIENT_ID, client);
         Loader {
             server,

@@ -156,6 +156,8 @@ pub struct Server {
     pub pause_writes_only: AtomicBool,
     /// Notified when SHUTDOWN asks the node to stop.
     pub shutdown: tokio::sync::Notify,
+    /// Notified when BGSAVE asks for a background save (see `persistence::rdb_save`).
+    pub bgsave: tokio::sync::Notify,
 }
 
 impl Server {

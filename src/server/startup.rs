@@ -190,11 +190,13 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         pause_until_ms: AtomicI64::new(0),
         pause_writes_only: AtomicBool::new(false),
         shutdown: tokio::sync::Notify::new(),
+        bgsave: tokio::sync::Notify::new(),
     });
     server
         .stats
         .last_save_unix
         .store(super::unix_ms() / 1000, Ordering::Relaxed);
+    server.stats.last_bgsave_secs.store(-1, Ordering::Relaxed);
 
     let dbfilename = server.config.read().get_str("dbfilename");
     crate::persistence::rdb_load::load_at_startup(&server, Path::new(&dbfilename))?;
@@ -205,6 +207,9 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
     }
     tokio::spawn(expiry::run_active_expire(Arc::clone(&server)));
     tokio::spawn(Durability::run_everysec(Arc::clone(&server)));
+    tokio::spawn(crate::persistence::rdb_save::run_background_saves(
+        Arc::clone(&server),
+    ));
     tracing::info!("Ready to accept connections tcp");
 
     wait_for_stop(&server).await;

@@ -21,6 +21,15 @@ pub struct Stats {
     pub dirty: AtomicU64,
     /// Unix time of the last successful save (LASTSAVE).
     pub last_save_unix: AtomicI64,
+    /// Saves done since the start (INFO `rdb_saves`).
+    pub rdb_saves: AtomicU64,
+    /// When the running BGSAVE started, Unix ms (0: none is running).
+    pub bgsave_started_ms: AtomicI64,
+    /// Whether the last BGSAVE failed, and how long it took in seconds (-1: none yet).
+    pub last_bgsave_failed: std::sync::atomic::AtomicBool,
+    pub last_bgsave_secs: AtomicI64,
+    /// `dirty` when the running save started: what a successful save subtracts.
+    pub dirty_at_save_start: AtomicU64,
 }
 
 impl Stats {

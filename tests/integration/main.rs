@@ -8,6 +8,7 @@
 //! - `collections_scale`: million-element collections stay on disk, DEL is O(1), kill -9 safe;
 //! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
 //! - `rdb_load`: every real RDB fixture loaded at startup, digests equal to Redis 7.0's;
+//! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
@@ -20,6 +21,7 @@ mod config;
 mod differential;
 mod pubsub;
 mod rdb_load;
+mod rdb_save;
 mod restart;
 mod streams_scale;
 mod support;

@@ -153,25 +153,10 @@ fn set_digest(
     meta: &Meta,
     digest: &mut Digest,
 ) -> Result<(), CommandError> {
-    if set::is_intset(meta) {
-        // The intset lives in the metadata record, already in memory.
-        for member in set::members(ctx, key, meta)? {
-            xor(digest, &member);
-        }
-        return Ok(());
-    }
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = set::members_after(ctx, key, meta, after.as_deref(), set::PAGE)?;
-        let done = page.len() < set::PAGE;
-        for member in &page {
-            xor(digest, member);
-        }
-        match page.into_iter().last() {
-            Some(last) if !done => after = Some(last),
-            _ => return Ok(()),
-        }
-    }
+    set::for_each_member(ctx, key, meta, |member| {
+        xor(digest, member);
+        Ok::<(), CommandError>(())
+    })
 }
 
 /// Per field: mix(field), mix(value) on a fresh accumulator, xored in.

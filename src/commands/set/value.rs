@@ -224,6 +224,34 @@ pub fn members_after(
         .collect())
 }
 
+/// Calls `visit` with every member of a set: an intset from its record at once, a bigger set
+/// page by page, so memory stays bounded by a page.
+pub fn for_each_member<E: From<CommandError>>(
+    ctx: &Ctx,
+    key: &[u8],
+    meta: &Meta,
+    mut visit: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    if is_intset(meta) {
+        for member in members(ctx, key, meta)? {
+            visit(&member)?;
+        }
+        return Ok(());
+    }
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = members_after(ctx, key, meta, after.as_deref(), PAGE)?;
+        let done = page.len() < PAGE;
+        for member in &page {
+            visit(member)?;
+        }
+        match page.into_iter().last() {
+            Some(last) if !done => after = Some(last),
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// Stores a modified set, or deletes the key when it became empty (as Redis does), and counts
 /// `changes` in the dirty counter as Redis's `server.dirty` does.
 pub fn save(ctx: &mut Ctx, key: &[u8], meta: Meta, changes: u64) -> Result<(), CommandError> {

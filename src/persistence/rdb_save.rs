@@ -1,0 +1,462 @@
+//! Writing the dataset as a Redis RDB file: SAVE, BGSAVE, and (later) full resyncs.
+//!
+//! A save reads a RocksDB snapshot, never the live data: it takes the engine's snapshot (which
+//! also keeps the compaction filter away from the elements it can reach) and reads every key
+//! through the ordinary stores with a transaction bound to that snapshot, so it sees one
+//! instant of the dataset while writes go on, and needs no fork. Values are written element by
+//! element through the streaming writer of `formats::rdb`, page by page from the stores, so
+//! memory stays bounded by a page whatever the size of a value or of the dataset.
+//!
+//! The file is written as `temp-<pid>.rdb` next to its destination, synced, renamed over
+//! `dbfilename` and the directory synced, so a crash at any moment leaves either the previous
+//! dump or the new one, never a torn file.
+//!
+//! Format: RDB version 9 (every Redis from 6.0 on loads it) with plain list, set, hash and
+//! sorted-set types; streams as Redis 6.2 wrote them (type 15), so their 7.0 counters
+//! (entries-added, max-deleted-entry-id) are derived again by the loader, as Redis 7.0 does when
+//! it loads a 6.2 file. Keys already expired are left out, as a loader would drop them.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use engine::{Kind, Meta, Order, Txn};
+use formats::rdb::writer::StandardAux;
+use formats::rdb::{
+    ConsumerHeader, KeyMeta, PendingEntry, StreamEntry, StreamGroupHeader, StreamId as RdbId,
+    StreamMeta, ValueStart, WriteError, Writer, WriterOptions,
+};
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::commands::hash::store::{self as hash, Hash};
+use crate::commands::keys::WALK_CHUNK;
+use crate::commands::list::store::{End, List};
+use crate::commands::set::value as set;
+use crate::commands::stream::id::StreamId;
+use crate::commands::stream::store::{self as stream, Stream};
+use crate::commands::zset::store::{self as zset, ZSet};
+use crate::error::CommandError;
+use crate::server::{unix_ms, ClientSignals, ClientState, Ctx, Server, Shared};
+
+/// Output taken from the writer before it is written to the file.
+const FLUSH_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Error)]
+pub enum SaveError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Write(#[from] WriteError),
+    #[error("{0}")]
+    Read(#[from] CommandError),
+    #[error("{0}")]
+    Engine(#[from] engine::EngineError),
+}
+
+/// What a save wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveReport {
+    pub keys: u64,
+    pub bytes: u64,
+}
+
+/// A client for work the node does on its own (loading, saving): never connected, always
+/// authenticated.
+pub fn internal_client(id: u64) -> ClientState {
+    let (push, _) = mpsc::channel(1);
+    let nowhere = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+    let mut client = ClientState::new(id, nowhere, nowhere, -1, Arc::new(ClientSignals::new(push)));
+    client.authenticated = true;
+    client
+}
+
+/// The id of the saving client (never in the client registry).
+const SAVER_CLIENT_ID: u64 = u64::MAX - 1;
+
+/// SAVE: writes `dbfilename` now, in the caller's thread, and records the outcome.
+pub fn save_now(server: &Server) -> Result<SaveReport, SaveError> {
+    let started = std::time::Instant::now();
+    let dirty = server.stats.dirty.load(Ordering::Relaxed);
+    let path = PathBuf::from(server.config.read().get_str("dbfilename"));
+    let report = save(server, &path)?;
+    saved(server, dirty);
+    tracing::info!(
+        "DB saved on disk: {} keys, {} bytes in {:.3} seconds",
+        report.keys,
+        report.bytes,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(report)
+}
+
+/// Books a successful save that began when `dirty` changes had been made.
+fn saved(server: &Server, dirty: u64) {
+    let stats = &server.stats;
+    let _ = stats
+        .dirty
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+            Some(d.saturating_sub(dirty))
+        });
+    stats
+        .last_save_unix
+        .store(unix_ms() / 1000, Ordering::Relaxed);
+    stats.rdb_saves.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Starts a background save unless one is running; returns whether it started.
+pub fn request_background_save(server: &Server) -> bool {
+    let started = server.stats.bgsave_started_ms.compare_exchange(
+        0,
+        unix_ms().max(1),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    if started.is_err() {
+        return false;
+    }
+    server.stats.dirty_at_save_start.store(
+        server.stats.dirty.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    tracing::info!("Background saving started");
+    server.bgsave.notify_one();
+    true
+}
+
+/// The background saver: runs each requested save off the command path, from a snapshot, so
+/// commands keep running meanwhile.
+pub async fn run_background_saves(server: Arc<Server>) {
+    loop {
+        server.bgsave.notified().await;
+        let owner = Arc::clone(&server);
+        let result = tokio::task::spawn_blocking(move || {
+            let path = PathBuf::from(owner.config.read().get_str("dbfilename"));
+            save(&owner, &path)
+        })
+        .await;
+        let stats = &server.stats;
+        let began = stats.bgsave_started_ms.load(Ordering::SeqCst);
+        let secs = (unix_ms() - began) / 1000;
+        match result {
+            Ok(Ok(report)) => {
+                saved(&server, stats.dirty_at_save_start.load(Ordering::Relaxed));
+                stats.last_bgsave_failed.store(false, Ordering::Relaxed);
+                tracing::info!(
+                    "Background saving terminated with success ({} keys, {} bytes)",
+                    report.keys,
+                    report.bytes
+                );
+            }
+            Ok(Err(e)) => {
+                stats.last_bgsave_failed.store(true, Ordering::Relaxed);
+                tracing::warn!("Background saving error: {e}");
+            }
+            Err(e) => {
+                stats.last_bgsave_failed.store(true, Ordering::Relaxed);
+                tracing::warn!("Background saving task failed: {e}");
+            }
+        }
+        stats.last_bgsave_secs.store(secs, Ordering::Relaxed);
+        stats.bgsave_started_ms.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Writes the dataset as of now to `path` (relative to `dir`), atomically.
+pub fn save(server: &Server, path: &Path) -> Result<SaveReport, SaveError> {
+    let snapshot = server.engine.snapshot();
+    let mut shared = Shared::default();
+    let mut client = internal_client(SAVER_CLIENT_ID);
+    let mut ctx = Ctx::new(server, &mut shared, &mut client, unix_ms());
+    ctx.txn = Txn::over_snapshot(&server.engine, &snapshot);
+
+    let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
+    let result = write_file(&mut ctx, &temp);
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&temp, path)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(report)
+}
+
+fn write_file(ctx: &mut Ctx, temp: &Path) -> Result<SaveReport, SaveError> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(temp)?);
+    let options = WriterOptions {
+        lossy_streams: true,
+        ..WriterOptions::default()
+    };
+    let mut writer = Writer::new(options)?;
+    writer.standard_aux(&StandardAux {
+        redis_ver: "7.0.15",
+        ctime_s: unix_ms() / 1000,
+        used_mem: 0,
+        aof_base: false,
+        replication: None,
+    })?;
+    let mut bytes = 0u64;
+    let mut keys = 0u64;
+    for db in 0..ctx.server.engine.databases() {
+        ctx.client.db = db;
+        let (db_keys, db_expires) = ctx.txn.db_counts(db)?;
+        let mut selected = false;
+        let mut position = Vec::new();
+        loop {
+            let (items, next) = ctx.txn.scan(db, &position, WALK_CHUNK)?;
+            for item in items {
+                if item.meta.is_expired(ctx.now_ms) {
+                    continue;
+                }
+                if !selected {
+                    writer.select_db(db as u64, db_keys, db_expires)?;
+                    selected = true;
+                }
+                write_value(ctx, &item.key, item.meta, &mut writer)?;
+                keys += 1;
+                if writer.buffered() >= FLUSH_BYTES {
+                    let out = writer.take_output();
+                    bytes += out.len() as u64;
+                    file.write_all(&out)?;
+                }
+            }
+            match next {
+                Some(next) => position = next,
+                None => break,
+            }
+        }
+    }
+    let out = writer.finish()?;
+    bytes += out.len() as u64;
+    file.write_all(&out)?;
+    let file = file.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(SaveReport { keys, bytes })
+}
+
+/// Writes one key (of the current database) with its value: the RDB form of a live key,
+/// read page by page through its store.
+pub fn write_value(
+    ctx: &mut Ctx,
+    key: &[u8],
+    meta: Meta,
+    writer: &mut Writer,
+) -> Result<(), SaveError> {
+    let key_meta = KeyMeta {
+        expire_at_ms: (meta.expire_at_ms != 0).then_some(meta.expire_at_ms),
+        ..KeyMeta::default()
+    };
+    match meta.kind {
+        Kind::String => writer.key_with_meta(key, key_meta, ValueStart::String(&meta.body))?,
+        Kind::List => {
+            let len = meta.count;
+            writer.key_with_meta(key, key_meta, ValueStart::List { len })?;
+            if let Some(list) = List::from_meta(ctx, key, Some(meta))? {
+                let mut failed = None;
+                list.walk(ctx, 0, len, End::Left, |_, _, element| {
+                    match writer.list_item(&element) {
+                        Ok(()) => Ok(true),
+                        Err(e) => {
+                            failed = Some(e);
+                            Ok(false)
+                        }
+                    }
+                })?;
+                if let Some(e) = failed {
+                    return Err(e.into());
+                }
+            }
+        }
+        Kind::Set => {
+            let len = meta.count;
+            writer.key_with_meta(key, key_meta, ValueStart::Set { len })?;
+            write_set(ctx, key, &meta, writer)?;
+        }
+        Kind::Hash => {
+            let len = meta.count;
+            writer.key_with_meta(key, key_meta, ValueStart::Hash { len })?;
+            if let Some(hash) = Hash::from_meta(ctx, key, Some(meta))? {
+                let mut after: Option<Vec<u8>> = None;
+                loop {
+                    let page = hash.page(ctx, after.as_deref(), hash::PAGE)?;
+                    let done = page.len() < hash::PAGE;
+                    for (field, value) in &page {
+                        writer.hash_field(field, value)?;
+                    }
+                    match page.into_iter().last() {
+                        Some((last, _)) if !done => after = Some(last),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        Kind::ZSet => {
+            let len = meta.count;
+            writer.key_with_meta(key, key_meta, ValueStart::Zset { len })?;
+            if let Some(zset) = ZSet::from_meta(ctx, key, Some(meta))? {
+                let mut after: Option<Vec<u8>> = None;
+                loop {
+                    let page = zset.page_by_member(ctx, after.as_deref(), zset::PAGE)?;
+                    let done = zset.is_inline() || page.len() < zset::PAGE;
+                    for (member, score) in &page {
+                        writer.zset_member(member, *score)?;
+                    }
+                    match page.into_iter().last() {
+                        Some((last, _)) if !done => after = Some(last),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        Kind::Stream => write_stream(ctx, key, key_meta, meta, writer)?,
+    }
+    Ok(())
+}
+
+fn write_set(ctx: &mut Ctx, key: &[u8], meta: &Meta, writer: &mut Writer) -> Result<(), SaveError> {
+    set::for_each_member(ctx, key, meta, |member| {
+        writer.set_member(member)?;
+        Ok::<(), SaveError>(())
+    })
+}
+
+fn rdb_id(id: StreamId) -> RdbId {
+    RdbId {
+        ms: id.ms,
+        seq: id.seq,
+    }
+}
+
+fn write_stream(
+    ctx: &mut Ctx,
+    key: &[u8],
+    key_meta: KeyMeta,
+    meta: Meta,
+    writer: &mut Writer,
+) -> Result<(), SaveError> {
+    let Some(s) = Stream::from_meta(ctx, key, Some(meta))? else {
+        return Ok(());
+    };
+    let groups = s.groups(ctx)?;
+    let state = s.state;
+    let stream_meta = StreamMeta {
+        length: s.len(),
+        last_id: rdb_id(state.last_id),
+        first_id: Some(rdb_id(state.first_id)),
+        max_deleted_id: Some(rdb_id(state.max_deleted)),
+        entries_added: Some(state.entries_added),
+    };
+    writer.key_with_meta(
+        key,
+        key_meta,
+        ValueStart::Stream {
+            meta: stream_meta,
+            groups: groups.len() as u64,
+        },
+    )?;
+    let mut from = StreamId::ZERO;
+    loop {
+        let page = s.range(ctx, from, StreamId::MAX, Order::Ascending, stream::PAGE)?;
+        let done = page.len() < stream::PAGE;
+        for entry in &page {
+            writer.stream_entry(&StreamEntry {
+                id: rdb_id(entry.id),
+                fields: entry
+                    .pairs
+                    .iter()
+                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                    .collect(),
+            })?;
+        }
+        match page.last().and_then(|e| e.id.next()) {
+            Some(next) if !done => from = next,
+            _ => break,
+        }
+    }
+    for group in &groups {
+        write_group(ctx, &s, group, writer)?;
+    }
+    Ok(())
+}
+
+fn write_group(
+    ctx: &mut Ctx,
+    s: &Stream,
+    group: &stream::Group,
+    writer: &mut Writer,
+) -> Result<(), SaveError> {
+    let consumers = s.consumers(ctx, &group.name)?;
+    writer.stream_group(
+        &StreamGroupHeader {
+            name: group.name.to_vec(),
+            last_delivered_id: rdb_id(group.last_id),
+            entries_read: group.entries_read,
+        },
+        group.pending,
+        consumers.len() as u64,
+    )?;
+    let mut from = StreamId::ZERO;
+    loop {
+        let page = s.pending(ctx, &group.name, from, StreamId::MAX, stream::PAGE)?;
+        for nack in &page {
+            writer.stream_pending(&PendingEntry {
+                id: rdb_id(nack.id),
+                delivery_time_ms: nack.delivery_time,
+                delivery_count: nack.delivery_count,
+            })?;
+        }
+        match page.last().and_then(|n| n.id.next()) {
+            Some(next) if page.len() == stream::PAGE => from = next,
+            _ => break,
+        }
+    }
+    for consumer in &consumers {
+        write_consumer(ctx, s, &group.name, consumer, writer)?;
+    }
+    Ok(())
+}
+
+fn write_consumer(
+    ctx: &mut Ctx,
+    s: &Stream,
+    group: &Bytes,
+    consumer: &stream::Consumer,
+    writer: &mut Writer,
+) -> Result<(), SaveError> {
+    writer.stream_consumer(
+        &ConsumerHeader {
+            name: consumer.name.to_vec(),
+            seen_time_ms: consumer.seen_time,
+            active_time_ms: None,
+        },
+        consumer.pending,
+    )?;
+    let mut from = StreamId::ZERO;
+    loop {
+        let ids = s.consumer_pending(
+            ctx,
+            group,
+            &consumer.name,
+            from,
+            StreamId::MAX,
+            stream::PAGE,
+        )?;
+        for id in &ids {
+            writer.stream_consumer_pending(rdb_id(*id))?;
+        }
+        match ids.last().and_then(|id| id.next()) {
+            Some(next) if ids.len() == stream::PAGE => from = next,
+            _ => return Ok(()),
+        }
+    }
+}
