@@ -43,6 +43,8 @@ transactions=100000
 # Entries read and acknowledged one at a time by consumers of one group (XREADGROUP > COUNT 1,
 # then XACK), over a stream examples/streambench.rs fills first.
 stream_entries=100000
+# Keys of the dump.rdb both servers load at startup.
+rdb_keys=1000000
 
 for tool in "$rockslot_bin" "$txbench_bin" "$streambench_bin" "$redis_bin" redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool not found (make build / make deps)" >&2; exit 1; }
@@ -160,6 +162,36 @@ echo "bench: XREADGROUP/XACK of $entries entries against redis, then rockslot" >
 "$streambench_bin" "$redis_port" "$clients" "$entries" >"$work/redis.out"
 "$streambench_bin" "$rockslot_port" "$clients" "$entries" >"$work/rockslot.out"
 row "xreadack" 1
+
+# Startup load of a dump.rdb: real Redis writes one of about `rdb_keys` mixed keys (strings,
+# hashes, sets, sorted sets), then each server starts on a copy of it; keys per second from the
+# process start to its first PONG.
+keys=$(awk -v n="$rdb_keys" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+echo "bench: startup load of a dump.rdb of about $keys keys, redis then rockslot" >&2
+start gen "$redis_bin" --save "" --enable-debug-command yes
+gen_port=$port
+redis-cli -p "$gen_port" debug populate $((keys * 7 / 10)) str 100 >/dev/null
+for command in "HSET h:__rand_int__ f __rand_int__" "SADD s:__rand_int__ __rand_int__" \
+    "ZADD z:__rand_int__ __rand_int__ m"; do
+    # shellcheck disable=SC2086 # the command is a list of words
+    redis-benchmark -p "$gen_port" -r $((keys / 10)) -n $((keys / 5)) -P 16 -q $command >/dev/null
+done
+redis-cli -p "$gen_port" save >/dev/null
+loaded=$(redis-cli -p "$gen_port" dbsize)
+for name in redis rockslot; do
+    mkdir -p "$work/load-$name"
+    cp "$work/gen/dump.rdb" "$work/load-$name/dump.rdb"
+done
+time_load() {
+    local name=$1 bin=$2 began ended
+    began=$(date +%s.%N)
+    start "$name" "$bin" --save ""
+    ended=$(date +%s.%N)
+    awk -v k="$loaded" -v a="$began" -v b="$ended" 'BEGIN { printf "rdbload %.0f\n", k / (b - a) }'
+}
+time_load load-redis "$redis_bin" >"$work/redis.out"
+time_load load-rockslot "$rockslot_bin" >"$work/rockslot.out"
+row "rdbload" "-"
 
 cat "$table"
 if [ -n "${BENCH_OUT:-}" ]; then

@@ -165,6 +165,39 @@ pub async fn run_background_saves(server: Arc<Server>) {
     }
 }
 
+/// The `save` schedule: once a second, starts a background save when one of the configured
+/// points is reached (at least `changes` changes and `seconds` seconds since the last save), as
+/// Redis's serverCron does. `save ""` turns it off.
+pub async fn run_save_schedule(server: Arc<Server>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let points = save_points(&server.config.read().get_str("save"));
+        let stats = &server.stats;
+        let dirty = stats.dirty.load(Ordering::Relaxed);
+        let since = unix_ms() / 1000 - stats.last_save_unix.load(Ordering::Relaxed);
+        let due = points
+            .iter()
+            .any(|&(seconds, changes)| dirty >= changes && since >= seconds);
+        if due && stats.bgsave_started_ms.load(Ordering::SeqCst) == 0 {
+            tracing::info!("{dirty} changes in {since} seconds. Saving...");
+            request_background_save(&server);
+        }
+    }
+}
+
+/// The `save` directive's (seconds, changes) pairs.
+fn save_points(text: &str) -> Vec<(i64, u64)> {
+    let numbers: Vec<&str> = text.split_whitespace().collect();
+    numbers
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [seconds, changes] => Some((seconds.parse().ok()?, changes.parse().ok()?)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Writes the dataset as of now to `path` (relative to `dir`), atomically.
 pub fn save(server: &Server, path: &Path) -> Result<SaveReport, SaveError> {
     let snapshot = server.engine.snapshot();
@@ -458,5 +491,19 @@ fn write_consumer(
             Some(next) if ids.len() == stream::PAGE => from = next,
             _ => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::save_points;
+
+    #[test]
+    fn save_points_parse_like_the_directive() {
+        assert_eq!(
+            save_points("3600 1 300 100 60 10000"),
+            vec![(3600, 1), (300, 100), (60, 10000)]
+        );
+        assert!(save_points("").is_empty());
     }
 }

@@ -210,6 +210,9 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
     tokio::spawn(crate::persistence::rdb_save::run_background_saves(
         Arc::clone(&server),
     ));
+    tokio::spawn(crate::persistence::rdb_save::run_save_schedule(Arc::clone(
+        &server,
+    )));
     tracing::info!("Ready to accept connections tcp");
 
     wait_for_stop(&server).await;

@@ -208,7 +208,7 @@ fn check_contents(conn: &mut crate::support::resp::Conn) {
 #[test]
 fn million_element_collections_stay_on_disk_and_delete_in_constant_time() {
     let started = Instant::now();
-    let mut server = Server::start(Flavor::Rockslot, ["--appendonly", "yes"]);
+    let mut server = Server::start(Flavor::Rockslot, ["--appendonly", "yes", "--save", ""]);
     load(&server);
     let mut conn = server.conn();
     check_contents(&mut conn);

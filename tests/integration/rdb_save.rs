@@ -196,3 +196,29 @@ fn shutdown_save_writes_the_dump_before_stopping() {
     let redis = redis_loading(&server.data_dir().join("dump.rdb"));
     assert_eq!(digest(&mut redis.conn()), ours);
 }
+
+#[test]
+fn save_points_start_background_saves() {
+    let server = Server::start(
+        Flavor::Rockslot,
+        ["--enable-debug-command", "yes", "--save", "1 2"],
+    );
+    let mut conn = server.conn();
+    call(&mut conn, &["SET", "one", "1"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    // One change is below the point's two: nothing saved.
+    assert!(!server.data_dir().join("dump.rdb").exists());
+    call(&mut conn, &["SET", "two", "2"]);
+    let ours = digest(&mut conn);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.data_dir().join("dump.rdb").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no save after the point was reached"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The rename is the last step: once the file is there, the save is complete.
+    let redis = redis_loading(&server.data_dir().join("dump.rdb"));
+    assert_eq!(digest(&mut redis.conn()), ours);
+}

@@ -82,7 +82,7 @@ impl Expected {
 
 #[test]
 fn kill9_keeps_keys_values_and_expiry_times() {
-    let mut server = Server::start(Flavor::Rockslot, ["--appendonly", "yes"]);
+    let mut server = Server::start(Flavor::Rockslot, ["--appendonly", "yes", "--save", ""]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(now_ms() as u64);
     let mut expected: BTreeMap<Vec<u8>, Expected> = BTreeMap::new();
     let mut conn = server.conn();
