@@ -405,13 +405,15 @@ fn persistence(ctx: &Ctx, r: &mut Report) {
     };
     r.field("rdb_current_bgsave_time_sec", current);
     r.field("rdb_saves", Stats::get(&stats.rdb_saves));
-    for (name, value) in [
-        ("rdb_last_cow_size", "0"),
-        ("rdb_last_load_keys_expired", "0"),
-        ("rdb_last_load_keys_loaded", "0"),
-    ] {
-        r.field(name, value);
-    }
+    r.field("rdb_last_cow_size", 0);
+    r.field(
+        "rdb_last_load_keys_expired",
+        Stats::get(&stats.last_load_keys_expired),
+    );
+    r.field(
+        "rdb_last_load_keys_loaded",
+        Stats::get(&stats.last_load_keys_loaded),
+    );
     r.field("aof_enabled", u8::from(aof));
     for (name, value) in [
         ("aof_rewrite_in_progress", "0"),

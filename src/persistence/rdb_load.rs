@@ -108,6 +108,13 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
     loader.finish()?;
     server.engine.flush()?;
     server.engine.set_loading(false)?;
+    let stats = &server.stats;
+    stats
+        .last_load_keys_loaded
+        .store(report.keys, std::sync::atomic::Ordering::Relaxed);
+    stats
+        .last_load_keys_expired
+        .store(report.expired, std::sync::atomic::Ordering::Relaxed);
     Ok(Some(report))
 }
 

@@ -30,6 +30,9 @@ pub struct Stats {
     pub last_bgsave_secs: AtomicI64,
     /// `dirty` when the running save started: what a successful save subtracts.
     pub dirty_at_save_start: AtomicU64,
+    /// Keys the startup load of dump.rdb loaded, and skipped as expired.
+    pub last_load_keys_loaded: AtomicU64,
+    pub last_load_keys_expired: AtomicU64,
 }
 
 impl Stats {

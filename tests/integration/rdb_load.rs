@@ -203,3 +203,22 @@ fn kill9_during_a_load_loads_again_at_the_next_start() {
         server.log_tail(20)
     );
 }
+
+#[test]
+fn info_reports_the_load() {
+    let fixture = fixtures::fixtures_dir().join("rdb/gen-7.0.15-all-types-a.rdb");
+    let json = fixtures::expected_json(&fixture);
+    let builder = Server::builder(Flavor::Rockslot);
+    let data = builder.root().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::copy(&fixture, data.join("dump.rdb")).expect("copy fixture");
+    let server = builder.start();
+    let info = server.conn().call(&["INFO", "persistence"]).expect("INFO");
+    let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+    let keys = json["key_count"].as_u64().expect("key_count");
+    assert!(
+        text.contains(&format!("rdb_last_load_keys_loaded:{keys}\r\n")),
+        "{text}"
+    );
+    assert!(text.contains("rdb_changes_since_last_save:0\r\n"), "{text}");
+}
