@@ -167,7 +167,6 @@ const UNSUPPORTED: &[&str] = &[
     "protocol",
     "quicklist",
     "quicklist-packed-threshold",
-    "reload",
     "replicate",
     "replybuffer",
     "restart",
@@ -189,6 +188,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     match (sub.as_slice(), args.len()) {
         (b"help", 2) => Ok(help_reply(HELP)),
         (b"sleep", 3) => sleep(&args[2]),
+        (b"reload", _) => reload(ctx, args),
         (b"set-active-expire", 3) => {
             // Redis reads the flag with atoi: any non-zero number enables, anything else disables.
             let enabled = atoi_is_nonzero(&args[2]);
@@ -403,6 +403,44 @@ fn populate(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ctx.txn.put(db, &key, Meta::string(value, 0))?;
     }
     Ok(Reply::ok())
+}
+
+/// DEBUG RELOAD [NOSAVE]: saves the dataset to `dbfilename` (unless NOSAVE), empties it and
+/// loads the file back, as Redis does; other clients wait meanwhile. MERGE and NOFLUSH, which
+/// load a file over the current data, are not supported.
+fn reload(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut save = true;
+    for option in &args[2..] {
+        match option.to_ascii_lowercase().as_slice() {
+            b"nosave" => save = false,
+            b"merge" | b"noflush" => {
+                return Err(CommandError::other(
+                    "ERR DEBUG RELOAD MERGE and NOFLUSH are not supported by rockslot",
+                ))
+            }
+            _ => {
+                return Err(CommandError::other(
+                    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                ))
+            }
+        }
+    }
+    match crate::persistence::rdb_load::reload(ctx.server, ctx.shared, save) {
+        Ok(_) => {
+            tracing::warn!("DB reloaded by DEBUG RELOAD");
+            Ok(Reply::ok())
+        }
+        Err(crate::persistence::rdb_load::LoadError::Save(e)) => {
+            tracing::warn!("DEBUG RELOAD: {e}");
+            Err(CommandError::other("ERR"))
+        }
+        Err(e) => {
+            tracing::warn!("DEBUG RELOAD failed: {e}");
+            Err(CommandError::other(
+                "ERR Error trying to load the RDB dump, check server logs.",
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use formats::rdb::{
 use formats::resp::Reply;
 use thiserror::Error;
 
-use crate::server::{dispatch, unix_ms, Server};
+use crate::server::{dispatch, unix_ms, Server, Shared};
 
 /// The newest RDB version Redis 7.0 loads.
 const MAX_VERSION: u32 = 10;
@@ -65,6 +65,8 @@ pub enum LoadError {
     Replay { key: String, error: String },
     #[error("{0}")]
     Engine(#[from] engine::EngineError),
+    #[error("saving before the reload failed: {0}")]
+    Save(String),
 }
 
 /// What a load did.
@@ -89,23 +91,48 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
         }
         return Ok(None);
     }
-    let mut loader = Loader::new(server);
+    let mut shared = server.exec.lock();
     if unfinished {
         tracing::warn!("An earlier RDB load was interrupted: emptying the data and loading again");
-        loader.run(&["FLUSHALL"])?;
+        Loader::new(server, &mut shared).run(&["FLUSHALL"])?;
     }
+    load_into(server, &mut shared, path, true).map(Some)
+}
+
+/// DEBUG RELOAD: saves the dataset (unless `save` is false), empties it and loads the file
+/// back, with the execution lock held by the caller (`shared`) all along, as Redis blocks.
+pub fn reload(server: &Server, shared: &mut Shared, save: bool) -> Result<LoadReport, LoadError> {
+    let path = std::path::PathBuf::from(server.config.read().get_str("dbfilename"));
+    if save {
+        crate::persistence::rdb_save::save_now(server)
+            .map_err(|e| LoadError::Save(e.to_string()))?;
+    }
+    Loader::new(server, shared).run(&["FLUSHALL"])?;
+    load_into(server, shared, &path, false)
+}
+
+/// Loads `path` into an empty dataset under the loading mark; on failure empties the dataset
+/// again. `fresh_start`: the node starts, so the statistics the replay left are cleared.
+fn load_into(
+    server: &Server,
+    shared: &mut Shared,
+    path: &Path,
+    fresh_start: bool,
+) -> Result<LoadReport, LoadError> {
+    let mut loader = Loader::new(server, shared);
     server.engine.set_loading(true)?;
     let report = match loader.load_file(path) {
         Ok(report) => report,
         Err(e) => {
             // Never serve part of a file: empty what was loaded before reporting the error.
             loader.run(&["FLUSHALL"])?;
+            loader.finish(fresh_start);
             server.engine.flush()?;
             server.engine.set_loading(false)?;
             return Err(e);
         }
     };
-    loader.finish()?;
+    loader.finish(fresh_start);
     server.engine.flush()?;
     server.engine.set_loading(false)?;
     let stats = &server.stats;
@@ -115,12 +142,13 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
     stats
         .last_load_keys_expired
         .store(report.expired, std::sync::atomic::Ordering::Relaxed);
-    Ok(Some(report))
+    Ok(report)
 }
 
 /// Replays a file's keys as commands through an internal client.
 struct Loader<'s> {
-    server: &'s Arc<Server>,
+    server: &'s Server,
+    shared: &'s mut Shared,
     db: Option<u64>,
     /// The key being loaded; `None` while an expired key's value is skipped.
     key: Option<KeyHeader>,
@@ -137,11 +165,12 @@ struct Loader<'s> {
 }
 
 impl<'s> Loader<'s> {
-    fn new(server: &'s Arc<Server>) -> Loader<'s> {
+    fn new(server: &'s Server, shared: &'s mut Shared) -> Loader<'s> {
         let client = super::rdb_save::internal_client(LOADER_CLIENT_ID);
-        server.exec.lock().clients.insert(LOADER_CLIENT_ID, client);
+        shared.clients.insert(LOADER_CLIENT_ID, client);
         Loader {
             server,
+            shared,
             db: None,
             key: None,
             group: None,
@@ -182,8 +211,7 @@ impl<'s> Loader<'s> {
             .iter()
             .map(|a| Bytes::copy_from_slice(a.as_ref()))
             .collect();
-        let mut shared = self.server.exec.lock();
-        let outcome = dispatch::execute(self.server, &mut shared, LOADER_CLIENT_ID, &args, 0);
+        let outcome = dispatch::execute(self.server, self.shared, LOADER_CLIENT_ID, &args, 0);
         match outcome.reply {
             Some(Reply::Error(error)) => Err(LoadError::Replay {
                 key: self
@@ -433,21 +461,21 @@ impl<'s> Loader<'s> {
         Ok(())
     }
 
-    /// Forgets the loading client and the statistics its commands left, as a fresh start has
-    /// none.
-    fn finish(self) -> Result<(), LoadError> {
-        let mut shared = self.server.exec.lock();
-        if let Some(mut client) = shared.clients.remove(&LOADER_CLIENT_ID) {
-            shared.forget_client(&mut client);
+    /// Forgets the loading client; at a fresh start also the statistics its commands left,
+    /// as a node that just started has none.
+    fn finish(self, fresh_start: bool) {
+        if let Some(mut client) = self.shared.clients.remove(&LOADER_CLIENT_ID) {
+            self.shared.forget_client(&mut client);
         }
-        shared.command_stats.clear();
-        shared.error_stats.clear();
-        self.server.stats.reset();
+        if fresh_start {
+            self.shared.command_stats.clear();
+            self.shared.error_stats.clear();
+            self.server.stats.reset();
+        }
         self.server
             .stats
             .dirty
             .store(0, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
     }
 }
 

@@ -222,3 +222,30 @@ fn save_points_start_background_saves() {
     let redis = redis_loading(&server.data_dir().join("dump.rdb"));
     assert_eq!(digest(&mut redis.conn()), ours);
 }
+
+#[test]
+fn debug_reload_saves_and_loads_back_the_same_dataset() {
+    let server = Server::start(Flavor::Rockslot, debug_args());
+    let mut conn = server.conn();
+    fill(&mut conn);
+    let before = digest(&mut conn);
+    assert_eq!(
+        call(&mut conn, &["DEBUG", "RELOAD"]),
+        Reply::Simple(b"OK".to_vec())
+    );
+    assert_eq!(digest(&mut conn), before);
+    // NOSAVE loads the file as it is: a change made since is gone.
+    call(&mut conn, &["SET", "after-the-save", "x"]);
+    assert_eq!(
+        call(&mut conn, &["DEBUG", "RELOAD", "NOSAVE"]),
+        Reply::Simple(b"OK".to_vec())
+    );
+    assert_eq!(digest(&mut conn), before);
+    assert_eq!(
+        conn.call(&["DEBUG", "RELOAD", "BOGUS"])
+            .expect("DEBUG RELOAD"),
+        Reply::Error(
+            b"ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".to_vec()
+        )
+    );
+}
