@@ -381,12 +381,26 @@ impl<'e> Txn<'e> {
         for hint in &self.stale_hints {
             batch.delete_cf(expires_cf, hint);
         }
-        for ((physical, key), entry) in &self.entries {
-            if !entry.dirty {
-                continue;
-            }
-            let slot = key_slot(key);
-            let raw_key = layout::meta_key(slot, *physical, key);
+        // Metadata records in storage order: each memtable then takes its inserts in ascending
+        // order and reuses its last insert position (a batch of keys from all over the slot
+        // space costs a fresh skiplist descent per record otherwise).
+        let mut dirty: Vec<(u16, Vec<u8>, u8, &Vec<u8>, &Entry)> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.dirty)
+            .map(|((physical, key), entry)| {
+                let slot = key_slot(key);
+                (
+                    slot,
+                    layout::meta_key(slot, *physical, key),
+                    *physical,
+                    key,
+                    entry,
+                )
+            })
+            .collect();
+        dirty.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        for (slot, raw_key, physical, key, entry) in dirty {
             match &entry.current {
                 Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
                 None => batch.delete_cf(engine.slot_cf(slot), &raw_key),
@@ -394,16 +408,16 @@ impl<'e> Txn<'e> {
             let old_expire = entry.original_expire_ms;
             let new_expire = entry.current.as_ref().map_or(0, |m| m.expire_at_ms);
             if old_expire != new_expire && old_expire != 0 {
-                batch.delete_cf(expires_cf, layout::expire_key(old_expire, *physical, key));
+                batch.delete_cf(expires_cf, layout::expire_key(old_expire, physical, key));
             }
             if new_expire != 0 && (old_expire != new_expire || !entry.original_exists) {
                 batch.put_cf(
                     expires_cf,
-                    layout::expire_key(new_expire, *physical, key),
+                    layout::expire_key(new_expire, physical, key),
                     [],
                 );
             }
-            let delta = counts.entry((*physical, slot)).or_default();
+            let delta = counts.entry((physical, slot)).or_default();
             let (dk, de) = entry.count_delta();
             delta.0 += dk;
             delta.1 += de;
