@@ -1,6 +1,6 @@
 //! Generic keyspace commands: DEL, UNLINK, EXISTS, TYPE, TOUCH, RENAME, RENAMENX, COPY, MOVE,
-//! KEYS, SCAN and RANDOMKEY. The expire commands live in [`expire`], OBJECT in [`object`]; this
-//! file registers all three.
+//! KEYS, SCAN and RANDOMKEY. The expire commands live in [`expire`], OBJECT in [`object`], DUMP and
+//! RESTORE in [`dump`]; this file registers all four.
 //!
 //! Every read of a single key goes through `Ctx::lookup*`, so an expired key is deleted on touch
 //! and reported as missing, as Redis's `expireIfNeeded` does on a primary. Hit/miss accounting
@@ -13,6 +13,7 @@
 //! writes made earlier in the same MULTI/EXEC block (`Txn::scan`); RANDOMKEY draws from the
 //! committed state only.
 
+mod dump;
 pub(crate) mod element_scan;
 mod expire;
 pub(crate) mod object;
@@ -45,6 +46,8 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("keys", keys),
     ("scan", scan),
     ("randomkey", randomkey),
+    ("dump", dump::dump),
+    ("restore", dump::restore),
     ("expire", expire::expire),
     ("pexpire", expire::pexpire),
     ("expireat", expire::expireat),

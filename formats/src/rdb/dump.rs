@@ -7,16 +7,18 @@
 //! newer than its own (10), and one whose checksum differs; the checksum is always present.
 //!
 //! [`encode`] writes a payload with the RDB [`Writer`]. [`decode`] checks the footer and then
-//! reuses the RDB reader's value parsing: the payload's value is framed as a one-key RDB file
-//! (empty key name, checksum disabled because the payload's own CRC was already verified), so
-//! every encoding the reader knows (listpacks, quicklists, intsets, streams) is accepted.
+//! reuses the RDB reader's value parsing: the payload is framed as the start of a one-key RDB
+//! file (empty key name), so every encoding the reader knows (listpacks, quicklists, intsets,
+//! streams) is accepted. As in Redis's `restoreCommand`, the value is read from the whole
+//! payload, footer included, and reading stops after it: a value that runs into the footer
+//! bytes is taken as Redis takes it, and bytes after the value are ignored.
 
 use thiserror::Error;
 
 use super::crc64;
-use super::event::{Kind, Value};
+use super::event::{Collector, Event, Kind, Value};
 use super::writer::{encode_length, WriteError, Writer, WriterOptions};
-use super::{opcodes, read_all, Options, RdbError, MAX_VERSION};
+use super::{opcodes, Options, Poll, RdbError, Reader, MAX_VERSION};
 
 /// The RDB version Redis 7.0 writes and the newest its RESTORE accepts.
 pub const REDIS_7_0_VERSION: u16 = 10;
@@ -78,23 +80,43 @@ pub fn decode(payload: &[u8], max_version: u16) -> Result<Decoded, DumpError> {
     if stored != computed {
         return Err(DumpError::Checksum { stored, computed });
     }
-    let body = &payload[..body_len];
-    let (&rdb_type, value) = body.split_first().ok_or(DumpError::NotOneValue)?;
+    let (&rdb_type, _) = payload[..body_len]
+        .split_first()
+        .ok_or(DumpError::NotOneValue)?;
     // A key type byte, never an opcode: an opcode would be parsed as file structure.
     if rdb_type >= opcodes::SLOT_INFO {
         return Err(DumpError::NotOneValue);
     }
+    // Redis parses the value from the whole buffer, footer included, and ignores what follows
+    // it: a value may run into the footer, and trailing bytes are never looked at.
     let mut file = format!("REDIS{MAX_VERSION:04}").into_bytes();
     file.push(rdb_type);
     encode_length(&mut file, 0);
-    file.extend_from_slice(value);
-    file.push(opcodes::EOF);
-    file.extend_from_slice(&[0; 8]);
-    let dump = read_all(&file, Options::default())?;
-    let mut records = dump.records.into_iter();
-    match (records.next(), records.next()) {
-        (Some(r), None) if dump.aux.is_empty() && dump.functions.is_empty() => Ok(Decoded {
-            kind: r.header.kind,
+    file.extend_from_slice(&payload[1..]);
+    let mut reader = Reader::new(Options::default());
+    reader.feed(&file);
+    reader.end_input();
+    let mut collector = Collector::default();
+    let mut kind = None;
+    loop {
+        match reader.poll()? {
+            Poll::Event(Event::Key(header)) => {
+                kind = Some(header.kind);
+                collector.apply(Event::Key(header));
+            }
+            Poll::Event(Event::ValueEnd) => {
+                collector.apply(Event::ValueEnd);
+                break;
+            }
+            Poll::Event(event @ Event::Value(_)) => collector.apply(event),
+            Poll::Event(Event::Header { .. }) => {}
+            Poll::Event(_) | Poll::NeedMore | Poll::Done => return Err(DumpError::NotOneValue),
+        }
+    }
+    let record = collector.finish().records.pop();
+    match (record, kind) {
+        (Some(r), Some(kind)) => Ok(Decoded {
+            kind,
             rdb_type,
             version,
             value: r.value,

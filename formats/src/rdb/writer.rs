@@ -991,17 +991,25 @@ fn push_entry(node: &mut Node, entry: &StreamEntry) {
 }
 
 /// Whether a Redis 7.0 loader rebuilds this stream's metadata exactly from a type-15 stream:
-/// it takes entries-added as the length and assumes no deleted entry. Consumer groups are
-/// checked as they come ([`WriteError::StreamNeedsVersion10`]).
+/// it takes entries-added as the length, assumes no deleted entry, and takes the first entry's
+/// ID as the first ID, which for an empty stream is the greatest ID: an empty stream whose
+/// first ID is known to be something else (0-0 in a stream that Redis 7.0 emptied) needs
+/// version 10. Consumer groups are checked as they come ([`WriteError::StreamNeedsVersion10`]).
 pub fn stream_fits_version9(meta: &StreamMeta) -> bool {
-    meta.max_deleted_id
-        .is_none_or(|id| id == StreamId::default())
+    let greatest = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
+    (meta.length > 0 || meta.first_id.is_none_or(|id| id == greatest))
+        && meta
+            .max_deleted_id
+            .is_none_or(|id| id == StreamId::default())
         && meta.entries_added.is_none_or(|n| n == meta.length)
 }
 
 /// The entries-read counter a 7.0 loader gives a group of a type-15 stream
 /// (`streamEstimateDistanceFromFirstEverEntry` for a stream without tombstones).
-fn estimate_entries_read(meta: &StreamMeta, id: StreamId) -> Option<u64> {
+pub fn estimate_entries_read(meta: &StreamMeta, id: StreamId) -> Option<u64> {
     let added = meta.length;
     if added == 0 {
         return Some(0);

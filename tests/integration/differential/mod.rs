@@ -34,6 +34,7 @@ mod generated_pubsub;
 mod generators;
 mod handwritten;
 mod handwritten_digest;
+mod handwritten_dump;
 mod handwritten_geo;
 mod handwritten_hll;
 mod handwritten_lists;
@@ -430,15 +431,21 @@ impl Session {
 /// returns each command's reply followed by the keyspace events (`__keyevent@0__:<event>` and
 /// key) a pattern subscriber received after it: what a test compares between the two servers.
 pub fn keyspace_events(flavor: Flavor, commands: &[&str]) -> Vec<String> {
+    let cmds: Vec<Cmd> = commands.iter().map(|line| Cmd::parse(line)).collect();
+    keyspace_events_of(flavor, &cmds)
+}
+
+/// [`keyspace_events`] for commands with arbitrary bytes (DUMP payloads).
+pub fn keyspace_events_of(flavor: Flavor, commands: &[Cmd]) -> Vec<String> {
     let server = Server::start(flavor, ["--notify-keyspace-events", "KEA"]);
     let mut sub = Conn::connect(server.port()).expect("connect");
     sub.call(&["PSUBSCRIBE", "__keyevent@0__:*"])
         .expect("psubscribe");
     let mut conn = Conn::connect(server.port()).expect("connect");
     let mut seen = Vec::new();
-    for line in commands {
-        let reply = conn.call(&Cmd::parse(line).args).expect("call");
-        seen.push(format!("{line} -> {reply:?}"));
+    for cmd in commands {
+        let reply = conn.call(&cmd.args).expect("call");
+        seen.push(format!("{cmd:?} -> {reply:?}"));
         while let Some((frame, _)) = sub
             .poll_reply(std::time::Duration::from_millis(100))
             .expect("read event")

@@ -1,0 +1,531 @@
+//! DUMP and RESTORE: one value as a self-checking RDB fragment, out and back in.
+//!
+//! A DUMP payload is the value serialized as in an RDB file (type byte and value, no key, no
+//! expire), then the RDB version as two little-endian bytes and the CRC-64/Jones of everything
+//! before it ([`formats::rdb::dump`]). Redis 7.0.15 stamps its payloads RDB 10 and writes its
+//! in-memory encodings (listpacks, quicklists, intsets); rockslot writes RDB 9 with the plain
+//! element-by-element types, which every Redis from 6.0 on restores, whatever its
+//! `*-max-listpack-*` settings. Only a stream whose 7.0 metadata a version-9 payload cannot
+//! carry (a deleted entry, entries-added above the length, an emptied stream whose first ID is
+//! 0-0, a group's entries-read counter that a 7.0 loader would not re-estimate to the same
+//! number, "unknown" included) gets version 10 and type 19; Redis 6.2 refuses such a payload ("DUMP payload version or checksum are
+//! wrong"), as it refuses every payload Redis 7.0 itself dumps.
+//!
+//! DUMP reads the whole value (a payload is one bulk reply, so it is in memory anyway) through
+//! the type's store, as DEBUG DIGEST-VALUE does, and replies nil for a missing key.
+//!
+//! RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] follows Redis 7.0's
+//! `restoreCommand` step by step, and its errors come in the same order:
+//! 1. options, left to right: an unknown word, IDLETIME or FREQ without a value, or IDLETIME
+//!    after FREQ (and the reverse) is a syntax error; a value that is not an integer, a negative
+//!    IDLETIME or a FREQ outside 0..=255 is refused on the spot;
+//! 2. an existing key without REPLACE: `BUSYKEY` (the lookup expires a dead key first);
+//! 3. the TTL: an integer, not negative;
+//! 4. the footer: a payload shorter than 10 bytes, an RDB version above 10 or a wrong checksum
+//!    is "DUMP payload version or checksum are wrong";
+//! 5. the value: anything the RDB reader refuses, a type Redis 7.0 does not know, an empty
+//!    collection, or duplicate members in a plain set, hash or sorted set is "Bad data format".
+//!
+//! Then REPLACE deletes the old key; a relative TTL is made absolute from the command time; a
+//! deadline already past creates nothing and still replies OK (a replaced key is gone: "del"
+//! event, one change). Otherwise the value is built through the type's store inside the
+//! command's transaction (so each type gets the encoding its `*-max-*` settings ask for, as
+//! Redis's loader converts), the expire is set, and the "restore" event follows the "new" one.
+//! IDLETIME and FREQ are validated and dropped: rockslot keeps no LRU clock or LFU counter.
+//!
+//! Every encoding Redis has put into payloads is accepted, since the RDB reader decodes them
+//! all: plain types, zipmap, ziplist (Redis ≤ 6.2), intset, listpack and quicklist (7.0), and
+//! streams (types 15 and 19). A type-15 stream is given the metadata Redis 7.0 derives when it
+//! loads one: entries-added equal to the length, no deleted entry, the first entry's ID, and
+//! each group's entries-read estimated from its last delivered ID.
+
+use bytes::Bytes;
+use formats::rdb::dump::{self as payload, DumpError, REDIS_7_0_VERSION};
+use formats::rdb::writer::{estimate_entries_read, stream_fits_version9, DEFAULT_VERSION};
+use formats::rdb::{self, types, Value, WriterOptions};
+use formats::resp::Reply;
+
+use crate::commands::args::parse_i64;
+use crate::commands::hash::store::Hash;
+use crate::commands::list::store::{End, List};
+use crate::commands::set::value as set;
+use crate::commands::stream::id::StreamId;
+use crate::commands::stream::store::{self as stream, Consumer, Group, Nack, NodeLimits, Stream};
+use crate::commands::zset::store::{AddFlags, ZSet};
+use crate::error::{CommandError, CommandResult};
+use crate::server::{notify, Ctx};
+use engine::{Kind, Meta, Order};
+
+const BUSY_KEY: &str = "BUSYKEY Target key name already exists.";
+const BAD_TTL: &str = "ERR Invalid TTL value, must be >= 0";
+const BAD_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
+const BAD_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+const BAD_FOOTER: &str = "ERR DUMP payload version or checksum are wrong";
+const BAD_FORMAT: &str = "ERR Bad data format";
+
+/// DUMP key
+pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let key = &args[1];
+    let Some(meta) = ctx.lookup_read(key)? else {
+        return Ok(Reply::Null);
+    };
+    let value = read_value(ctx, key, meta)?;
+    Ok(Reply::Bulk(Bytes::from(encode(&value)?)))
+}
+
+/// The payload of `value`: RDB 9 unless a stream needs 10.
+fn encode(value: &Value) -> Result<Vec<u8>, CommandError> {
+    let options = WriterOptions {
+        version: version_for(value),
+        ..WriterOptions::default()
+    };
+    payload::encode(value, options).map_err(|e| CommandError::other(format!("ERR {e}")))
+}
+
+/// 10 for a stream that a Redis 7.0 loader would not rebuild exactly from a type-15 stream:
+/// metadata a type-15 stream lacks ([`stream_fits_version9`]), or a group whose entries-read
+/// counter differs from the loader's estimate. The writer's own check lets "unknown" through
+/// (the counter of a type-15 stream read from a file is unknown, and estimated again when
+/// loaded); here it is a live group's state, which the estimate would change.
+fn version_for(value: &Value) -> u32 {
+    let needs_10 = match value {
+        Value::Stream(s) => s.meta.is_some_and(|meta| {
+            !stream_fits_version9(&meta)
+                || s.groups.iter().any(|g| {
+                    estimate_entries_read(&meta, g.header.last_delivered_id)
+                        != g.header.entries_read
+                })
+        }),
+        _ => false,
+    };
+    if needs_10 {
+        u32::from(REDIS_7_0_VERSION)
+    } else {
+        DEFAULT_VERSION
+    }
+}
+
+/// The whole value of `key` in the neutral RDB model.
+fn read_value(ctx: &mut Ctx, key: &[u8], meta: Meta) -> Result<Value, CommandError> {
+    Ok(match meta.kind {
+        Kind::String => Value::String(meta.body),
+        Kind::List => {
+            let mut items = Vec::new();
+            if let Some(list) = List::from_meta(ctx, key, Some(meta))? {
+                list.walk(ctx, 0, list.len(), End::Left, |_, _, item| {
+                    items.push(item);
+                    Ok(true)
+                })?;
+            }
+            Value::List(items)
+        }
+        Kind::Set => Value::Set(set::members(ctx, key, &meta)?),
+        Kind::Hash => {
+            let pairs = match Hash::from_meta(ctx, key, Some(meta))? {
+                Some(hash) => hash.all(ctx)?,
+                None => Vec::new(),
+            };
+            Value::Hash(
+                pairs
+                    .into_iter()
+                    .map(|(field, value)| rdb::HashField {
+                        field,
+                        value,
+                        expire_at_ms: None,
+                    })
+                    .collect(),
+            )
+        }
+        Kind::ZSet => match ZSet::from_meta(ctx, key, Some(meta))? {
+            Some(zset) => Value::Zset(zset.all(ctx)?),
+            None => Value::Zset(Vec::new()),
+        },
+        Kind::Stream => match Stream::from_meta(ctx, key, Some(meta))? {
+            Some(s) => Value::Stream(Box::new(read_stream(ctx, &s)?)),
+            None => Value::Stream(Box::default()),
+        },
+    })
+}
+
+fn read_stream(ctx: &Ctx, s: &Stream) -> Result<rdb::Stream, CommandError> {
+    let mut entries = Vec::new();
+    let mut from = StreamId::ZERO;
+    loop {
+        let page = s.range(ctx, from, StreamId::MAX, Order::Ascending, stream::PAGE)?;
+        let done = page.len() < stream::PAGE;
+        let next = page.last().and_then(|e| e.id.next());
+        entries.extend(page.into_iter().map(|e| {
+            rdb::StreamEntry {
+                id: rdb_id(e.id),
+                fields: e
+                    .pairs
+                    .into_iter()
+                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                    .collect(),
+            }
+        }));
+        match next {
+            Some(next) if !done => from = next,
+            _ => break,
+        }
+    }
+    let meta = rdb::StreamMeta {
+        length: s.len(),
+        last_id: rdb_id(s.state.last_id),
+        first_id: Some(rdb_id(s.state.first_id)),
+        max_deleted_id: Some(rdb_id(s.state.max_deleted)),
+        entries_added: Some(s.state.entries_added),
+    };
+    let mut groups = Vec::new();
+    for group in s.groups(ctx)? {
+        groups.push(read_group(ctx, s, group)?);
+    }
+    Ok(rdb::Stream {
+        entries,
+        meta: Some(meta),
+        groups,
+    })
+}
+
+fn read_group(ctx: &Ctx, s: &Stream, group: Group) -> Result<rdb::StreamGroup, CommandError> {
+    let pel = s
+        .pending(ctx, &group.name, StreamId::ZERO, StreamId::MAX, usize::MAX)?
+        .into_iter()
+        .map(|nack| rdb::PendingEntry {
+            id: rdb_id(nack.id),
+            delivery_time_ms: nack.delivery_time,
+            delivery_count: nack.delivery_count,
+        })
+        .collect();
+    let mut consumers = Vec::new();
+    for consumer in s.consumers(ctx, &group.name)? {
+        let pending = s
+            .consumer_pending(
+                ctx,
+                &group.name,
+                &consumer.name,
+                StreamId::ZERO,
+                StreamId::MAX,
+                usize::MAX,
+            )?
+            .into_iter()
+            .map(rdb_id)
+            .collect();
+        consumers.push(rdb::StreamConsumer {
+            header: rdb::ConsumerHeader {
+                name: consumer.name.to_vec(),
+                seen_time_ms: consumer.seen_time,
+                active_time_ms: None,
+            },
+            pending,
+        });
+    }
+    Ok(rdb::StreamGroup {
+        header: rdb::StreamGroupHeader {
+            name: group.name.to_vec(),
+            last_delivered_id: rdb_id(group.last_id),
+            entries_read: group.entries_read,
+        },
+        pel,
+        consumers,
+    })
+}
+
+fn rdb_id(id: StreamId) -> rdb::StreamId {
+    rdb::StreamId {
+        ms: id.ms,
+        seq: id.seq,
+    }
+}
+
+fn node_id(id: rdb::StreamId) -> StreamId {
+    StreamId {
+        ms: id.ms,
+        seq: id.seq,
+    }
+}
+
+/// RESTORE's options.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    replace: bool,
+    absttl: bool,
+    idle_s: Option<i64>,
+    freq: Option<i64>,
+}
+
+impl Options {
+    /// Redis's option loop: IDLETIME and FREQ exclude each other (the second one is a syntax
+    /// error), and their values are checked as soon as they are read.
+    fn parse(args: &[Bytes]) -> Result<Options, CommandError> {
+        let mut o = Options::default();
+        let mut i = 0;
+        while i < args.len() {
+            let has_value = i + 1 < args.len();
+            match args[i].to_ascii_lowercase().as_slice() {
+                b"replace" => o.replace = true,
+                b"absttl" => o.absttl = true,
+                b"idletime" if has_value && o.freq.is_none() => {
+                    let idle = parse_i64(&args[i + 1])?;
+                    if idle < 0 {
+                        return Err(CommandError::other(BAD_IDLETIME));
+                    }
+                    o.idle_s = Some(idle);
+                    i += 1;
+                }
+                b"freq" if has_value && o.idle_s.is_none() => {
+                    let freq = parse_i64(&args[i + 1])?;
+                    if !(0..=255).contains(&freq) {
+                        return Err(CommandError::other(BAD_FREQ));
+                    }
+                    o.freq = Some(freq);
+                    i += 1;
+                }
+                _ => return Err(CommandError::Syntax),
+            }
+            i += 1;
+        }
+        Ok(o)
+    }
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let options = Options::parse(&args[4..])?;
+    let key = &args[1];
+    if !options.replace && ctx.lookup(key)?.is_some() {
+        return Err(CommandError::other(BUSY_KEY));
+    }
+    let ttl = parse_i64(&args[2])?;
+    if ttl < 0 {
+        return Err(CommandError::other(BAD_TTL));
+    }
+    let value = decode(&args[3])?;
+    let dirty = ctx.dirty;
+    let replaced = options.replace && ctx.delete(key)?;
+    let expire_at_ms = match ttl {
+        0 => 0,
+        _ if options.absttl => ttl,
+        // Redis adds without an overflow check: a huge TTL wraps into the past.
+        _ => ttl.wrapping_add(ctx.now_ms),
+    };
+    if expire_at_ms != 0 && expire_at_ms <= ctx.now_ms {
+        if replaced {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+        ctx.dirty = dirty + u64::from(replaced);
+        return Ok(Reply::ok());
+    }
+    build(ctx, key, value)?;
+    if expire_at_ms != 0 {
+        set_expire(ctx, key, expire_at_ms)?;
+    }
+    ctx.notify(notify::GENERIC, "restore", key);
+    ctx.dirty = dirty + 1;
+    Ok(Reply::ok())
+}
+
+/// Checks and decodes a payload, with RESTORE's two error texts.
+fn decode(bytes: &[u8]) -> Result<Value, CommandError> {
+    let decoded = payload::decode(bytes, REDIS_7_0_VERSION).map_err(|e| match e {
+        DumpError::TooShort(_) | DumpError::Version { .. } | DumpError::Checksum { .. } => {
+            CommandError::other(BAD_FOOTER)
+        }
+        DumpError::Value(_) | DumpError::NotOneValue => CommandError::other(BAD_FORMAT),
+    })?;
+    let known = decoded.rdb_type <= types::STREAM_LISTPACKS_2
+        && !matches!(decoded.rdb_type, types::MODULE_PRE_GA | types::MODULE_2 | 8);
+    if !known || decoded.value.is_empty_collection() || has_duplicates(&decoded) {
+        return Err(CommandError::other(BAD_FORMAT));
+    }
+    Ok(decoded.value)
+}
+
+/// Whether a plain (element by element) set, hash or sorted set names an element twice, which
+/// Redis's loader refuses. Packed encodings are only checked that deeply with
+/// `sanitize-dump-payload yes`, which rockslot does not have.
+fn has_duplicates(decoded: &payload::Decoded) -> bool {
+    fn repeats<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> bool {
+        let len = items.len();
+        items.collect::<std::collections::HashSet<_>>().len() != len
+    }
+    match (&decoded.value, decoded.rdb_type) {
+        (Value::Set(members), types::SET) => repeats(members.iter().map(Vec::as_slice)),
+        (Value::Hash(fields), types::HASH) => repeats(fields.iter().map(|f| f.field.as_slice())),
+        (Value::Zset(members), types::ZSET | types::ZSET_2) => {
+            repeats(members.iter().map(|(m, _)| m.as_slice()))
+        }
+        _ => false,
+    }
+}
+
+/// Stores `value` at `key` (which does not exist) through its type's store.
+fn build(ctx: &mut Ctx, key: &[u8], value: Value) -> Result<(), CommandError> {
+    match value {
+        Value::String(bytes) => ctx.put(key, Meta::string(bytes, 0)),
+        Value::List(items) => {
+            let mut list = List::write_or_create(ctx, key)?;
+            for item in items {
+                list.push(ctx, End::Right, item)?;
+            }
+            list.save(ctx, 0)
+        }
+        Value::Set(members) => {
+            let mut built = set::Built::new(set::max_intset_entries(ctx));
+            for member in &members {
+                built.add(member);
+            }
+            built.store(ctx, key, 0).map(drop)
+        }
+        Value::Hash(fields) => {
+            let limits = Hash::limits(ctx);
+            let mut hash = Hash::write_or_create(ctx, key)?;
+            for f in fields {
+                hash.set(ctx, limits, &f.field, f.value)?;
+            }
+            hash.save(ctx, 0).map(drop)
+        }
+        Value::Zset(members) => {
+            let limits = ZSet::limits(ctx);
+            let longest = members.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+            let mut zset = ZSet::create(ctx, key, limits, members.len() as u64, longest);
+            for (member, score) in members {
+                zset.add(ctx, limits, score, &member, AddFlags::default())?;
+            }
+            zset.save(ctx, 0).map(drop)
+        }
+        Value::Stream(s) => build_stream(ctx, key, *s),
+    }
+}
+
+/// A stream: entries appended as XADD would (so nodes split where Redis splits them), then the
+/// metadata, then each group with its pending entries and consumers.
+fn build_stream(ctx: &mut Ctx, key: &[u8], s: rdb::Stream) -> Result<(), CommandError> {
+    let limits = NodeLimits::from_config(ctx);
+    let mut target = Stream::create(ctx, key);
+    let first = s.entries.first().map(|e| e.id);
+    for entry in s.entries {
+        let pairs: Vec<stream::Pair> = entry
+            .fields
+            .into_iter()
+            .map(|(f, v)| (Bytes::from(f), Bytes::from(v)))
+            .collect();
+        target.append(ctx, node_id(entry.id), &pairs, limits)?;
+    }
+    // A type-15 stream has only the length and last ID: Redis 7.0 derives the rest, taking
+    // the first ID of an empty one as the greatest ID (what `streamGetEdgeID` finds).
+    let greatest = rdb_id(StreamId::MAX);
+    let meta = s.meta.map(|m| rdb::StreamMeta {
+        first_id: m.first_id.or(first).or(Some(greatest)),
+        ..m
+    });
+    if let Some(meta) = meta {
+        target.state.last_id = node_id(meta.last_id);
+        target.state.first_id = node_id(meta.first_id.unwrap_or_default());
+        target.state.max_deleted = node_id(meta.max_deleted_id.unwrap_or_default());
+        target.state.entries_added = meta.entries_added.unwrap_or(meta.length);
+    }
+    for group in s.groups {
+        let entries_read = match (group.header.entries_read, meta) {
+            (None, Some(m)) if m.entries_added.is_none() => {
+                estimate_entries_read(&m, group.header.last_delivered_id)
+            }
+            (read, _) => read,
+        };
+        build_group(ctx, &target, group, entries_read)?;
+    }
+    target.save(ctx, 0)
+}
+
+fn build_group(
+    ctx: &mut Ctx,
+    target: &Stream,
+    group: rdb::StreamGroup,
+    entries_read: Option<u64>,
+) -> Result<(), CommandError> {
+    let name = Bytes::from(group.header.name);
+    let mut record = Group {
+        name: name.clone(),
+        last_id: node_id(group.header.last_delivered_id),
+        entries_read,
+        pending: 0,
+        consumers: group.consumers.len() as u64,
+    };
+    let pel: std::collections::HashMap<rdb::StreamId, rdb::PendingEntry> =
+        group.pel.into_iter().map(|p| (p.id, p)).collect();
+    for consumer in group.consumers {
+        let owner = Bytes::from(consumer.header.name);
+        let mut owned = 0;
+        for id in consumer.pending {
+            // An ID a consumer claims that the group's list lacks is corrupt data to Redis.
+            let p = pel
+                .get(&id)
+                .ok_or_else(|| CommandError::other(BAD_FORMAT))?;
+            let nack = Nack {
+                id: node_id(id),
+                delivery_time: p.delivery_time_ms,
+                delivery_count: p.delivery_count,
+                consumer: owner.clone(),
+            };
+            target.put_nack(ctx, &name, &nack, None)?;
+            owned += 1;
+        }
+        record.pending += owned;
+        let consumer = Consumer {
+            name: owner,
+            seen_time: consumer.header.seen_time_ms,
+            pending: owned,
+        };
+        target.put_consumer(ctx, &name, &consumer)?;
+    }
+    target.put_group(ctx, &record)
+}
+
+/// Gives the key just built its deadline.
+fn set_expire(ctx: &mut Ctx, key: &[u8], expire_at_ms: i64) -> Result<(), CommandError> {
+    let db = ctx.db();
+    if let Some(mut meta) = ctx.txn.get(db, key)?.cloned() {
+        meta.expire_at_ms = expire_at_ms;
+        ctx.txn.put(db, key, meta)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn options_follow_redis_rules() {
+        let o = Options::parse(&args(&["REPLACE", "absttl", "IDLETIME", "5"])).unwrap();
+        assert_eq!(
+            o,
+            Options {
+                replace: true,
+                absttl: true,
+                idle_s: Some(5),
+                freq: None
+            }
+        );
+        let syntax = |w: &[&str]| matches!(Options::parse(&args(w)), Err(CommandError::Syntax));
+        assert!(syntax(&["IDLETIME"]));
+        assert!(syntax(&["FREQ", "1", "IDLETIME", "1"]));
+        assert!(syntax(&["IDLETIME", "1", "FREQ", "1"]));
+        assert!(syntax(&["NX"]));
+        assert!(matches!(
+            Options::parse(&args(&["FREQ", "256"])),
+            Err(CommandError::Other(e)) if e == BAD_FREQ
+        ));
+        assert!(matches!(
+            Options::parse(&args(&["IDLETIME", "x"])),
+            Err(CommandError::NotInteger)
+        ));
+    }
+}
