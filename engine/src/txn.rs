@@ -384,23 +384,15 @@ impl<'e> Txn<'e> {
         // Metadata records in storage order: each memtable then takes its inserts in ascending
         // order and reuses its last insert position (a batch of keys from all over the slot
         // space costs a fresh skiplist descent per record otherwise).
-        let mut dirty: Vec<(u16, Vec<u8>, u8, &Vec<u8>, &Entry)> = self
+        let mut dirty: Vec<_> = self
             .entries
             .iter()
             .filter(|(_, entry)| entry.dirty)
-            .map(|((physical, key), entry)| {
-                let slot = key_slot(key);
-                (
-                    slot,
-                    layout::meta_key(slot, *physical, key),
-                    *physical,
-                    key,
-                    entry,
-                )
-            })
+            .map(|(id, entry)| (layout::meta_key(key_slot(&id.1), id.0, &id.1), id, entry))
             .collect();
-        dirty.sort_unstable_by(|a, b| a.1.cmp(&b.1));
-        for (slot, raw_key, physical, key, entry) in dirty {
+        dirty.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (raw_key, (physical, key), entry) in dirty {
+            let (physical, slot) = (*physical, key_slot(key));
             match &entry.current {
                 Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
                 None => batch.delete_cf(engine.slot_cf(slot), &raw_key),

@@ -21,7 +21,7 @@
 use formats::rdb::dump;
 use formats::rdb::{crc64, Event, Kind, Options, Poll, Reader, Value, WriterOptions};
 
-use super::{cmd, keyspace_events_of, Cmd, Pair};
+use super::{cmd, keyspace_events_of, Cmd, Pair, SERVER_ARGS};
 use crate::rdb_load::fixtures;
 use crate::support::resp::{Conn, Reply};
 use crate::support::server::{Flavor, Server};
@@ -292,17 +292,7 @@ fn call(conn: &mut Conn, args: &[&[u8]]) -> Reply {
 }
 
 fn start(flavor: Flavor) -> (Server, Conn) {
-    let server = Server::start(
-        flavor,
-        [
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "yes",
-        ],
-    );
+    let server = Server::start(flavor, SERVER_ARGS);
     let mut conn = server.conn();
     for c in dataset() {
         let reply = conn.call(&c.args).expect("call");
@@ -480,14 +470,7 @@ fn payloads_of(file: &str) -> Vec<(bool, Vec<u8>)> {
 
 #[test]
 fn payloads_in_older_encodings_restore_as_in_redis() {
-    let args = [
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--enable-debug-command",
-        "yes",
-    ];
+    let args = SERVER_ARGS;
     let (redis_server, ours_server) = (
         Server::start(Flavor::Redis, args),
         Server::start(Flavor::Rockslot, args),

@@ -54,6 +54,18 @@ const TIME_TOLERANCE_S: i64 = 5;
 /// A SCAN that has not finished after this many calls is looping.
 const MAX_SCAN_CALLS: usize = 10_000;
 
+/// How both servers of a comparison run. No snapshots or AOF: the comparison is about replies,
+/// and background saves would only add noise to the logs. DEBUG is allowed for DEBUG DIGEST,
+/// the whole-dataset check.
+pub const SERVER_ARGS: [&str; 6] = [
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--enable-debug-command",
+    "yes",
+];
+
 /// How the replies to one command are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
@@ -195,16 +207,7 @@ impl Pair {
         } else {
             Flavor::Rockslot
         };
-        // No snapshots or AOF: the comparison is about replies, and background saves would only
-        // add noise to the logs. DEBUG is allowed for DEBUG DIGEST, the whole-dataset check.
-        let args = [
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "yes",
-        ];
+        let args = SERVER_ARGS;
         Pair {
             subject: Server::start(subject_flavor, args),
             reference: Server::start(Flavor::Redis, args),
