@@ -12,11 +12,9 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
+use crate::fixtures;
 use crate::support::resp::Reply;
 use crate::support::server::{free_port, run_to_exit, Flavor, Server};
-
-#[path = "../../formats/tests/common/mod.rs"]
-mod fixtures;
 
 /// Fixtures 7.0.15 loads that rockslot does not yet: functions written with the pre-7.0 GA
 /// opcode (the reader refuses opcode 246, as 7.2 and 7.4 do).
