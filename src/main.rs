@@ -1,9 +1,13 @@
 //! `rockslot [config-file] [--directive value ...]`: starts the node like redis-server.
+//! `rockslot check-rdb FILE`: checks an RDB file like redis-check-rdb.
 
 use rockslot::config::Config;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("check-rdb") {
+        std::process::exit(rockslot::tools::check_rdb::main(&args[1..]));
+    }
     if matches!(args.first().map(String::as_str), Some("-v" | "--version")) {
         println!(
             "rockslot v={} redis_version=7.0.15 bits=64",

@@ -550,10 +550,61 @@ fn module_aux_can_be_skipped_by_option() {
         &data,
         Options {
             skip_module_aux: true,
+            ..Options::default()
         },
     )
     .expect("skipped");
     assert!(dump.records.is_empty());
+}
+
+#[test]
+fn pre_ga_functions_read_by_option_give_70s_library_code() {
+    // Redis 7.0.15 loads this release-candidate file; its FUNCTION LIST WITHCODE is recorded.
+    let path = fixtures_dir().join("rdb").join("replicator--function.rdb");
+    let data = std::fs::read(&path).expect("read");
+    let options = Options {
+        pre_ga_functions: true,
+        ..Options::default()
+    };
+    let dump = read_all(&data, options).expect("read as 7.0 does");
+    let mut got: Vec<String> = dump
+        .functions
+        .iter()
+        .map(|code| String::from_utf8_lossy(code).into_owned())
+        .collect();
+    got.sort();
+    let expected: Vec<String> = expected_json(&path)["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .map(|f| f["library_code"].as_str().expect("code").to_string())
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn module_keys_can_be_skipped_by_option() {
+    // Redis 4.0's file with a ReJSON key: redis-check-rdb 7.0.15 skips its value and passes it.
+    let path = fixtures_dir()
+        .join("bad")
+        .join("rdb-tools--redis_40_with_module.rdb");
+    let data = std::fs::read(path).expect("read");
+    let err = read_all(&data, Options::default()).expect_err("refused by default");
+    assert!(err.to_string().contains("ReJSON-RL"), "{err}");
+    let options = Options {
+        skip_module_keys: true,
+        ..Options::default()
+    };
+    let mut reader = formats::rdb::Reader::new(options);
+    reader.feed(&data);
+    reader.end_input();
+    let mut skipped = Vec::new();
+    while let formats::rdb::Poll::Event(event) = reader.poll().expect("skipped") {
+        if let formats::rdb::Event::ModuleKeySkipped { module, .. } = event {
+            skipped.push(module);
+        }
+    }
+    assert_eq!(skipped, ["ReJSON-RL"]);
 }
 
 /// Every prefix and many corrupted copies of a few files: errors are fine, panics are not.
@@ -606,6 +657,8 @@ fn damaged_input_never_panics() {
                 &copy,
                 Options {
                     skip_module_aux: true,
+                    skip_module_keys: true,
+                    pre_ga_functions: true,
                 },
             );
         }

@@ -229,7 +229,11 @@ impl<'s> Loader<'s> {
         let started = std::time::Instant::now();
         tracing::info!("Loading RDB file {}", path.display());
         let mut file = std::fs::File::open(path)?;
-        let mut reader = Reader::new(Options::default());
+        // Redis 7.0 reads the release candidates' FUNCTION opcode; so does this loader.
+        let mut reader = Reader::new(Options {
+            pre_ga_functions: true,
+            ..Options::default()
+        });
         let mut chunk = vec![0u8; CHUNK_BYTES];
         let mut next_progress = PROGRESS_KEYS;
         loop {

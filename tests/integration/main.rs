@@ -9,6 +9,7 @@
 //! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
 //! - `rdb_load`: every real RDB fixture loaded at startup, digests equal to Redis 7.0's;
 //! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
+//! - `check_rdb`: `rockslot check-rdb` over the fixtures, verdicts equal to redis-check-rdb's;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
@@ -16,9 +17,13 @@
 //! Every test needs `/usr/bin/redis-server` (or `REDIS_SERVER`); none is skipped without it.
 
 mod architecture;
+mod check_rdb;
 mod collections_scale;
 mod config;
 mod differential;
+/// The fixture corpus helpers shared with the `formats` tests.
+#[path = "../../formats/tests/common/mod.rs"]
+mod fixtures;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;

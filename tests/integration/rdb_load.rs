@@ -5,22 +5,14 @@
 //! and the same key count per database. Where 7.0.15 refused it, rockslot must refuse it too:
 //! exit non-zero with an error naming the problem, and serve nothing. Files added to the corpus
 //! later are picked up without code changes.
-//!
-//! One known gap is listed in [`NOT_YET`]: files rockslot refuses although 7.0.15 loads them.
 
 use std::path::Path;
 
 use serde_json::Value as Json;
 
+use crate::fixtures;
 use crate::support::resp::Reply;
 use crate::support::server::{free_port, run_to_exit, Flavor, Server};
-
-#[path = "../../formats/tests/common/mod.rs"]
-pub(crate) mod fixtures;
-
-/// Fixtures 7.0.15 loads that rockslot does not yet: functions written with the pre-7.0 GA
-/// opcode (the reader refuses opcode 246, as 7.2 and 7.4 do).
-const NOT_YET: &[&str] = &["replicator--function.rdb"];
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -111,10 +103,6 @@ fn check_refused(rdb: &Path) {
 fn check_folder(sub: &str) -> usize {
     let mut checked = 0;
     for rdb in fixtures::rdb_files(sub) {
-        let name = file_name(&rdb);
-        if NOT_YET.contains(&name.as_str()) {
-            continue;
-        }
         let json = fixtures::expected_json(&rdb);
         match redis_70_outcome(&json) {
             Some(digest) => check_loads(&rdb, &digest, &json),

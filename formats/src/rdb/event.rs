@@ -26,6 +26,13 @@ pub enum Event {
     },
     /// Module AUX data that was skipped (only with [`super::Options::skip_module_aux`]).
     ModuleAuxSkipped { module: String },
+    /// A module key whose value was skipped (only with [`super::Options::skip_module_keys`]).
+    ModuleKeySkipped {
+        db: u64,
+        key: Vec<u8>,
+        module: String,
+        expire_at_ms: Option<i64>,
+    },
     /// A function library (FUNCTION2): its full code, `#!lua name=...` first line included.
     Function { code: Vec<u8> },
     /// A key starts; its value follows as [`Event::Value`] parts.
@@ -276,7 +283,8 @@ impl Collector {
             Event::SelectDb { .. }
             | Event::ResizeDb { .. }
             | Event::SlotInfo { .. }
-            | Event::ModuleAuxSkipped { .. } => {}
+            | Event::ModuleAuxSkipped { .. }
+            | Event::ModuleKeySkipped { .. } => {}
         }
     }
 

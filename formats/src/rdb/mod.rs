@@ -38,7 +38,8 @@
 //! expected there; no input makes the reader panic. Like Redis 7 it refuses module type keys and
 //! the 7.0 release-candidate FUNCTION opcode, versions it does not know, wrong checksums, and
 //! blobs that fail the integrity checks; module AUX data is refused by default (Redis exits on
-//! AUX data of a module it has not loaded) and can be skipped by option.
+//! AUX data of a module it has not loaded). Options skip module AUX data and the values of
+//! module keys (as `redis-check-rdb` does) and read release-candidate functions (as 7.0 does).
 
 pub mod blob;
 pub mod crc64;

@@ -24,6 +24,15 @@ pub struct Options {
     /// Skip module AUX data (yielding [`Event::ModuleAuxSkipped`]) instead of refusing it.
     /// Redis refuses AUX data of a module it has not loaded; tools may prefer to go on.
     pub skip_module_aux: bool,
+    /// Skip the values of module keys written by Redis 4.0 GA and later (type 7, whose values
+    /// are self-describing), yielding [`Event::ModuleKeySkipped`], as `redis-check-rdb` does.
+    /// Keys of the pre-GA module type 6 cannot be skipped without the module and stay refused.
+    pub skip_module_keys: bool,
+    /// Read function libraries saved with the FUNCTION opcode of the 7.0 release candidates
+    /// (246: name, engine, optional description, code) as Redis 7.0 does, yielding
+    /// [`Event::Function`] with the code 7.0 rebuilds (`#!ENGINE name=NAME` and a newline before
+    /// the stored code). Redis 7.2 and later refuse the opcode, and so does the default.
+    pub pre_ga_functions: bool,
 }
 
 /// What [`Reader::poll`] has to say.
@@ -530,6 +539,7 @@ fn parse_opcode(meta: &mut Meta, c: &mut Cursor<'_>, options: &Options) -> Parse
             Some(Event::Aux { key, value })
         }
         opcodes::FUNCTION2 => Some(Event::Function { code: c.string()? }),
+        opcodes::FUNCTION_PRE_GA if options.pre_ga_functions => Some(pre_ga_function(c)?),
         opcodes::FUNCTION_PRE_GA => return Err(c.error(at, ErrorKind::OldFunction)),
         opcodes::MODULE_AUX => {
             let id = c.length("a module id")?;
@@ -552,9 +562,21 @@ fn parse_opcode(meta: &mut Meta, c: &mut Cursor<'_>, options: &Options) -> Parse
             }
         }
         types::MODULE_PRE_GA | types::MODULE_2 => {
-            c.string()?;
+            let key = c.string()?;
             let id = c.length("a module type id")?;
-            return Err(c.error(at, ErrorKind::ModuleKey(module_type_name(id))));
+            let module = module_type_name(id);
+            if op != types::MODULE_2 || !options.skip_module_keys {
+                return Err(c.error(at, ErrorKind::ModuleKey(module)));
+            }
+            skip_module_values(c)?;
+            meta.lru_idle_s = None;
+            meta.lfu_freq = None;
+            Some(Event::ModuleKeySkipped {
+                db: meta.db,
+                key,
+                module,
+                expire_at_ms: meta.expire_at_ms.take(),
+            })
         }
         t => {
             let kind = kind_of(t).ok_or_else(|| c.error(at, ErrorKind::UnknownType(t)))?;
@@ -573,6 +595,23 @@ fn parse_opcode(meta: &mut Meta, c: &mut Cursor<'_>, options: &Options) -> Parse
         }
     };
     Ok(event)
+}
+
+/// A library in the 7.0 release-candidate format, as the code Redis 7.0 rebuilds from it.
+fn pre_ga_function(c: &mut Cursor<'_>) -> Parse<Event> {
+    let name = c.string()?;
+    let engine = c.string()?;
+    if c.length("a function description flag")? != 0 {
+        c.string()?;
+    }
+    let body = c.string()?;
+    let mut code = b"#!".to_vec();
+    code.extend_from_slice(&engine);
+    code.extend_from_slice(b" name=");
+    code.extend_from_slice(&name);
+    code.push(b'\n');
+    code.extend_from_slice(&body);
+    Ok(Event::Function { code })
 }
 
 fn kind_of(t: u8) -> Option<Kind> {
@@ -595,8 +634,7 @@ fn kind_of(t: u8) -> Option<Kind> {
     })
 }
 
-/// Skips a module's serialized AUX values: `when_opcode`, `when`, then typed values up to the
-/// module EOF opcode.
+/// Skips a module's serialized AUX values: `when_opcode`, `when`, then typed values.
 fn skip_module_aux(c: &mut Cursor<'_>) -> Parse<()> {
     let at = c.pos;
     let when_opcode = c.length("a module AUX 'when' opcode")?;
@@ -610,6 +648,12 @@ fn skip_module_aux(c: &mut Cursor<'_>) -> Parse<()> {
         ));
     }
     c.length("a module AUX 'when' value")?;
+    skip_module_values(c)
+}
+
+/// Skips typed module values (signed or unsigned integer, float, double, string) up to the
+/// module EOF opcode: the self-describing form modules save since Redis 4.0 GA.
+fn skip_module_values(c: &mut Cursor<'_>) -> Parse<()> {
     loop {
         let at = c.pos;
         match c.length("a module value opcode")? {
@@ -1158,11 +1202,70 @@ mod tests {
             &data,
             Options {
                 skip_module_aux: true,
+                ..Options::default()
             },
         )
         .unwrap();
         assert!(matches!(got[1], Event::ModuleAuxSkipped { .. }));
         assert!(matches!(got[2], Event::Eof { .. }));
+    }
+
+    #[test]
+    fn module_keys_are_refused_or_skipped() {
+        let id = 0x1234_5678_9abc_def0u64;
+        let key = |t: u8| {
+            let mut body = vec![opcodes::EXPIRETIME_MS];
+            body.extend_from_slice(&5000u64.to_le_bytes());
+            body.extend_from_slice(&[t, 1, b'm', 0x81]);
+            body.extend_from_slice(&id.to_be_bytes());
+            body.extend_from_slice(&[5, 2, b'h', b'i', 2, 7, 0]);
+            body.extend_from_slice(&[types::STRING, 1, b'k', 1, b'v']);
+            file(9, &body)
+        };
+        let skip = Options {
+            skip_module_keys: true,
+            ..Options::default()
+        };
+        assert!(error(&key(types::MODULE_2)).contains("a key of module type"));
+        let got = events(&key(types::MODULE_2), skip).unwrap();
+        assert_eq!(
+            got[1],
+            Event::ModuleKeySkipped {
+                db: 0,
+                key: b"m".to_vec(),
+                module: module_type_name(id),
+                expire_at_ms: Some(5000),
+            }
+        );
+        // The expire belonged to the module key, not to the next one.
+        assert!(matches!(&got[2], Event::Key(h) if h.expire_at_ms.is_none()));
+        // Pre-GA module values are not self-describing: refused even when skipping.
+        let err = events(&key(types::MODULE_PRE_GA), skip).unwrap_err();
+        assert!(err.to_string().contains("a key of module type"), "{err}");
+    }
+
+    #[test]
+    fn pre_ga_functions_are_refused_or_read_as_70_does() {
+        let body = [
+            &[opcodes::FUNCTION_PRE_GA, 1, b'l', 3][..],
+            b"LUA",
+            &[1, 1, b'd', 6],
+            b"return",
+        ]
+        .concat();
+        let data = file(10, &body);
+        assert!(error(&data).contains("opcode 246"));
+        let options = Options {
+            pre_ga_functions: true,
+            ..Options::default()
+        };
+        let got = events(&data, options).unwrap();
+        assert_eq!(
+            got[1],
+            Event::Function {
+                code: b"#!LUA name=l\nreturn".to_vec()
+            }
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use formats::rdb::dump;
 use formats::rdb::{crc64, Event, Kind, Options, Poll, Reader, Value, WriterOptions};
 
 use super::{cmd, keyspace_events_of, Cmd, Pair, SERVER_ARGS};
-use crate::rdb_load::fixtures;
+use crate::fixtures;
 use crate::support::resp::{Conn, Reply};
 use crate::support::server::{Flavor, Server};
 

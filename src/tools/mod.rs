@@ -1,0 +1,5 @@
+//! Offline tools run as subcommands of the `rockslot` binary, like the `redis-check-*` programs
+//! Redis ships: they read files with the same `formats` codecs the node uses and never start a
+//! server. `rockslot check-rdb FILE` is [`check_rdb`].
+
+pub mod check_rdb;
