@@ -750,10 +750,15 @@ impl Redis {
                     conn,
                     buf: Vec::new(),
                 };
-                // PING answers -LOADING while the file loads.
+                // PING answers -LOADING while the file loads; a file Redis refuses makes it exit
+                // (after it began to listen), which closes the connection.
                 loop {
-                    match r.cmd(&[b"PING"]) {
-                        Reply::Simple(_) => return Ok(r),
+                    match r.try_cmd(&[b"PING"]) {
+                        Ok(Reply::Simple(_)) => return Ok(r),
+                        Err(e) => {
+                            let _ = r.child.wait();
+                            return Err(format!("redis-server went away: {e}: {}", r.log()));
+                        }
                         _ if Instant::now() > deadline => return Err("still loading".into()),
                         _ => std::thread::sleep(Duration::from_millis(20)),
                     }
@@ -769,21 +774,33 @@ impl Redis {
     }
 
     fn cmd(&mut self, args: &[&[u8]]) -> Reply {
+        self.try_cmd(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends a command and reads its reply; an error if the connection fails or closes.
+    fn try_cmd(&mut self, args: &[&[u8]]) -> Result<Reply, String> {
         let mut req = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
             req.extend_from_slice(a);
             req.extend_from_slice(b"\r\n");
         }
-        self.conn.write_all(&req).expect("send");
+        self.conn
+            .write_all(&req)
+            .map_err(|e| format!("send: {e}"))?;
         loop {
-            if let Some((reply, used)) = parse_reply(&self.buf).expect("RESP") {
+            if let Some((reply, used)) = parse_reply(&self.buf).map_err(|e| format!("RESP: {e}"))? {
                 self.buf.drain(..used);
-                return reply;
+                return Ok(reply);
             }
             let mut chunk = [0u8; 65536];
-            let n = self.conn.read(&mut chunk).expect("read");
-            assert!(n > 0, "redis closed the connection");
+            let n = self
+                .conn
+                .read(&mut chunk)
+                .map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                return Err("redis closed the connection".into());
+            }
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
