@@ -388,11 +388,19 @@ impl<'e> Txn<'e> {
             .entries
             .iter()
             .filter(|(_, entry)| entry.dirty)
-            .map(|(id, entry)| (layout::meta_key(key_slot(&id.1), id.0, &id.1), id, entry))
+            .map(|((physical, key), entry)| {
+                let slot = key_slot(key);
+                (
+                    layout::meta_key(slot, *physical, key),
+                    slot,
+                    *physical,
+                    key,
+                    entry,
+                )
+            })
             .collect();
         dirty.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (raw_key, (physical, key), entry) in dirty {
-            let (physical, slot) = (*physical, key_slot(key));
+        for (raw_key, slot, physical, key, entry) in dirty {
             match &entry.current {
                 Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
                 None => batch.delete_cf(engine.slot_cf(slot), &raw_key),
