@@ -90,10 +90,11 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ctx.put(key, meta)?;
         ctx.notify(notify::STRING, "setbit", key);
     } else if meta.string_form != StringForm::Raw {
-        // No change, but Redis has unshared the value into its "raw" encoding all the same.
+        // No change, but Redis has unshared the value into its "raw" encoding all the same,
+        // without signalling the key (a WATCH on it survives).
         meta.string_form = StringForm::Raw;
         let db = ctx.db();
-        ctx.txn.put(db, key, meta)?;
+        ctx.txn.put_unsignalled(db, key, meta)?;
     }
     Ok(Reply::Integer(was as i64))
 }

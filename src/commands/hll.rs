@@ -66,13 +66,12 @@ fn max_sparse(ctx: &Ctx) -> u64 {
 }
 
 /// Stores an HLL modified in place, adding `changes` to the dirty count (none: the change is
-/// one Redis makes without counting it; it still touches the key for WATCH, which Redis's
-/// uncounted changes do not).
+/// one Redis makes without counting or signalling it, so a WATCH on the key survives).
 fn store(ctx: &mut Ctx, key: &[u8], mut meta: Meta, changes: u64) -> Result<(), CommandError> {
     meta.string_form = StringForm::Raw;
     if changes == 0 {
         let db = ctx.db();
-        ctx.txn.put(db, key, meta)?;
+        ctx.txn.put_unsignalled(db, key, meta)?;
     } else {
         ctx.put(key, meta)?;
         ctx.dirty += changes - 1;

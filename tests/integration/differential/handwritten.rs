@@ -544,3 +544,27 @@ fn hashes() {
         "OBJECT ENCODING one2",
     ]);
 }
+
+#[test]
+fn changes_redis_does_not_signal_keep_a_watch() {
+    // SETBIT of a bit that already has the value (which still turns the string "raw") and a
+    // PFCOUNT refreshing a cached cardinality change nothing a WATCH sees.
+    check(&[
+        "SET k4 a0",
+        "WATCH k4",
+        "SETBIT k4 12 0",
+        "OBJECT ENCODING k4",
+        "MULTI",
+        "EXEC",
+        "PFADD h a b c",
+        "PFADD h d",
+        "WATCH h",
+        "PFCOUNT h",
+        "MULTI",
+        "EXEC",
+        "WATCH k4",
+        "SETBIT k4 12 1",
+        "MULTI",
+        "EXEC",
+    ]);
+}
