@@ -134,7 +134,25 @@ fn range_generic(
 }
 
 /// ZRANGESTORE's result (Redis's `zrangeResultFinalizeStore`).
-fn store_range(ctx: &mut Ctx, destination: &[u8], entries: Vec<Entry>) -> CommandResult {
+///
+/// Redis builds the destination by adding the range's entries in order to a new set that starts
+/// as a listpack (unless the range is longer than `zset-max-listpack-entries`) and turns into a
+/// skiplist at the first entry that does not fit. A listpack stores an integral score as an
+/// integer, so the entries added before that point lose the sign of a -0 score; the later ones
+/// keep it.
+fn store_range(ctx: &mut Ctx, destination: &[u8], mut entries: Vec<Entry>) -> CommandResult {
+    let limits = ZSet::limits(ctx);
+    let mut listpack = entries.len() as u64 <= limits.entries;
+    for (member, score) in entries.iter_mut() {
+        // (A range no longer than the entry limit never outgrows it.)
+        listpack &= member.len() <= limits.value;
+        if !listpack {
+            break;
+        }
+        if *score == 0.0 {
+            *score = 0.0;
+        }
+    }
     let stored = store::replace(ctx, destination, entries, "zrangestore", 1)?;
     Ok(Reply::Integer(stored as i64))
 }
