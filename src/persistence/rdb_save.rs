@@ -26,8 +26,8 @@ use bytes::Bytes;
 use engine::{Kind, Meta, Order, Txn};
 use formats::rdb::writer::StandardAux;
 use formats::rdb::{
-    ConsumerHeader, KeyMeta, PendingEntry, StreamEntry, StreamGroupHeader, StreamId as RdbId,
-    StreamMeta, ValueStart, WriteError, Writer, WriterOptions,
+    ConsumerHeader, KeyMeta, PendingEntry, StreamEntry, StreamGroupHeader, StreamMeta, ValueStart,
+    WriteError, Writer, WriterOptions,
 };
 use thiserror::Error;
 use tokio::sync::mpsc;
@@ -363,13 +363,6 @@ fn write_set(ctx: &mut Ctx, key: &[u8], meta: &Meta, writer: &mut Writer) -> Res
     })
 }
 
-fn rdb_id(id: StreamId) -> RdbId {
-    RdbId {
-        ms: id.ms,
-        seq: id.seq,
-    }
-}
-
 fn write_stream(
     ctx: &mut Ctx,
     key: &[u8],
@@ -384,9 +377,9 @@ fn write_stream(
     let state = s.state;
     let stream_meta = StreamMeta {
         length: s.len(),
-        last_id: rdb_id(state.last_id),
-        first_id: Some(rdb_id(state.first_id)),
-        max_deleted_id: Some(rdb_id(state.max_deleted)),
+        last_id: formats::rdb::StreamId::from(state.last_id),
+        first_id: Some(formats::rdb::StreamId::from(state.first_id)),
+        max_deleted_id: Some(formats::rdb::StreamId::from(state.max_deleted)),
         entries_added: Some(state.entries_added),
     };
     writer.key_with_meta(
@@ -403,7 +396,7 @@ fn write_stream(
         let done = page.len() < stream::PAGE;
         for entry in &page {
             writer.stream_entry(&StreamEntry {
-                id: rdb_id(entry.id),
+                id: formats::rdb::StreamId::from(entry.id),
                 fields: entry
                     .pairs
                     .iter()
@@ -432,7 +425,7 @@ fn write_group(
     writer.stream_group(
         &StreamGroupHeader {
             name: group.name.to_vec(),
-            last_delivered_id: rdb_id(group.last_id),
+            last_delivered_id: formats::rdb::StreamId::from(group.last_id),
             entries_read: group.entries_read,
         },
         group.pending,
@@ -443,7 +436,7 @@ fn write_group(
         let page = s.pending(ctx, &group.name, from, StreamId::MAX, stream::PAGE)?;
         for nack in &page {
             writer.stream_pending(&PendingEntry {
-                id: rdb_id(nack.id),
+                id: formats::rdb::StreamId::from(nack.id),
                 delivery_time_ms: nack.delivery_time,
                 delivery_count: nack.delivery_count,
             })?;
@@ -485,7 +478,7 @@ fn write_consumer(
             stream::PAGE,
         )?;
         for id in &ids {
-            writer.stream_consumer_pending(rdb_id(*id))?;
+            writer.stream_consumer_pending(formats::rdb::StreamId::from(*id))?;
         }
         match ids.last().and_then(|id| id.next()) {
             Some(next) if ids.len() == stream::PAGE => from = next,

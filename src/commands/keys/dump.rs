@@ -156,7 +156,7 @@ fn read_stream(ctx: &Ctx, s: &Stream) -> Result<rdb::Stream, CommandError> {
         let next = page.last().and_then(|e| e.id.next());
         entries.extend(page.into_iter().map(|e| {
             rdb::StreamEntry {
-                id: rdb_id(e.id),
+                id: formats::rdb::StreamId::from(e.id),
                 fields: e
                     .pairs
                     .into_iter()
@@ -171,9 +171,9 @@ fn read_stream(ctx: &Ctx, s: &Stream) -> Result<rdb::Stream, CommandError> {
     }
     let meta = rdb::StreamMeta {
         length: s.len(),
-        last_id: rdb_id(s.state.last_id),
-        first_id: Some(rdb_id(s.state.first_id)),
-        max_deleted_id: Some(rdb_id(s.state.max_deleted)),
+        last_id: formats::rdb::StreamId::from(s.state.last_id),
+        first_id: Some(formats::rdb::StreamId::from(s.state.first_id)),
+        max_deleted_id: Some(formats::rdb::StreamId::from(s.state.max_deleted)),
         entries_added: Some(s.state.entries_added),
     };
     let mut groups = Vec::new();
@@ -192,7 +192,7 @@ fn read_group(ctx: &Ctx, s: &Stream, group: Group) -> Result<rdb::StreamGroup, C
         .pending(ctx, &group.name, StreamId::ZERO, StreamId::MAX, usize::MAX)?
         .into_iter()
         .map(|nack| rdb::PendingEntry {
-            id: rdb_id(nack.id),
+            id: formats::rdb::StreamId::from(nack.id),
             delivery_time_ms: nack.delivery_time,
             delivery_count: nack.delivery_count,
         })
@@ -209,7 +209,7 @@ fn read_group(ctx: &Ctx, s: &Stream, group: Group) -> Result<rdb::StreamGroup, C
                 usize::MAX,
             )?
             .into_iter()
-            .map(rdb_id)
+            .map(formats::rdb::StreamId::from)
             .collect();
         consumers.push(rdb::StreamConsumer {
             header: rdb::ConsumerHeader {
@@ -223,26 +223,12 @@ fn read_group(ctx: &Ctx, s: &Stream, group: Group) -> Result<rdb::StreamGroup, C
     Ok(rdb::StreamGroup {
         header: rdb::StreamGroupHeader {
             name: group.name.to_vec(),
-            last_delivered_id: rdb_id(group.last_id),
+            last_delivered_id: formats::rdb::StreamId::from(group.last_id),
             entries_read: group.entries_read,
         },
         pel,
         consumers,
     })
-}
-
-fn rdb_id(id: StreamId) -> rdb::StreamId {
-    rdb::StreamId {
-        ms: id.ms,
-        seq: id.seq,
-    }
-}
-
-fn node_id(id: rdb::StreamId) -> StreamId {
-    StreamId {
-        ms: id.ms,
-        seq: id.seq,
-    }
 }
 
 /// RESTORE's options.
@@ -410,19 +396,19 @@ fn build_stream(ctx: &mut Ctx, key: &[u8], s: rdb::Stream) -> Result<(), Command
             .into_iter()
             .map(|(f, v)| (Bytes::from(f), Bytes::from(v)))
             .collect();
-        target.append(ctx, node_id(entry.id), &pairs, limits)?;
+        target.append(ctx, StreamId::from(entry.id), &pairs, limits)?;
     }
     // A type-15 stream has only the length and last ID: Redis 7.0 derives the rest, taking
     // the first ID of an empty one as the greatest ID (what `streamGetEdgeID` finds).
-    let greatest = rdb_id(StreamId::MAX);
+    let greatest = formats::rdb::StreamId::from(StreamId::MAX);
     let meta = s.meta.map(|m| rdb::StreamMeta {
         first_id: m.first_id.or(first).or(Some(greatest)),
         ..m
     });
     if let Some(meta) = meta {
-        target.state.last_id = node_id(meta.last_id);
-        target.state.first_id = node_id(meta.first_id.unwrap_or_default());
-        target.state.max_deleted = node_id(meta.max_deleted_id.unwrap_or_default());
+        target.state.last_id = StreamId::from(meta.last_id);
+        target.state.first_id = StreamId::from(meta.first_id.unwrap_or_default());
+        target.state.max_deleted = StreamId::from(meta.max_deleted_id.unwrap_or_default());
         target.state.entries_added = meta.entries_added.unwrap_or(meta.length);
     }
     for group in s.groups {
@@ -446,7 +432,7 @@ fn build_group(
     let name = Bytes::from(group.header.name);
     let mut record = Group {
         name: name.clone(),
-        last_id: node_id(group.header.last_delivered_id),
+        last_id: StreamId::from(group.header.last_delivered_id),
         entries_read,
         pending: 0,
         consumers: group.consumers.len() as u64,
@@ -462,7 +448,7 @@ fn build_group(
                 .get(&id)
                 .ok_or_else(|| CommandError::other(BAD_FORMAT))?;
             let nack = Nack {
-                id: node_id(id),
+                id: StreamId::from(id),
                 delivery_time: p.delivery_time_ms,
                 delivery_count: p.delivery_count,
                 consumer: owner.clone(),

@@ -75,6 +75,22 @@ impl StreamId {
     }
 }
 
+/// The RDB codec's ID type (the same two numbers).
+impl From<StreamId> for formats::rdb::StreamId {
+    fn from(id: StreamId) -> Self {
+        formats::rdb::StreamId {
+            ms: id.ms,
+            seq: id.seq,
+        }
+    }
+}
+
+impl From<formats::rdb::StreamId> for StreamId {
+    fn from(id: formats::rdb::StreamId) -> Self {
+        StreamId::new(id.ms, id.seq)
+    }
+}
+
 /// How an ID argument may be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdRules {
