@@ -48,22 +48,48 @@ impl Default for EngineOptions {
 pub struct ReplPosition {
     pub replid: String,
     pub offset: i64,
+    /// Where the AOF stood after this batch: (sequence number of the incr file written to, its
+    /// size in bytes). `None` when the AOF was off.
+    pub aof: Option<(u64, u64)>,
 }
 
 impl ReplPosition {
+    /// `replid | offset (8, BE) [| aof incr seq (8, BE) | aof incr size (8, BE)]`.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = self.replid.as_bytes().to_vec();
         out.extend_from_slice(&self.offset.to_be_bytes());
+        if let Some((seq, size)) = self.aof {
+            out.extend_from_slice(&seq.to_be_bytes());
+            out.extend_from_slice(&size.to_be_bytes());
+        }
         out
     }
 
     fn decode(raw: &[u8]) -> Option<ReplPosition> {
-        let split = raw.len().checked_sub(8)?;
-        let replid = String::from_utf8(raw[..split].to_vec()).ok()?;
-        let offset = i64::from_be_bytes(raw[split..].try_into().ok()?);
-        Some(ReplPosition { replid, offset })
+        let word = |at: usize| -> Option<[u8; 8]> { raw.get(at..at + 8)?.try_into().ok() };
+        let (replid_len, aof) = match raw.len().checked_sub(REPLID_LEN)? {
+            8 => (REPLID_LEN, None),
+            24 => (
+                REPLID_LEN,
+                Some((
+                    u64::from_be_bytes(word(REPLID_LEN + 8)?),
+                    u64::from_be_bytes(word(REPLID_LEN + 16)?),
+                )),
+            ),
+            _ => return None,
+        };
+        let replid = String::from_utf8(raw[..replid_len].to_vec()).ok()?;
+        let offset = i64::from_be_bytes(word(replid_len)?);
+        Some(ReplPosition {
+            replid,
+            offset,
+            aof,
+        })
     }
 }
+
+/// Length of a replication ID (40 hex characters, as Redis's).
+const REPLID_LEN: usize = 40;
 
 /// One key found while iterating a database.
 #[derive(Debug, Clone)]

@@ -66,7 +66,7 @@ pub struct Txn<'e> {
     db_map: Option<Vec<u8>>,
     stale_hints: Vec<Vec<u8>>,
     /// (replication ID, offset) this batch brings the data to.
-    repl: Option<(&'e str, i64)>,
+    repl: Option<ReplPosition>,
     /// Reads as of this snapshot instead of the live data (a dump taken while writes go on);
     /// such a transaction is never committed.
     pub(crate) snapshot: Option<&'e Snapshot<'e>>,
@@ -199,10 +199,10 @@ impl<'e> Txn<'e> {
         self.stale_hints.push(raw);
     }
 
-    /// Records the replication position this batch brings the data to. It is written only when
-    /// it differs from the last one written, so an idle stream costs no extra record.
-    pub fn set_repl_position(&mut self, replid: &'e str, offset: i64) {
-        self.repl = Some((replid, offset));
+    /// Records the replication (and AOF) position this batch brings the data to. It is written
+    /// only when it differs from the last one written, so an idle stream costs no extra record.
+    pub fn set_repl_position(&mut self, position: ReplPosition) {
+        self.repl = Some(position);
     }
 
     /// The keys this transaction created, changed or deleted, as (logical db, key, exists
@@ -451,15 +451,7 @@ impl<'e> Txn<'e> {
         let mut last_repl = engine.last_repl.lock();
         let new_repl = self
             .repl
-            .filter(|(replid, offset)| {
-                last_repl
-                    .as_ref()
-                    .is_none_or(|last| last.replid != *replid || last.offset != *offset)
-            })
-            .map(|(replid, offset)| ReplPosition {
-                replid: replid.to_string(),
-                offset,
-            });
+            .filter(|position| last_repl.as_ref() != Some(position));
         if let Some(repl) = &new_repl {
             batch.put_cf(default_cf, layout::REC_REPL, repl.encode());
         }

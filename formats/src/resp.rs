@@ -397,6 +397,15 @@ impl Reply {
     }
 }
 
+/// Appends a command as a multibulk of bulk strings (`*<n>\r\n$<len>\r\n<arg>\r\n...`): the
+/// form of every command in the replication stream and the AOF.
+pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut BytesMut) {
+    line(out, b'*', itoa(args.len() as i64).as_bytes());
+    for arg in args {
+        bulk(out, arg.as_ref());
+    }
+}
+
 fn line(out: &mut BytesMut, tag: u8, text: &[u8]) {
     out.reserve(text.len() + 3);
     out.put_u8(tag);

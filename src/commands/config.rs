@@ -12,6 +12,7 @@ use formats::resp::Reply;
 use super::client::help_reply;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
+use crate::persistence::aof;
 use crate::server::durability::FsyncPolicy;
 use crate::server::Ctx;
 
@@ -70,7 +71,12 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             .durability
             .set_policy(FsyncPolicy::parse(&config.get_str("appendfsync")));
     }
+    let appendonly = config.get_bool("appendonly");
+    drop(config);
     tracing::debug!("CONFIG SET changed {changed:?}");
+    if changed.contains(&"appendonly") {
+        aof::turn(server, appendonly);
+    }
     Ok(Reply::ok())
 }
 

@@ -221,6 +221,13 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     hash.set(ctx, limits, &args[2], text.clone())?;
     hash.save(ctx, 1)?;
     ctx.notify(notify::HASH, "hincrbyfloat", &args[1]);
+    // The result, not the float arithmetic, is propagated: HSET key field value.
+    ctx.rewrite_propagated(vec![
+        Bytes::from_static(b"HSET"),
+        args[1].clone(),
+        args[2].clone(),
+        Bytes::from(text.clone()),
+    ]);
     Ok(bulk(text))
 }
 

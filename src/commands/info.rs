@@ -415,32 +415,54 @@ fn persistence(ctx: &Ctx, r: &mut Report) {
         Stats::get(&stats.last_load_keys_loaded),
     );
     r.field("aof_enabled", u8::from(aof));
-    for (name, value) in [
-        ("aof_rewrite_in_progress", "0"),
-        ("aof_rewrite_scheduled", "0"),
-        ("aof_last_rewrite_time_sec", "-1"),
-        ("aof_current_rewrite_time_sec", "-1"),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", "0"),
-        ("aof_rewrites_consecutive_failures", "0"),
-        ("aof_last_write_status", "ok"),
-        ("aof_last_cow_size", "0"),
-        ("module_fork_in_progress", "0"),
-        ("module_fork_last_cow_size", "0"),
-    ] {
-        r.field(name, value);
-    }
+    let rewrite = &ctx.server.aof_rewrite;
+    let started = rewrite.started_ms.load(Ordering::Relaxed);
+    r.field("aof_rewrite_in_progress", u8::from(started != 0));
+    r.field(
+        "aof_rewrite_scheduled",
+        u8::from(rewrite.scheduled.load(Ordering::Relaxed)),
+    );
+    r.field(
+        "aof_last_rewrite_time_sec",
+        rewrite.last_secs.load(Ordering::Relaxed),
+    );
+    let current = if started == 0 {
+        -1
+    } else {
+        (crate::server::unix_ms() - started) / 1000
+    };
+    r.field("aof_current_rewrite_time_sec", current);
+    let status = |failed: bool| if failed { "err" } else { "ok" };
+    r.field(
+        "aof_last_bgrewrite_status",
+        status(rewrite.last_failed.load(Ordering::Relaxed)),
+    );
+    r.field("aof_rewrites", Stats::get(&rewrite.rewrites));
+    r.field(
+        "aof_rewrites_consecutive_failures",
+        Stats::get(&rewrite.consecutive_failures),
+    );
+    let sizes = ctx.server.feed.lock().aof.as_ref().map(|aof| {
+        (
+            aof.last_write_ok,
+            aof.current_size(),
+            aof.base_size,
+            aof.pending_len(),
+        )
+    });
+    let write_ok = sizes.is_none_or(|(ok, ..)| ok);
+    r.field("aof_last_write_status", status(!write_ok));
+    r.field("aof_last_cow_size", 0);
+    r.field("module_fork_in_progress", 0);
+    r.field("module_fork_last_cow_size", 0);
     if aof {
-        for name in [
-            "aof_current_size",
-            "aof_base_size",
-            "aof_pending_rewrite",
-            "aof_buffer_length",
-            "aof_pending_bio_fsync",
-            "aof_delayed_fsync",
-        ] {
-            r.field(name, 0);
-        }
+        let (_, current, base, pending) = sizes.unwrap_or_default();
+        r.field("aof_current_size", current);
+        r.field("aof_base_size", base);
+        r.field("aof_pending_rewrite", 0);
+        r.field("aof_buffer_length", pending);
+        r.field("aof_pending_bio_fsync", 0);
+        r.field("aof_delayed_fsync", 0);
     }
 }
 

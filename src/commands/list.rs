@@ -422,6 +422,12 @@ pub(crate) fn mpop_from(
     let emptied = list.len() == 0;
     list.save(ctx, values.len() as u64)?;
     notify_popped(ctx, key, end, emptied);
+    // Propagated as LPOP/RPOP key count (Redis's mpop rewrite).
+    ctx.rewrite_propagated(vec![
+        Bytes::from_static(end.pop_command().as_bytes()),
+        key.clone(),
+        Bytes::from(values.len().to_string()),
+    ]);
     Ok(Some(Reply::Array(vec![
         Reply::Bulk(key.clone()),
         bulks(values),
@@ -440,6 +446,11 @@ pub(crate) fn pop_one(ctx: &mut Ctx, key: &Bytes, end: End) -> Result<Option<Rep
     let emptied = list.len() == 0;
     list.save(ctx, 1)?;
     notify_popped(ctx, key, end, emptied);
+    // BLPOP/BRPOP propagate as the plain pop.
+    ctx.rewrite_propagated(vec![
+        Bytes::from_static(end.pop_command().as_bytes()),
+        key.clone(),
+    ]);
     Ok(Some(Reply::Array(vec![
         Reply::Bulk(key.clone()),
         bulk(value),

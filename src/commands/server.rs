@@ -1,5 +1,5 @@
 //! Server commands on the whole dataset and the process: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME,
-//! LASTSAVE, SHUTDOWN and MONITOR.
+//! SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN and MONITOR.
 //!
 //! FLUSHDB and FLUSHALL are always synchronous: emptying a database is a range deletion per slot
 //! family inside the command's one write batch, which costs microseconds whatever the size of the
@@ -16,6 +16,7 @@ use formats::resp::Reply;
 use super::args::parse_i64;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
+use crate::persistence::aof::rewrite::{self, Refused};
 use crate::persistence::rdb_save;
 use crate::server::{transaction, Ctx};
 
@@ -28,6 +29,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("lastsave", lastsave),
     ("save", save),
     ("bgsave", bgsave),
+    ("bgrewriteaof", bgrewriteaof),
     ("shutdown", shutdown),
     ("monitor", monitor),
 ];
@@ -68,6 +70,8 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     check_flush_options(args)?;
     let db = ctx.db();
     ctx.dirty += flush_one(ctx, db)?;
+    // Propagated even when the database was already empty, as Redis does.
+    ctx.force_propagation();
     Ok(Reply::ok())
 }
 
@@ -77,10 +81,10 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     for db in 0..ctx.server.engine.databases() {
         removed += flush_one(ctx, db)?;
     }
-    // Like Redis (without save points), the change counter grows by the keys removed only. Redis
-    // still propagates a FLUSHALL of empty databases; here the batch always holds the range
-    // deletions, so the command is never a no-op write.
+    // Like Redis (without save points), the change counter grows by the keys removed only, and
+    // a FLUSHALL of empty databases is propagated all the same.
     ctx.dirty += removed;
+    ctx.force_propagation();
     Ok(Reply::ok())
 }
 
@@ -147,6 +151,18 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Some(arg) if args.len() == 2 && is(arg, "schedule") => true,
         Some(_) => return Err(CommandError::Syntax),
     };
+    if ctx.server.aof_rewrite.in_progress() {
+        if schedule {
+            ctx.server
+                .stats
+                .bgsave_scheduled
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Ok(Reply::Simple("Background saving scheduled".into()));
+        }
+        return Err(CommandError::other(
+            "ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        ));
+    }
     if rdb_save::request_background_save(ctx.server) {
         return Ok(Reply::Simple("Background saving started".into()));
     }
@@ -156,6 +172,37 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Err(CommandError::other(
         "ERR Background save already in progress",
     ))
+}
+
+/// BGREWRITEAOF: a new AOF base from a snapshot, in the background (see
+/// `persistence::aof::rewrite`); inside MULTI or during a BGSAVE it is scheduled, as in Redis.
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let scheduled = || {
+        Ok(Reply::Simple(
+            "Background append only file rewriting scheduled".into(),
+        ))
+    };
+    if ctx.server.aof_rewrite.in_progress() {
+        return Err(CommandError::other(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    if ctx.client.multi.is_some() {
+        ctx.server
+            .aof_rewrite
+            .scheduled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        return scheduled();
+    }
+    match rewrite::request(ctx.server) {
+        Ok(()) => Ok(Reply::Simple(
+            "Background append only file rewriting started".into(),
+        )),
+        Err(Refused::Scheduled) => scheduled(),
+        Err(Refused::InProgress) => Err(CommandError::other(
+            "ERR Background append only file rewriting already in progress",
+        )),
+    }
 }
 
 fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {

@@ -198,6 +198,12 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         let emptied = meta.count == 0;
         value::save(ctx, key, meta, 1)?;
         ctx.notify_and_del(notify::SET, "spop", key, emptied);
+        // The random choice is propagated as its outcome: SREM key member.
+        ctx.rewrite_propagated(vec![
+            Bytes::from_static(b"SREM"),
+            key.clone(),
+            Bytes::from(member.clone()),
+        ]);
         return Ok(Reply::Bulk(member.into()));
     };
     if count == 0 {
@@ -211,6 +217,13 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ctx.delete(key)?;
         ctx.notify(notify::GENERIC, "del", key);
         ctx.dirty = dirty + count + 1;
+        let lazy = ctx
+            .server
+            .tunables
+            .lazyfree_lazy_server_del
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let command: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        ctx.rewrite_propagated(vec![Bytes::from_static(command), key.clone()]);
         return Ok(Reply::Set(bulks(members)));
     }
     let picked = sample(&mut rand::thread_rng(), members.len(), count as usize);
@@ -242,6 +255,16 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     // Redis counts each popped member and the key once more.
     ctx.dirty = dirty + count + 1;
+    // Propagated as SREMs of the popped members, at most 1024 per command (Redis 7.0).
+    ctx.prevent_propagation();
+    for batch in out.chunks(1024) {
+        let mut srem = vec![Bytes::from_static(b"SREM"), key.clone()];
+        srem.extend(batch.iter().filter_map(|reply| match reply {
+            Reply::Bulk(member) => Some(member.clone()),
+            _ => None,
+        }));
+        ctx.also_propagate(srem);
+    }
     Ok(Reply::Set(out))
 }
 

@@ -177,8 +177,16 @@ fn set_generic(
         Meta::string(value.to_vec(), deadline_ms.unwrap_or(kept)),
     )?;
     ctx.notify(notify::STRING, "set", key);
-    if deadline_ms.is_some() {
+    if let Some(deadline) = deadline_ms {
         ctx.notify(notify::GENERIC, "expire", key);
+        // Relative expiries propagate as an absolute one: SET key value PXAT <ms>.
+        ctx.rewrite_propagated(vec![
+            Bytes::from_static(b"SET"),
+            Bytes::copy_from_slice(key),
+            Bytes::copy_from_slice(value),
+            Bytes::from_static(b"PXAT"),
+            Bytes::from(deadline.to_string()),
+        ]);
     }
     Ok(SetOutcome {
         written: true,
@@ -248,6 +256,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     };
     ctx.delete(&args[1])?;
     ctx.notify(notify::GENERIC, "del", &args[1]);
+    ctx.rewrite_propagated(vec![Bytes::from_static(b"DEL"), args[1].clone()]);
     Ok(bulk(meta))
 }
 
@@ -268,17 +277,32 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ..meta.clone()
     };
     match deadline {
+        // GETEX is never propagated as such: as DEL/UNLINK, PEXPIREAT or PERSIST (Redis 7.0).
         Some(when) if absolute && when <= ctx.now_ms => {
             ctx.delete(key)?;
             ctx.notify(notify::GENERIC, "del", key);
+            let lazy = ctx
+                .server
+                .tunables
+                .lazyfree_lazy_expire
+                .load(std::sync::atomic::Ordering::Relaxed);
+            ctx.prevent_propagation();
+            let db = ctx.db();
+            ctx.propagate_deletion(db, key, lazy);
         }
         Some(when) => {
             ctx.put(key, with_deadline(when))?;
             ctx.notify(notify::GENERIC, "expire", key);
+            ctx.rewrite_propagated(vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key.clone(),
+                Bytes::from(when.to_string()),
+            ]);
         }
         None if options.persist && meta.expire_at_ms != 0 => {
             ctx.put(key, with_deadline(0))?;
             ctx.notify(notify::GENERIC, "persist", key);
+            ctx.rewrite_propagated(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
         }
         None => {}
     }
@@ -461,6 +485,13 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     meta.string_form = StringForm::NotInt;
     ctx.put(key, meta)?;
     ctx.notify(notify::STRING, "incrbyfloat", key);
+    // The result, not the float arithmetic, is propagated: SET key value KEEPTTL.
+    ctx.rewrite_propagated(vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        text.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]);
     Ok(Reply::Bulk(text))
 }
 

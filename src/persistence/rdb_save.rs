@@ -65,12 +65,13 @@ pub struct SaveReport {
 }
 
 /// A client for work the node does on its own (loading, saving): never connected, always
-/// authenticated.
+/// authenticated, and what it executes is not propagated.
 pub fn internal_client(id: u64) -> ClientState {
     let (push, _) = mpsc::channel(1);
     let nowhere = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
     let mut client = ClientState::new(id, nowhere, nowhere, -1, Arc::new(ClientSignals::new(push)));
     client.authenticated = true;
+    client.replaying = true;
     client
 }
 
@@ -201,21 +202,32 @@ fn save_points(text: &str) -> Vec<(i64, u64)> {
 /// Writes the dataset as of now to `path` (relative to `dir`), atomically.
 pub fn save(server: &Server, path: &Path) -> Result<SaveReport, SaveError> {
     let snapshot = server.engine.snapshot();
+    let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
+    save_snapshot(server, &snapshot, &temp, path, false)
+}
+
+/// Writes the dataset of `snapshot` to `temp`, syncs it and renames it to `path`, then syncs
+/// the directory. `aof_base` marks the file as an AOF base (the `aof-base` aux field).
+pub fn save_snapshot(
+    server: &Server,
+    snapshot: &engine::Snapshot<'_>,
+    temp: &Path,
+    path: &Path,
+    aof_base: bool,
+) -> Result<SaveReport, SaveError> {
     let mut shared = Shared::default();
     let mut client = internal_client(SAVER_CLIENT_ID);
     let mut ctx = Ctx::new(server, &mut shared, &mut client, unix_ms());
-    ctx.txn = Txn::over_snapshot(&server.engine, &snapshot);
+    ctx.txn = Txn::over_snapshot(&server.engine, snapshot);
 
-    let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
-    let result = write_file(&mut ctx, &temp);
-    let report = match result {
+    let report = match write_file(&mut ctx, temp, aof_base) {
         Ok(report) => report,
         Err(e) => {
-            let _ = std::fs::remove_file(&temp);
+            let _ = std::fs::remove_file(temp);
             return Err(e);
         }
     };
-    std::fs::rename(&temp, path)?;
+    std::fs::rename(temp, path)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -224,7 +236,7 @@ pub fn save(server: &Server, path: &Path) -> Result<SaveReport, SaveError> {
     Ok(report)
 }
 
-fn write_file(ctx: &mut Ctx, temp: &Path) -> Result<SaveReport, SaveError> {
+fn write_file(ctx: &mut Ctx, temp: &Path, aof_base: bool) -> Result<SaveReport, SaveError> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(temp)?);
     let options = WriterOptions {
         lossy_streams: true,
@@ -235,7 +247,7 @@ fn write_file(ctx: &mut Ctx, temp: &Path) -> Result<SaveReport, SaveError> {
         redis_ver: "7.0.15",
         ctime_s: unix_ms() / 1000,
         used_mem: 0,
-        aof_base: false,
+        aof_base,
         replication: None,
     })?;
     let mut bytes = 0u64;

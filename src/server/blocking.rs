@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use formats::resp::Reply;
 
+use super::propagate::Unit;
 use super::stats::Stats;
 use super::{unix_ms, ClientState, Ctx, Server, Shared};
 use crate::commands::args::{parse_f64, LongDouble};
@@ -223,13 +224,18 @@ fn serve_one(
     client.db = db;
     let mut ctx = Ctx::new(server, shared, client, unix_ms());
     let outcome = serve(&mut ctx, &args, key);
+    // A served command propagates in the non-blocking form its serve function chose.
+    if let (Ok(Some(_)), Some(rewritten)) = (&outcome, ctx.call_prop.rewritten.take()) {
+        ctx.also_propagate(rewritten);
+    }
     let key_left = ctx.txn.get(db, key)?.is_some();
     let events = std::mem::take(&mut ctx.events);
     Stats::bump(&server.stats.dirty, ctx.dirty);
+    let ops = std::mem::take(&mut ctx.ops);
     let txn = ctx.txn;
     let wrote = !txn.is_empty();
     // The keys this serving changed are always wanted: they may be ready for other waiters.
-    let changed = server.commit(txn, true)?;
+    let changed = server.commit(txn, &ops, Unit::Atomic, true)?;
     server.after_commit(shared, Some(&mut *client), &changed, &events);
     client.db = saved_db;
     let reply = match outcome {

@@ -145,6 +145,9 @@ pub struct ClientState {
     pub blocked: Option<Blocked>,
     /// The answer to the blocking command, left here when the client is unblocked.
     pub unblocked_reply: Option<Reply>,
+    /// The node's own client replaying a file (RDB or AOF load): what it executes is not
+    /// propagated (Redis calls these commands with CMD_CALL_NONE).
+    pub replaying: bool,
 }
 
 impl ClientState {
@@ -180,6 +183,7 @@ impl ClientState {
             dirty_cas: false,
             blocked: None,
             unblocked_reply: None,
+            replaying: false,
         }
     }
 

@@ -10,6 +10,7 @@ use formats::resp::Reply;
 
 use super::blocking::{Blocked, ServeFn};
 use super::notify::{self, Event};
+use super::propagate::{CallPropagation, Op};
 use super::{stats::Stats, ClientState, Server, Shared};
 use crate::error::CommandError;
 
@@ -38,6 +39,10 @@ pub struct Ctx<'a> {
     /// Keys (db, key) ready for blocked clients although their record did not change: XGROUP
     /// DESTROY wakes the group's readers (with an error) as Redis signals the key.
     pub signalled: Vec<(usize, Vec<u8>)>,
+    /// What this execution unit propagates, in order (see [`super::propagate`]).
+    pub ops: Vec<Op>,
+    /// The running command's own propagation requests (reset by every `dispatch::call`).
+    pub call_prop: CallPropagation,
 }
 
 impl<'a> Ctx<'a> {
@@ -58,7 +63,47 @@ impl<'a> Ctx<'a> {
             events: Vec::new(),
             blocked: None,
             signalled: Vec::new(),
+            ops: Vec::new(),
+            call_prop: CallPropagation::default(),
         }
+    }
+
+    /// Propagates `args` instead of the running command (Redis's rewriteClientCommandVector).
+    pub fn rewrite_propagated(&mut self, args: Vec<Bytes>) {
+        self.call_prop.rewritten = Some(args);
+    }
+
+    /// Propagates `args` (in the client's database) in addition to whatever the running command
+    /// propagates, before it (Redis's alsoPropagate).
+    pub fn also_propagate(&mut self, args: Vec<Bytes>) {
+        let db = self.client.db;
+        self.also_propagate_in(db, args);
+    }
+
+    /// [`Ctx::also_propagate`] for database `db`.
+    pub fn also_propagate_in(&mut self, db: usize, args: Vec<Bytes>) {
+        self.ops.push(Op { db, args });
+    }
+
+    /// The running command itself is not propagated (Redis's preventCommandPropagation).
+    pub fn prevent_propagation(&mut self) {
+        self.call_prop.prevent = true;
+    }
+
+    /// The running command is propagated even if it changed nothing (FLUSHALL on an empty
+    /// dataset: Redis's forceCommandPropagation).
+    pub fn force_propagation(&mut self) {
+        self.call_prop.force = true;
+    }
+
+    /// Propagates the deletion of `key` in `db` the way Redis's propagateDeletion does: `UNLINK`
+    /// when the deletion was lazy (`lazy` is the lazyfree directive that governs it), else `DEL`.
+    pub fn propagate_deletion(&mut self, db: usize, key: &[u8], lazy: bool) {
+        let command: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        self.also_propagate_in(
+            db,
+            vec![Bytes::from_static(command), Bytes::copy_from_slice(key)],
+        );
     }
 
     /// Whether a blocking command may block now: not inside MULTI/EXEC, where it behaves as if
@@ -150,6 +195,12 @@ impl<'a> Ctx<'a> {
             self.txn.delete(db, key)?;
             Stats::bump(&self.server.stats.expired_keys, 1);
             self.notify_in(db, notify::EXPIRED, "expired", key);
+            let lazy = self
+                .server
+                .tunables
+                .lazyfree_lazy_expire
+                .load(Ordering::Relaxed);
+            self.propagate_deletion(db, key, lazy);
         }
         Ok(None)
     }

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::context::After;
+use super::propagate::{Op, Unit};
 use super::stats::Stats;
 use super::{blocking, transaction, unix_ms, ClientState, Ctx, ReplyMode, Server, Shared};
 use crate::commands::table::CommandEntry;
@@ -105,8 +106,13 @@ pub fn execute(
             block = ctx.blocked.take();
             let signalled = std::mem::take(&mut ctx.signalled);
             let track = ctx.shared.tracks_keys();
+            let ops = if ctx.client.replaying {
+                Vec::new()
+            } else {
+                std::mem::take(&mut ctx.ops)
+            };
             let txn = ctx.txn;
-            let reply = match server.commit(txn, track) {
+            let reply = match server.commit(txn, &ops, Unit::Atomic, track) {
                 Ok(changed) => {
                     server.after_commit(shared, Some(&mut client), &changed, &events);
                     if !shared.blocked.is_empty() {
@@ -167,12 +173,29 @@ pub fn execute(
     outcome
 }
 
-/// Runs one command's handler in `ctx` and does its bookkeeping: dirty count, command
-/// statistics, the MONITOR feed. EXEC calls this for every queued command.
+/// Runs one command's handler in `ctx` and does its bookkeeping: propagation (see
+/// [`super::propagate`]), dirty count, command statistics, the MONITOR feed. EXEC calls this for every queued command.
 pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
     let started = Instant::now();
     let dirty_before = ctx.dirty;
+    let outer = std::mem::take(&mut ctx.call_prop);
     let reply = (entry.handler)(ctx, args).unwrap_or_else(|e| e.to_reply());
+    let asked = std::mem::replace(&mut ctx.call_prop, outer);
+    // Propagated when it changed something (or insisted), never EXEC itself: its commands went
+    // one by one (Redis 7.0's call()).
+    // DEBUG (POPULATE, RELOAD, ...) is not propagated, as Redis does not count its changes.
+    let name = entry.meta.name.as_str();
+    if (ctx.dirty > dirty_before || asked.force)
+        && !asked.prevent
+        && name != "exec"
+        && name != "debug"
+    {
+        let args = asked.rewritten.unwrap_or_else(|| args.to_vec());
+        ctx.ops.push(Op {
+            db: ctx.client.db,
+            args,
+        });
+    }
     let server = ctx.server;
     Stats::bump(&server.stats.dirty, ctx.dirty - dirty_before);
     Stats::bump(&server.stats.commands_processed, 1);

@@ -1,4 +1,4 @@
-//! When an acknowledged write is durable: the WAL sync policy that follows `appendfsync`.
+//! When an acknowledged write is durable: the sync policy of the WAL and the AOF, `appendfsync`.
 //!
 //! - `always`: a write is synced before its reply is sent. Commits happen without sync under the
 //!   execution lock; afterwards each connection waits for a WAL sync that started after its
@@ -7,7 +7,8 @@
 //! - `everysec`: a background task syncs the WAL once per second.
 //! - `no`: the OS decides when the WAL reaches disk.
 //!
-//! Under every policy the WAL buffer is handed to the OS before a reply leaves (RocksDB runs
+//! Under every policy the WAL buffer (and the AOF's pending bytes) are handed to the OS before a
+//! reply leaves (RocksDB runs
 //! with `manual_wal_flush`, and a connection flushes once per batch of pipelined requests), so
 //! killing the process never loses an acknowledged write, as with Redis's AOF.
 
@@ -93,11 +94,11 @@ impl Durability {
         }
         // Every commit up to `target` is in the WAL buffer before the flush starts.
         let target = this.committed.load(Ordering::SeqCst);
-        match server.engine.flush_wal_buffer() {
+        match server.flush_logs(false) {
             Ok(()) => {
                 this.flushed.fetch_max(target, Ordering::SeqCst);
             }
-            Err(e) => tracing::error!("WAL write failed: {e}"),
+            Err(e) => tracing::error!("{e}"),
         }
     }
 
@@ -117,7 +118,7 @@ impl Durability {
                 let target = this.committed.load(Ordering::SeqCst);
                 let engine_owner = Arc::clone(server);
                 let result =
-                    tokio::task::spawn_blocking(move || engine_owner.engine.sync_wal()).await;
+                    tokio::task::spawn_blocking(move || engine_owner.flush_logs(true)).await;
                 match result {
                     Ok(Ok(())) => {
                         this.synced_tx.send_if_modified(|synced| {
@@ -126,7 +127,7 @@ impl Durability {
                             advanced
                         });
                     }
-                    Ok(Err(e)) => tracing::error!("WAL sync failed: {e}"),
+                    Ok(Err(e)) => tracing::error!("{e}"),
                     Err(e) => tracing::error!("WAL sync task failed: {e}"),
                 }
                 this.syncing.store(false, Ordering::SeqCst);
@@ -143,12 +144,12 @@ impl Durability {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            if server.durability.policy() != FsyncPolicy::EverySec {
-                continue;
-            }
+            // `always` and `no` need no timer for syncing, but what the active expire cycle
+            // committed still reaches the OS within a second.
+            let sync = server.durability.policy() == FsyncPolicy::EverySec;
             let owner = Arc::clone(&server);
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || owner.engine.sync_wal()).await {
-                tracing::error!("background WAL sync failed: {e}");
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || owner.flush_logs(sync)).await {
+                tracing::error!("background sync failed: {e}");
             }
         }
     }

@@ -5,16 +5,19 @@
 //! keys, rockslot walks the engine's expire index from the oldest deadline, so every expired key
 //! is found without scanning live ones. Each run handles at most `KEYS_PER_BATCH` keys per batch
 //! and stops after `CYCLE_BUDGET` so that clients are never starved (Redis's fast/slow cycle
-//! budget plays the same role). Deletions are counted in `expired_keys` and published as
-//! `expired` keyspace events once their batch commits.
+//! budget plays the same role). Deletions are counted in `expired_keys`, published as
+//! `expired` keyspace events once their batch commits, and propagated as one `DEL` (`UNLINK`
+//! with `lazyfree-lazy-expire`) each.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use engine::Txn;
 
 use super::notify::{self, Event};
+use super::propagate::{Op, Unit};
 use super::stats::Stats;
 use super::{unix_ms, Server};
 
@@ -50,6 +53,8 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
     let mut txn = Txn::new(&server.engine);
     let mut expired = 0;
     let mut events = Vec::new();
+    let mut ops = Vec::new();
+    let lazy = server.tunables.lazyfree_lazy_expire.load(Ordering::Relaxed);
     for entry in &due {
         let Some(db) = server.engine.logical_db(entry.physical_db) else {
             txn.drop_expire_hint(entry.index_key.clone());
@@ -59,6 +64,13 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
             Some(meta) if meta.expire_at_ms == entry.expire_at_ms && meta.is_expired(now) => {
                 txn.delete(db, &entry.key)?;
                 expired += 1;
+                ops.push(Op {
+                    db,
+                    args: vec![
+                        Bytes::from_static(if lazy { b"UNLINK" } else { b"DEL" }),
+                        Bytes::copy_from_slice(&entry.key),
+                    ],
+                });
                 events.push(Event {
                     class: notify::EXPIRED,
                     event: "expired",
@@ -71,7 +83,8 @@ pub fn expire_batch(server: &Server) -> Result<usize, engine::EngineError> {
         }
     }
     // Expired keys are gone, so no blocked client can be served from them.
-    let changed = server.commit(txn, shared.tracks_keys())?;
+    // Each expired key is a unit of its own in the stream (a DEL, never wrapped in MULTI).
+    let changed = server.commit(txn, &ops, Unit::EachOp, shared.tracks_keys())?;
     server.after_commit(&mut shared, None, &changed, &events);
     Stats::bump(&server.stats.expired_keys, expired);
     Stats::bump(&server.stats.dirty, expired);

@@ -16,6 +16,7 @@ pub mod durability;
 pub mod expiry;
 pub mod logging;
 pub mod notify;
+pub mod propagate;
 pub mod pubsub;
 mod startup;
 pub mod stats;
@@ -87,6 +88,11 @@ pub struct Tunables {
     pub notify_keyspace_events: AtomicU32,
     /// Hard `client-output-buffer-limit` of pub/sub clients, in bytes (0: none).
     pub pubsub_hard_limit: AtomicU64,
+    /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK instead of DEL.
+    pub lazyfree_lazy_expire: AtomicBool,
+    /// `lazyfree-lazy-server-del`: implicit deletions (SPOP of a whole set, ...) propagate as
+    /// UNLINK.
+    pub lazyfree_lazy_server_del: AtomicBool,
 }
 
 impl Tunables {
@@ -104,6 +110,8 @@ impl Tunables {
             requirepass: RwLock::new((!pass.is_empty()).then(|| Bytes::from(pass))),
             notify_keyspace_events: AtomicU32::new(config.notify_keyspace_events()),
             pubsub_hard_limit: AtomicU64::new(config.pubsub_hard_limit()),
+            lazyfree_lazy_expire: AtomicBool::new(config.get_bool("lazyfree-lazy-expire")),
+            lazyfree_lazy_server_del: AtomicBool::new(config.get_bool("lazyfree-lazy-server-del")),
         }
     }
 
@@ -126,6 +134,15 @@ impl Tunables {
             fresh.notify_keyspace_events.load(Ordering::Relaxed),
             Ordering::Relaxed,
         );
+        for (to, from) in [
+            (&self.lazyfree_lazy_expire, &fresh.lazyfree_lazy_expire),
+            (
+                &self.lazyfree_lazy_server_del,
+                &fresh.lazyfree_lazy_server_del,
+            ),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
         *self.requirepass.write() = fresh.requirepass.into_inner();
     }
 }
@@ -158,6 +175,12 @@ pub struct Server {
     pub shutdown: tokio::sync::Notify,
     /// Notified when BGSAVE asks for a background save (see `persistence::rdb_save`).
     pub bgsave: tokio::sync::Notify,
+    /// Where committed writes are propagated (see [`propagate`]).
+    pub feed: Mutex<propagate::Feed>,
+    /// AOF rewrite bookkeeping (see `persistence::aof::rewrite`).
+    pub aof_rewrite: crate::persistence::aof::RewriteStats,
+    /// Notified when a rewrite was requested.
+    pub aof_rewrite_wanted: tokio::sync::Notify,
 }
 
 impl Server {
@@ -174,15 +197,16 @@ impl Server {
 }
 
 impl Server {
-    /// Commits a command's transaction together with the replication position it brings the
-    /// data to, so that after any crash the data says which prefix of the stream it reflects.
-    /// Commits a batch together with the replication position it brings the data to, so that
-    /// after any crash the data says which prefix of the stream it reflects. With `track` (some
-    /// client watches or blocks on keys: [`Shared::tracks_keys`]) it returns the keys the batch
+    /// Commits a batch together with what it propagates (`ops`, forming execution units as
+    /// `unit` says) and the replication and AOF positions it brings the stream to, so that after
+    /// any crash the data says which prefix of the stream it reflects. With `track` (some client
+    /// watches or blocks on keys: [`Shared::tracks_keys`]) it returns the keys the batch
     /// changed, in first-write order, for [`Server::after_commit`] and the blocked clients.
     pub fn commit<'a>(
         &'a self,
         mut txn: engine::Txn<'a>,
+        ops: &[propagate::Op],
+        unit: propagate::Unit,
         track: bool,
     ) -> Result<Vec<(usize, Vec<u8>, bool)>, engine::EngineError> {
         let changed = if track {
@@ -190,11 +214,63 @@ impl Server {
         } else {
             Vec::new()
         };
-        if !txn.is_empty() {
-            txn.set_repl_position(&self.replid, self.repl_offset.load(Ordering::SeqCst));
+        let mut feed = self.feed.lock();
+        let rollback = feed
+            .aof
+            .as_mut()
+            .map(|aof| aof.append(ops, unit, unix_ms() / 1000));
+        if !txn.is_empty() || !ops.is_empty() {
+            txn.set_repl_position(engine::ReplPosition {
+                replid: self.replid.clone(),
+                offset: self.repl_offset.load(Ordering::SeqCst),
+                aof: feed.aof.as_ref().map(|aof| aof.position()),
+            });
         }
-        txn.commit(false)?;
+        if let Err(e) = txn.commit(false) {
+            if let (Some(aof), Some(pending)) = (feed.aof.as_mut(), rollback) {
+                aof.rollback(pending);
+            }
+            return Err(e);
+        }
         Ok(changed)
+    }
+
+    /// Hands every committed write to the OS: the RocksDB WAL buffer and the AOF's pending
+    /// bytes; with `sync`, both are also fsynced (`no-appendfsync-on-rewrite` skips the AOF's
+    /// fsync while a rewrite or a BGSAVE runs).
+    pub fn flush_logs(&self, sync: bool) -> Result<(), String> {
+        let skip_aof_fsync = sync && self.skips_aof_fsync();
+        let aof_file = {
+            let mut feed = self.feed.lock();
+            match feed.aof.as_mut() {
+                Some(aof) => {
+                    aof.write_pending()
+                        .map_err(|e| format!("AOF write failed: {e}"))?;
+                    if sync && !skip_aof_fsync {
+                        Some(aof.sync_handle().map_err(|e| e.to_string())?)
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            }
+        };
+        let wal = if sync {
+            self.engine.sync_wal()
+        } else {
+            self.engine.flush_wal_buffer()
+        };
+        wal.map_err(|e| format!("WAL write failed: {e}"))?;
+        if let Some(file) = aof_file {
+            file.sync_data()
+                .map_err(|e| format!("AOF fsync failed: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn skips_aof_fsync(&self) -> bool {
+        (self.aof_rewrite.in_progress() || self.stats.bgsave_started_ms.load(Ordering::SeqCst) != 0)
+            && self.config.read().get_bool("no-appendfsync-on-rewrite")
     }
 
     /// What follows every commit, in Redis's order: publish the batch's keyspace `events`, then

@@ -36,6 +36,8 @@ pub enum StartError {
     Listen { port: u16, source: std::io::Error },
     #[error("Fatal error loading the DB: {0}. Exiting.")]
     Load(#[from] crate::persistence::rdb_load::LoadError),
+    #[error("Can't open the append-only file: {0}")]
+    Aof(#[from] crate::persistence::aof::rewrite::RewriteError),
 }
 
 /// Runs the node with `config` until it shuts down. Returns the process exit code.
@@ -191,6 +193,9 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         pause_writes_only: AtomicBool::new(false),
         shutdown: tokio::sync::Notify::new(),
         bgsave: tokio::sync::Notify::new(),
+        feed: Mutex::new(super::propagate::Feed::default()),
+        aof_rewrite: crate::persistence::aof::RewriteStats::new(),
+        aof_rewrite_wanted: tokio::sync::Notify::new(),
     });
     server
         .stats
@@ -200,6 +205,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
 
     let dbfilename = server.config.read().get_str("dbfilename");
     crate::persistence::rdb_load::load_at_startup(&server, Path::new(&dbfilename))?;
+    crate::persistence::aof::open_at_startup(&server)?;
 
     let listeners = bind_all(&binds, port).await?;
     for listener in listeners {
@@ -211,6 +217,9 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         Arc::clone(&server),
     ));
     tokio::spawn(crate::persistence::rdb_save::run_save_schedule(Arc::clone(
+        &server,
+    )));
+    tokio::spawn(crate::persistence::aof::rewrite::run_rewrites(Arc::clone(
         &server,
     )));
     tracing::info!("Ready to accept connections tcp");
@@ -320,6 +329,9 @@ async fn wait_for_stop(server: &Arc<Server>) {
 fn shutdown(server: &Server) {
     tracing::warn!("User requested shutdown...");
     let _exclusive = server.exec.lock();
+    if let Err(e) = server.flush_logs(true) {
+        tracing::warn!("Error syncing the logs on shutdown: {e}");
+    }
     if let Err(e) = server.engine.flush() {
         tracing::warn!("Error flushing the data directory on shutdown: {e}");
     }

@@ -28,6 +28,8 @@ pub struct Stats {
     /// Whether the last BGSAVE failed, and how long it took in seconds (-1: none yet).
     pub last_bgsave_failed: std::sync::atomic::AtomicBool,
     pub last_bgsave_secs: AtomicI64,
+    /// BGSAVE SCHEDULE arrived during an AOF rewrite: it starts when the rewrite ends.
+    pub bgsave_scheduled: std::sync::atomic::AtomicBool,
     /// `dirty` when the running save started: what a successful save subtracts.
     pub dirty_at_save_start: AtomicU64,
     /// Keys the startup load of dump.rdb loaded, and skipped as expired.

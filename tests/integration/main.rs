@@ -7,6 +7,7 @@
 //! - `restart`: data, TTLs and acknowledged writes survive kill -9;
 //! - `collections_scale`: million-element collections stay on disk, DEL is O(1), kill -9 safe;
 //! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
+//! - `aof`: the AOF real Redis loads (every type, rewrites, CONFIG SET), kill -9 under load;
 //! - `rdb_load`: every real RDB fixture loaded at startup, digests equal to Redis 7.0's;
 //! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
 //! - `check_rdb`: `rockslot check-rdb` over the fixtures, verdicts equal to redis-check-rdb's;
@@ -16,6 +17,7 @@
 //!
 //! Every test needs `/usr/bin/redis-server` (or `REDIS_SERVER`); none is skipped without it.
 
+mod aof;
 mod architecture;
 mod check_rdb;
 mod collections_scale;

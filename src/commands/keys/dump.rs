@@ -298,6 +298,13 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if expire_at_ms != 0 && expire_at_ms <= ctx.now_ms {
         if replaced {
             ctx.notify(notify::GENERIC, "del", key);
+            let lazy = ctx
+                .server
+                .tunables
+                .lazyfree_lazy_server_del
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let command: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            ctx.rewrite_propagated(vec![Bytes::from_static(command), key.clone()]);
         }
         ctx.dirty = dirty + u64::from(replaced);
         return Ok(Reply::ok());
@@ -305,6 +312,13 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     build(ctx, key, value)?;
     if expire_at_ms != 0 {
         set_expire(ctx, key, expire_at_ms)?;
+        if !options.absttl {
+            // The TTL is propagated as the absolute deadline it became.
+            let mut propagated = args.to_vec();
+            propagated[2] = Bytes::from(expire_at_ms.to_string());
+            propagated.push(Bytes::from_static(b"ABSTTL"));
+            ctx.rewrite_propagated(propagated);
+        }
     }
     ctx.notify(notify::GENERIC, "restore", key);
     ctx.dirty = dirty + 1;

@@ -123,10 +123,26 @@ fn expire_generic(
     if when <= ctx.now_ms {
         ctx.delete(key)?;
         ctx.notify(notify::GENERIC, "del", key);
+        let lazy = ctx
+            .server
+            .tunables
+            .lazyfree_lazy_expire
+            .load(std::sync::atomic::Ordering::Relaxed);
+        ctx.prevent_propagation();
+        let db = ctx.db();
+        ctx.propagate_deletion(db, key, lazy);
     } else {
         meta.expire_at_ms = when;
         ctx.put(key, meta)?;
         ctx.notify(notify::GENERIC, "expire", key);
+        // Propagated as PEXPIREAT with the absolute deadline, the options kept (Redis 7.0).
+        let mut propagated = vec![
+            Bytes::from_static(b"PEXPIREAT"),
+            key.clone(),
+            Bytes::from(when.to_string()),
+        ];
+        propagated.extend_from_slice(&args[3..]);
+        ctx.rewrite_propagated(propagated);
     }
     Ok(Reply::Integer(1))
 }

@@ -85,7 +85,18 @@ fn serve_move(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>
         Err(e) => return Err(e),
     }
     let (from, to) = move_ends(args)?;
-    move_element(ctx, key, &args[2], from, to).map(Some)
+    let reply = move_element(ctx, key, &args[2], from, to)?;
+    // Served, it propagates as the non-blocking command (Redis's serveClientBlockedOnList).
+    let mut propagated = vec![Bytes::copy_from_slice(key), args[2].clone()];
+    if args[0].eq_ignore_ascii_case(b"brpoplpush") {
+        propagated.insert(0, Bytes::from_static(b"RPOPLPUSH"));
+    } else {
+        propagated.insert(0, Bytes::from_static(b"LMOVE"));
+        propagated.push(Bytes::from_static(from.name().as_bytes()));
+        propagated.push(Bytes::from_static(to.name().as_bytes()));
+    }
+    ctx.rewrite_propagated(propagated);
+    Ok(Some(reply))
 }
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count].

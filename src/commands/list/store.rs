@@ -48,6 +48,22 @@ impl End {
         End::parse(arg).ok()
     }
 
+    /// LEFT or RIGHT, as commands name it (for propagated LMOVE).
+    pub fn name(self) -> &'static str {
+        match self {
+            End::Left => "LEFT",
+            End::Right => "RIGHT",
+        }
+    }
+
+    /// The plain pop at this end: LPOP or RPOP (what blocking and multi-key pops propagate as).
+    pub fn pop_command(self) -> &'static str {
+        match self {
+            End::Left => "LPOP",
+            End::Right => "RPOP",
+        }
+    }
+
     /// The walking order that starts at this end.
     fn order(self) -> Order {
         match self {

@@ -25,6 +25,10 @@ struct TrimArgs {
     /// XADD's ID (`None` for `*`) and where it is.
     id: Option<ParsedId>,
     id_at: usize,
+    /// Where the trimming rule is: from its keyword to past its threshold.
+    rule_at: (usize, usize),
+    /// Where `LIMIT count` is, if given.
+    limit_at: Option<usize>,
 }
 
 fn syntax(text: &str) -> CommandError {
@@ -40,6 +44,8 @@ fn parse_trim_args(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<TrimArgs, Co
         no_mkstream: false,
         id: None,
         id_at: args.len(),
+        rule_at: (0, 0),
+        limit_at: None,
     };
     let mut limit_given = false;
     let mut i = 2;
@@ -58,6 +64,7 @@ fn parse_trim_args(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<TrimArgs, Co
                 ));
             }
             parsed.approx = false;
+            let rule_start = i;
             let next = &args[i + 1];
             if more >= 2 && (next.as_ref() == b"~" || next.as_ref() == b"=") {
                 parsed.approx = next.as_ref() == b"~";
@@ -74,12 +81,14 @@ fn parse_trim_args(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<TrimArgs, Co
                     Trim::MinId(parse_strict(value)?)
                 });
             i += 2;
+            parsed.rule_at = (rule_start, i);
             continue;
         } else if opt.eq_ignore_ascii_case(b"limit") && more > 0 {
             let limit = parse_i64(&args[i + 1])?;
             parsed.limit = u64::try_from(limit)
                 .map_err(|_| CommandError::other("ERR The LIMIT argument must be >= 0."))?;
             limit_given = true;
+            parsed.limit_at = Some(i);
             i += 2;
             continue;
         } else if xadd && opt.eq_ignore_ascii_case(b"nomkstream") {
@@ -170,12 +179,63 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Some(rule) => stream.trim(ctx, rule, parsed.approx, parsed.limit)?,
         None => 0,
     };
+    let chosen = (!matches!(
+        parsed.id,
+        Some(ParsedId {
+            seq_given: true,
+            ..
+        })
+    ))
+    .then_some(id);
+    let rewritten =
+        (chosen.is_some() || parsed.approx).then(|| propagated(args, &parsed, &stream, chosen));
     stream.save(ctx, 1)?;
     ctx.notify(notify::STREAM, "xadd", key);
     if trimmed > 0 {
         ctx.notify(notify::STREAM, "xtrim", key);
     }
+    if let Some(rewritten) = rewritten {
+        ctx.rewrite_propagated(rewritten);
+    }
     Ok(id_reply(id))
+}
+
+/// What XADD or XTRIM propagates: the command with the ID XADD chose (for `*` or a `ms-*`
+/// ID) and an approximate trim (`~`, LIMIT) replaced by the exact one it came to, `= <length>`
+/// or `= <first ID>` (Redis's streamRewriteApproxSpecifier and streamRewriteTrimArgument), so a
+/// replica or an AOF load ends with the same entries.
+fn propagated(
+    args: &[Bytes],
+    parsed: &TrimArgs,
+    stream: &Stream,
+    id: Option<StreamId>,
+) -> Vec<Bytes> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        if i == parsed.rule_at.0 && parsed.approx {
+            let exact = match parsed.rule {
+                Some(Trim::MaxLen(_)) => stream.len().to_string(),
+                _ if stream.is_empty() => stream.state.last_id.text(),
+                _ => stream.state.first_id.text(),
+            };
+            out.extend([
+                args[i].clone(),
+                Bytes::from_static(b"="),
+                Bytes::from(exact),
+            ]);
+            i = parsed.rule_at.1;
+        } else if Some(i) == parsed.limit_at && parsed.approx {
+            i += 2;
+        } else if i == parsed.id_at && id.is_some() {
+            out.push(Bytes::from(id.map(StreamId::text).unwrap_or_default()));
+            i += 1;
+        } else {
+            out.push(args[i].clone());
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The ID XADD adds with (Redis's streamAppendItem rules); `None` when it would not be
@@ -231,8 +291,14 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     };
     let trimmed = stream.trim(ctx, rule, parsed.approx, parsed.limit)?;
     if trimmed > 0 {
+        let rewritten = parsed
+            .approx
+            .then(|| propagated(args, &parsed, &stream, None));
         stream.save(ctx, trimmed)?;
         ctx.notify(notify::STREAM, "xtrim", key);
+        if let Some(rewritten) = rewritten {
+            ctx.rewrite_propagated(rewritten);
+        }
     }
     Ok(Reply::Integer(trimmed as i64))
 }

@@ -90,6 +90,52 @@ pub fn store_nack(
     Ok(())
 }
 
+/// Propagates pending entry `nack` of `group` as Redis's streamPropagateXCLAIM does: an XCLAIM
+/// that makes a replica's PEL entry equal (owner, delivery time and count, the group's last ID),
+/// or removes it when the entry is gone.
+pub fn propagate_claim(ctx: &mut Ctx, key: &[u8], group: &Group, nack: &Nack) {
+    ctx.also_propagate(vec![
+        Bytes::from_static(b"XCLAIM"),
+        Bytes::copy_from_slice(key),
+        group.name.clone(),
+        nack.consumer.clone(),
+        Bytes::from_static(b"0"),
+        Bytes::from(nack.id.text()),
+        Bytes::from_static(b"TIME"),
+        Bytes::from(nack.delivery_time.to_string()),
+        Bytes::from_static(b"RETRYCOUNT"),
+        Bytes::from(nack.delivery_count.to_string()),
+        Bytes::from_static(b"FORCE"),
+        Bytes::from_static(b"JUSTID"),
+        Bytes::from_static(b"LASTID"),
+        Bytes::from(group.last_id.text()),
+    ]);
+}
+
+/// Propagates the group's last ID and entries-read counter (Redis's streamPropagateGroupID).
+pub fn propagate_group_id(ctx: &mut Ctx, key: &[u8], group: &Group) {
+    ctx.also_propagate(vec![
+        Bytes::from_static(b"XGROUP"),
+        Bytes::from_static(b"SETID"),
+        Bytes::copy_from_slice(key),
+        group.name.clone(),
+        Bytes::from(group.last_id.text()),
+        Bytes::from_static(b"ENTRIESREAD"),
+        Bytes::from(group.entries_read.map_or(-1, |n| n as i64).to_string()),
+    ]);
+}
+
+/// Propagates the creation of a consumer (Redis's streamPropagateConsumerCreation).
+pub fn propagate_consumer_creation(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8]) {
+    ctx.also_propagate(vec![
+        Bytes::from_static(b"XGROUP"),
+        Bytes::from_static(b"CREATECONSUMER"),
+        Bytes::copy_from_slice(key),
+        Bytes::copy_from_slice(group),
+        Bytes::copy_from_slice(consumer),
+    ]);
+}
+
 /// Removes a pending entry from the group and its owner.
 pub fn drop_nack(
     ctx: &mut Ctx,
@@ -602,6 +648,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         let entry = stream.entry(ctx, id)?;
         if entry.is_none() {
             if let Some(nack) = existing {
+                propagate_claim(ctx, &args[1], &group, &nack);
                 drop_nack(ctx, &stream, &mut group, &nack)?;
                 ctx.dirty += 1;
                 changed = true;
@@ -638,6 +685,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             None => {}
         }
         store_nack(ctx, &stream, &mut group, &nack, previous.as_ref())?;
+        propagate_claim(ctx, &args[1], &group, &nack);
         replies.push(match (options.justid, entry) {
             (true, _) => id_reply(id),
             (false, Some(entry)) => entry_reply(entry),
@@ -649,10 +697,13 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     if last_id_only {
         ctx.dirty += 1;
+        propagate_group_id(ctx, &args[1], &group);
     }
     if changed || owner.is_some() {
         stream.put_group(ctx, &group)?;
     }
+    // What changed was propagated piece by piece above.
+    ctx.prevent_propagation();
     Ok(Reply::Array(replies))
 }
 
@@ -696,6 +747,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             }
             attempts -= 1;
             if stream.entry(ctx, nack.id)?.is_none() {
+                propagate_claim(ctx, &args[1], &group, nack);
                 drop_nack(ctx, &stream, &mut group, nack)?;
                 deleted.push(nack.id);
                 count -= 1;
@@ -716,6 +768,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 moved.delivery_count += 1;
             }
             store_nack(ctx, &stream, &mut group, &moved, Some(nack))?;
+            propagate_claim(ctx, &args[1], &group, &moved);
             claimed.push(if justid {
                 id_reply(nack.id)
             } else {
@@ -733,6 +786,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if changed || owner.is_some() {
         stream.put_group(ctx, &group)?;
     }
+    ctx.prevent_propagation();
     Ok(Reply::Array(vec![
         id_reply(cursor),
         Reply::Array(claimed),

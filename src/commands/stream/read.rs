@@ -19,7 +19,9 @@ use bytes::Bytes;
 use engine::Order;
 use formats::resp::Reply;
 
-use super::group::{consumer_for, store_nack};
+use super::group::{
+    consumer_for, propagate_claim, propagate_consumer_creation, propagate_group_id, store_nack,
+};
 use super::id::{parse_strict, StreamId};
 use super::store::{Nack, Stream, PAGE};
 use super::{entry_reply, id_reply, lag, shown};
@@ -198,6 +200,8 @@ fn explicit(text: &[u8], group: bool) -> Result<From, CommandError> {
 /// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... /
 /// XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ...
 fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    // XREADGROUP is propagated through its effects (XCLAIM, XGROUP SETID/CREATECONSUMER).
+    ctx.prevent_propagation();
     let parsed = parse_read_args(args)?;
     let froms = resolve_ids(ctx, args, &parsed)?;
     let mut served = Vec::new();
@@ -281,6 +285,9 @@ fn read_one(
         },
     };
     // Redis 7.0 looks the consumer up (creating it) only for a stream it serves.
+    if stream.consumer(ctx, &group.name, consumer_name)?.is_none() {
+        propagate_consumer_creation(ctx, key, &group.name, consumer_name);
+    }
     let consumer = consumer_for(ctx, &stream, &mut group, consumer_name)?;
     let reply = match (fresh, from) {
         (Some(entries), _) => deliver(
@@ -329,10 +336,12 @@ fn deliver(
     entries: Vec<super::store::Entry>,
 ) -> Result<Reply, CommandError> {
     let mut replies = Vec::with_capacity(entries.len());
+    let mut advanced = false;
     for entry in entries {
         let id = entry.id;
         if id > group.last_id {
             lag::advance(stream, group, id);
+            advanced = true;
         }
         if !noack {
             let previous = stream.nack(ctx, &group.name, id)?;
@@ -343,8 +352,13 @@ fn deliver(
                 consumer: consumer.clone(),
             };
             store_nack(ctx, stream, group, &nack, previous.as_ref())?;
+            propagate_claim(ctx, stream.key, group, &nack);
         }
         replies.push(entry_reply(entry));
+    }
+    // XREADGROUP itself is never propagated: its effects are, as XCLAIMs and this SETID.
+    if advanced {
+        propagate_group_id(ctx, stream.key, group);
     }
     Ok(Reply::Array(replies))
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use formats::resp::Reply;
 
 use super::entries_reply;
-use super::pop::{max_side, mpop_reply, pop};
+use super::pop::{max_side, mpop_reply, pop, propagate_as_zpop};
 use crate::commands::args::parse_mpop;
 use crate::commands::table::Handler;
 use crate::error::{CommandError, CommandResult};
@@ -30,6 +30,7 @@ fn pop_one(ctx: &mut Ctx, key: &[u8], max: bool) -> Result<Option<Reply>, Comman
     if popped.is_empty() {
         return Ok(None);
     }
+    propagate_as_zpop(ctx, key, max, None);
     let mut reply = vec![Reply::bulk(key.to_vec())];
     reply.extend(entries_reply(popped, true, false));
     Ok(Some(Reply::Array(reply)))
@@ -62,6 +63,7 @@ fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     for key in keys {
         let popped = pop(ctx, key, max, count)?;
         if !popped.is_empty() {
+            propagate_as_zpop(ctx, key, max, Some(popped.len()));
             return Ok(mpop_reply(key, popped));
         }
     }
@@ -73,8 +75,11 @@ fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn serve_mpop(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<Option<Reply>, CommandError> {
     let (_, max, count) = parse_mpop(args, 2, max_side)?;
-    unless_wrong_type(
-        pop(ctx, key, max, count)
-            .map(|popped| (!popped.is_empty()).then(|| mpop_reply(key, popped))),
-    )
+    let popped = pop(ctx, key, max, count);
+    if let Ok(popped) = &popped {
+        if !popped.is_empty() {
+            propagate_as_zpop(ctx, key, max, Some(popped.len()));
+        }
+    }
+    unless_wrong_type(popped.map(|popped| (!popped.is_empty()).then(|| mpop_reply(key, popped))))
 }

@@ -50,6 +50,17 @@ pub fn mpop_reply(key: &[u8], entries: Vec<Entry>) -> Reply {
     ])
 }
 
+/// What a pop of `count` entries from `key` by ZMPOP, BZMPOP or BZPOPMIN/MAX (`count` `None`)
+/// propagates as: ZPOPMIN/ZPOPMAX key [count], as Redis rewrites them.
+pub fn propagate_as_zpop(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<usize>) {
+    let command: &'static [u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut args = vec![Bytes::from_static(command), Bytes::copy_from_slice(key)];
+    if let Some(count) = count {
+        args.push(Bytes::from(count.to_string()));
+    }
+    ctx.rewrite_propagated(args);
+}
+
 pub fn zpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     zpop_generic(ctx, args, false)
 }
@@ -83,6 +94,7 @@ pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     for key in &args[keys] {
         let popped = pop(ctx, key, max, count)?;
         if !popped.is_empty() {
+            propagate_as_zpop(ctx, key, max, Some(popped.len()));
             return Ok(mpop_reply(key, popped));
         }
     }
