@@ -90,20 +90,24 @@ generated_tests!(
 /// with dataset and value digests taken along the way.
 #[test]
 fn mixed() {
-    let ctx = GenCtx::now();
-    let digests = generators::digest::command()
-        .prop_map(Step::into_cmds)
-        .boxed();
     run(
         "mixed",
         "tests/proptest-regressions/differential-mixed.txt",
-        Union::new(
-            ALL.iter()
-                .map(|generator| generator(&ctx))
-                .chain(std::iter::once(digests)),
-        )
-        .boxed(),
+        mixed_steps(&GenCtx::now()),
     );
+}
+
+/// One step of any area, or a DEBUG DIGEST / DIGEST-VALUE.
+pub(super) fn mixed_steps(ctx: &GenCtx) -> BoxedStrategy<Vec<Cmd>> {
+    let digests = generators::digest::command()
+        .prop_map(Step::into_cmds)
+        .boxed();
+    Union::new(
+        ALL.iter()
+            .map(|generator| generator(ctx))
+            .chain(std::iter::once(digests)),
+    )
+    .boxed()
 }
 
 /// The runner settings of every generated test: seeds of failures recorded in `regressions`,

@@ -29,6 +29,7 @@
 //! harness itself (two identical servers must never differ) and is not meant for CI.
 
 mod generated;
+mod generated_aof;
 mod generated_blocking;
 mod generated_pubsub;
 mod generators;
