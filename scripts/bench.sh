@@ -43,6 +43,8 @@ transactions=100000
 # Entries read and acknowledged one at a time by consumers of one group (XREADGROUP > COUNT 1,
 # then XACK), over a stream examples/streambench.rs fills first.
 stream_entries=100000
+# SETs per fsync policy with the AOF on in both servers.
+aof_sets=100000
 # Keys of the dump.rdb both servers load at startup.
 rdb_keys=1000000
 
@@ -162,6 +164,18 @@ echo "bench: XREADGROUP/XACK of $entries entries against redis, then rockslot" >
 "$streambench_bin" "$redis_port" "$clients" "$entries" >"$work/redis.out"
 "$streambench_bin" "$rockslot_port" "$clients" "$entries" >"$work/rockslot.out"
 row "xreadack" 1
+
+# SET with the AOF on in both, under each fsync policy (`appendfsync always` fsyncs before every
+# reply, shared by the clients waiting at that moment; `everysec` once a second).
+aof_requests=$(awk -v n="$aof_sets" -v s="$scale" 'BEGIN { printf "%d", n * s }')
+for policy in always everysec; do
+    echo "bench: SET with appendonly yes, appendfsync $policy, redis then rockslot" >&2
+    start "aof-redis-$policy" "$redis_bin" --appendonly yes --appendfsync "$policy" --save ""
+    measure "$port" set 1 "$aof_requests" | sed "s/^SET/set-aof-$policy/" >"$work/redis.out"
+    start "aof-rockslot-$policy" "$rockslot_bin" --appendonly yes --appendfsync "$policy"
+    measure "$port" set 1 "$aof_requests" | sed "s/^SET/set-aof-$policy/" >"$work/rockslot.out"
+    row "set-aof-$policy" 1
+done
 
 # Startup load of a dump.rdb: real Redis writes one of about `rdb_keys` mixed keys (strings,
 # hashes, sets, sorted sets), then each server starts on a copy of it; keys per second from the
