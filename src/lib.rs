@@ -8,5 +8,6 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod persistence;
+pub mod replication;
 pub mod server;
 pub mod tools;

@@ -490,9 +490,9 @@ fn stats(ctx: &Ctx, r: &mut Report) {
         r.field(name, "0.00");
     }
     r.field("rejected_connections", Stats::get(&s.rejected_connections));
-    r.field("sync_full", 0);
-    r.field("sync_partial_ok", 0);
-    r.field("sync_partial_err", 0);
+    r.field("sync_full", Stats::get(&s.sync_full));
+    r.field("sync_partial_ok", Stats::get(&s.sync_partial_ok));
+    r.field("sync_partial_err", Stats::get(&s.sync_partial_err));
     r.field("expired_keys", Stats::get(&s.expired_keys));
     r.field("expired_stale_perc", "0.00");
     for name in [
@@ -545,17 +545,47 @@ fn stats(ctx: &Ctx, r: &mut Report) {
 
 fn replication(ctx: &Ctx, r: &mut Report) {
     let backlog_size = ctx.server.config.read().get_int("repl-backlog-size");
+    let offset = ctx.server.repl_offset.load(Ordering::SeqCst);
+    let feed = ctx.server.feed.lock();
+    let repl = &feed.repl;
     r.field("role", "master");
-    r.field("connected_slaves", 0);
+    r.field("connected_slaves", repl.links.len());
+    let now = crate::server::unix_ms();
+    for (i, link) in repl.links.iter().enumerate() {
+        r.field(
+            &format!("slave{i}"),
+            format!(
+                "ip={},port={},state={},offset={},lag={}",
+                link.addr.ip(),
+                link.listening_port,
+                link.state().name(),
+                link.ack_offset.load(Ordering::Relaxed),
+                (now - link.ack_time_ms.load(Ordering::Relaxed)).max(0) / 1000
+            ),
+        );
+    }
     r.field("master_failover_state", "no-failover");
-    r.field("master_replid", &ctx.server.replid);
-    r.field("master_replid2", "0000000000000000000000000000000000000000");
-    r.field("master_repl_offset", 0);
-    r.field("second_repl_offset", -1);
-    r.field("repl_backlog_active", 0);
-    r.field("repl_backlog_size", backlog_size);
-    r.field("repl_backlog_first_byte_offset", 0);
-    r.field("repl_backlog_histlen", 0);
+    r.field("master_replid", &repl.replid);
+    r.field("master_replid2", &repl.replid2);
+    r.field("master_repl_offset", offset);
+    r.field("second_repl_offset", repl.second_replid_offset);
+    match &repl.backlog {
+        Some(backlog) => {
+            r.field("repl_backlog_active", 1);
+            r.field("repl_backlog_size", backlog.size());
+            r.field(
+                "repl_backlog_first_byte_offset",
+                backlog.first_byte_offset(),
+            );
+            r.field("repl_backlog_histlen", backlog.histlen());
+        }
+        None => {
+            r.field("repl_backlog_active", 0);
+            r.field("repl_backlog_size", backlog_size);
+            r.field("repl_backlog_first_byte_offset", 0);
+            r.field("repl_backlog_histlen", 0);
+        }
+    }
 }
 
 /// (system, user) CPU time as Redis prints it: seconds with six decimals.

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod list;
 pub mod meta;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -46,6 +47,7 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         list::COMMANDS,
         list::blocking::COMMANDS,
         pubsub::COMMANDS,
+        replication::COMMANDS,
         server::COMMANDS,
         set::COMMANDS,
         sort::COMMANDS,

@@ -203,8 +203,18 @@ impl Config {
 
     /// The hard `client-output-buffer-limit` of the pubsub class, in bytes (0: none).
     pub fn pubsub_hard_limit(&self) -> u64 {
+        self.hard_buffer_limit(2)
+    }
+
+    /// The hard `client-output-buffer-limit` of the replica class, in bytes (0: none).
+    pub fn replica_hard_limit(&self) -> u64 {
+        self.hard_buffer_limit(1)
+    }
+
+    /// The hard limit of class `class` (normal, replica, pubsub) of `client-output-buffer-limit`.
+    fn hard_buffer_limit(&self, class: usize) -> u64 {
         match lookup(b"client-output-buffer-limit").map(|e| &self.values[e.index]) {
-            Some(Value::BufferLimits(limits)) => limits[2].hard_bytes,
+            Some(Value::BufferLimits(limits)) => limits[class].hard_bytes,
             _ => 0,
         }
     }

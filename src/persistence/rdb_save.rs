@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use engine::{Kind, Meta, Order, Txn};
-use formats::rdb::writer::StandardAux;
+use formats::rdb::writer::{ReplicationAux, StandardAux};
 use formats::rdb::{
     ConsumerHeader, KeyMeta, PendingEntry, StreamEntry, StreamGroupHeader, StreamMeta, ValueStart,
     WriteError, Writer, WriterOptions,
@@ -215,12 +215,14 @@ pub fn save_snapshot(
     path: &Path,
     aof_base: bool,
 ) -> Result<SaveReport, SaveError> {
-    let mut shared = Shared::default();
-    let mut client = internal_client(SAVER_CLIENT_ID);
-    let mut ctx = Ctx::new(server, &mut shared, &mut client, unix_ms());
-    ctx.txn = Txn::over_snapshot(&server.engine, snapshot);
-
-    let report = match write_file(&mut ctx, temp, aof_base) {
+    let written = (|| {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(temp)?);
+        let report = write_rdb(server, snapshot, &mut file, aof_base, None)?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok::<_, SaveError>(report)
+    })();
+    let report = match written {
         Ok(report) => report,
         Err(e) => {
             let _ = std::fs::remove_file(temp);
@@ -236,8 +238,30 @@ pub fn save_snapshot(
     Ok(report)
 }
 
-fn write_file(ctx: &mut Ctx, temp: &Path, aof_base: bool) -> Result<SaveReport, SaveError> {
-    let mut file = std::io::BufWriter::new(std::fs::File::create(temp)?);
+/// Writes the dataset of `snapshot` as an RDB to `out` with the replication AUX fields (a full
+/// sync to a replica).
+pub fn write_snapshot(
+    server: &Server,
+    snapshot: &engine::Snapshot<'_>,
+    out: &mut impl Write,
+    replication: Option<ReplicationAux<'_>>,
+) -> Result<SaveReport, SaveError> {
+    write_rdb(server, snapshot, out, false, replication)
+}
+
+/// The RDB of `snapshot`, written to `out` page by page.
+fn write_rdb(
+    server: &Server,
+    snapshot: &engine::Snapshot<'_>,
+    file: &mut impl Write,
+    aof_base: bool,
+    replication: Option<ReplicationAux<'_>>,
+) -> Result<SaveReport, SaveError> {
+    let mut shared = Shared::default();
+    let mut client = internal_client(SAVER_CLIENT_ID);
+    let mut ctx = Ctx::new(server, &mut shared, &mut client, unix_ms());
+    ctx.txn = Txn::over_snapshot(&server.engine, snapshot);
+    let ctx = &mut ctx;
     let options = WriterOptions {
         lossy_streams: true,
         ..WriterOptions::default()
@@ -248,7 +272,7 @@ fn write_file(ctx: &mut Ctx, temp: &Path, aof_base: bool) -> Result<SaveReport, 
         ctime_s: unix_ms() / 1000,
         used_mem: 0,
         aof_base,
-        replication: None,
+        replication,
     })?;
     let mut bytes = 0u64;
     let mut keys = 0u64;
@@ -284,8 +308,6 @@ fn write_file(ctx: &mut Ctx, temp: &Path, aof_base: bool) -> Result<SaveReport, 
     let out = writer.finish()?;
     bytes += out.len() as u64;
     file.write_all(&out)?;
-    let file = file.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
     Ok(SaveReport { keys, bytes })
 }
 

@@ -148,6 +148,10 @@ pub struct ClientState {
     /// The node's own client replaying a file (RDB or AOF load): what it executes is not
     /// propagated (Redis calls these commands with CMD_CALL_NONE).
     pub replaying: bool,
+    /// What the client announced with REPLCONF, should it become a replica.
+    pub replica: crate::replication::primary::ReplicaInfo,
+    /// The replication offset after this client's last propagated write (WAIT's target).
+    pub woff: i64,
 }
 
 impl ClientState {
@@ -184,6 +188,8 @@ impl ClientState {
             blocked: None,
             unblocked_reply: None,
             replaying: false,
+            replica: Default::default(),
+            woff: 0,
         }
     }
 

@@ -19,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use super::context::Handover;
 use super::dispatch::{self, Outcome};
 use super::durability::Durability;
 use super::stats::Stats;
@@ -189,6 +190,44 @@ async fn client_loop(
                     blocked = Some(deadline);
                     break;
                 }
+                BatchEnd::Handover(Handover::Sync(request)) => {
+                    if let Some(seq) = session.commit_seq.take() {
+                        Durability::make_durable(server, seq).await;
+                    }
+                    stream.write_all(&output).await?;
+                    output.clear();
+                    let info = {
+                        let mut shared = server.exec.lock();
+                        shared.clients.get_mut(&id).map(|client| {
+                            client.client_type = super::client::ClientType::Replica;
+                            client.replica
+                        })
+                    };
+                    let input = std::mem::take(&mut input);
+                    let info = info.unwrap_or_default();
+                    return crate::replication::primary::serve(
+                        server, id, signals, stream, input, request, info,
+                    )
+                    .await;
+                }
+                BatchEnd::Handover(Handover::Wait {
+                    offset,
+                    replicas,
+                    deadline,
+                }) => {
+                    if !output.is_empty() {
+                        stream.write_all(&output).await?;
+                        output.clear();
+                    }
+                    let acked = loop {
+                        let acked = server.feed.lock().repl.acknowledged(offset);
+                        if acked >= replicas || deadline.is_some_and(|d| Instant::now() >= d) {
+                            break acked;
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    };
+                    Reply::Integer(acked).encode(session.protocol, &mut output);
+                }
                 BatchEnd::Paused(args) => {
                     // CLIENT PAUSE: replies so far go out, then this client waits for the pause
                     // to end and runs the held request.
@@ -247,6 +286,8 @@ enum BatchEnd {
     Close,
     /// The last request blocked the client, until this deadline (`None`: forever).
     Blocked(Option<Instant>),
+    /// The connection does something else first (PSYNC, WAIT).
+    Handover(Handover),
 }
 
 /// Runs the complete requests in `input` (after `held`, a request CLIENT PAUSE held back), in
@@ -311,6 +352,9 @@ fn run_requests(
         session.commit_seq = commit_seq.or(session.commit_seq);
         if after.close {
             return BatchEnd::Close;
+        }
+        if let Some(handover) = after.handover {
+            return BatchEnd::Handover(handover);
         }
         if let Some(deadline) = blocked {
             return BatchEnd::Blocked(deadline);

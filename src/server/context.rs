@@ -15,10 +15,26 @@ use super::{stats::Stats, ClientState, Server, Shared};
 use crate::error::CommandError;
 
 /// Things a command asks the connection to do after its reply.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct After {
     /// Close the connection once the reply is written (QUIT, CLIENT KILL of oneself).
     pub close: bool,
+    /// The connection stops running commands and does something else (see [`Handover`]).
+    pub handover: Option<Handover>,
+}
+
+/// What a connection does instead of running the next command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handover {
+    /// PSYNC / SYNC: it becomes a replica link (`replication::primary`).
+    Sync(crate::replication::primary::SyncRequest),
+    /// WAIT: it waits until `replicas` replicas acknowledged `offset`, or `deadline` passes,
+    /// then replies with how many did.
+    Wait {
+        offset: i64,
+        replicas: i64,
+        deadline: Option<std::time::Instant>,
+    },
 }
 
 /// The execution context of one command (or one MULTI/EXEC block).

@@ -52,7 +52,10 @@ pub fn execute(
             reply: None,
             protocol: 2,
             authenticated: false,
-            after: After { close: true },
+            after: After {
+                close: true,
+                handover: None,
+            },
             commit_seq: None,
             blocked: None,
         };
@@ -101,7 +104,7 @@ pub fn execute(
             let mut ctx = Ctx::new(server, shared, &mut client, now_ms);
             let reply = call(&mut ctx, entry, args);
             let mut wrote = !ctx.txn.is_empty();
-            after = ctx.after;
+            after = std::mem::take(&mut ctx.after);
             let events = std::mem::take(&mut ctx.events);
             block = ctx.blocked.take();
             let signalled = std::mem::take(&mut ctx.signalled);
@@ -133,6 +136,9 @@ pub fn execute(
             };
             if wrote {
                 commit_seq = Some(server.durability.committed());
+            }
+            if !ops.is_empty() {
+                client.woff = server.repl_offset.load(std::sync::atomic::Ordering::SeqCst);
             }
             reply
         }

@@ -9,7 +9,7 @@
 pub mod blocking;
 pub mod client;
 pub mod connection;
-mod context;
+pub mod context;
 pub mod cursors;
 pub mod dispatch;
 pub mod durability;
@@ -158,9 +158,6 @@ pub struct Server {
     pub stats: Stats,
     pub durability: Durability,
     pub run_id: String,
-    /// The replication ID of this node's history (INFO `master_replid`): the one stored with the
-    /// data when there is one, so a restart keeps it.
-    pub replid: String,
     /// `master_repl_offset`: bytes of replication stream produced so far (it only moves once a
     /// replication backlog exists, as in Redis).
     pub repl_offset: AtomicI64,
@@ -219,10 +216,13 @@ impl Server {
             .aof
             .as_mut()
             .map(|aof| aof.append(ops, unit, unix_ms() / 1000));
+        let stream = feed.repl.encode(ops, unit);
         if !txn.is_empty() || !ops.is_empty() {
+            let offset = self.repl_offset.load(Ordering::SeqCst)
+                + stream.as_ref().map_or(0, |s| s.len() as i64);
             txn.set_repl_position(engine::ReplPosition {
-                replid: self.replid.clone(),
-                offset: self.repl_offset.load(Ordering::SeqCst),
+                replid: feed.repl.replid.clone(),
+                offset,
                 aof: feed.aof.as_ref().map(|aof| aof.position()),
             });
         }
@@ -230,9 +230,35 @@ impl Server {
             if let (Some(aof), Some(pending)) = (feed.aof.as_mut(), rollback) {
                 aof.rollback(pending);
             }
+            feed.repl.forget_selected_db();
             return Err(e);
         }
+        if let Some(stream) = stream {
+            feed.repl.publish(&stream, &self.repl_offset);
+        }
         Ok(changed)
+    }
+
+    /// Propagates a command to the replicas only (PINGs, `REPLCONF GETACK *`): no database, not
+    /// in the AOF. The new offset is stored with the data. The caller holds the execution lock.
+    pub fn propagate_raw(&self, args: &[&[u8]]) {
+        let mut feed = self.feed.lock();
+        if !feed.repl.active() {
+            return;
+        }
+        let mut bytes = bytes::BytesMut::new();
+        formats::resp::encode_command(args, &mut bytes);
+        let bytes = bytes.freeze();
+        let mut txn = engine::Txn::new(&self.engine);
+        txn.set_repl_position(engine::ReplPosition {
+            replid: feed.repl.replid.clone(),
+            offset: self.repl_offset.load(Ordering::SeqCst) + bytes.len() as i64,
+            aof: feed.aof.as_ref().map(|aof| aof.position()),
+        });
+        match txn.commit(false) {
+            Ok(()) => feed.repl.publish(&bytes, &self.repl_offset),
+            Err(e) => tracing::warn!("Can't store the replication position: {e}"),
+        }
     }
 
     /// Hands every committed write to the OS: the RocksDB WAL buffer and the AOF's pending

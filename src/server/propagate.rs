@@ -22,13 +22,15 @@ use bytes::{Bytes, BytesMut};
 use formats::resp::encode_command;
 
 use crate::persistence::aof::writer::AofWriter;
+use crate::replication::ReplState;
 
-/// Where the stream goes. Only touched with the execution lock held (commits) or briefly to
+/// Where the stream goes. Only changed with the execution lock held (commits), or briefly to
 /// hand the pending bytes to the OS.
-#[derive(Default)]
 pub struct Feed {
     /// The AOF, while `appendonly` is on.
     pub aof: Option<AofWriter>,
+    /// The replication stream, its backlog and the replicas.
+    pub repl: ReplState,
 }
 
 /// One command of the stream: its arguments and the database it applies to.

@@ -184,7 +184,6 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         }),
         stats: Stats::default(),
         run_id: random_hex_id(),
-        replid,
         repl_offset: AtomicI64::new(repl_offset),
         started: Instant::now(),
         next_client_id: AtomicU64::new(0),
@@ -193,7 +192,10 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         pause_writes_only: AtomicBool::new(false),
         shutdown: tokio::sync::Notify::new(),
         bgsave: tokio::sync::Notify::new(),
-        feed: Mutex::new(super::propagate::Feed::default()),
+        feed: Mutex::new(super::propagate::Feed {
+            aof: None,
+            repl: crate::replication::ReplState::new(replid),
+        }),
         aof_rewrite: crate::persistence::aof::RewriteStats::new(),
         aof_rewrite_wanted: tokio::sync::Notify::new(),
     });
@@ -202,6 +204,17 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         .last_save_unix
         .store(super::unix_ms() / 1000, Ordering::Relaxed);
     server.stats.last_bgsave_secs.store(-1, Ordering::Relaxed);
+    {
+        // A node with replication history keeps it: its backlog starts (empty) where the data
+        // ends, so replicas of its previous life can continue.
+        let config = server.config.read();
+        let mut feed = server.feed.lock();
+        feed.repl.output_limit = config.replica_hard_limit();
+        if repl_offset > 0 {
+            let size = config.get_int("repl-backlog-size").max(1) as usize;
+            feed.repl.backlog = Some(crate::replication::backlog::Backlog::new(size, repl_offset));
+        }
+    }
 
     let dbfilename = server.config.read().get_str("dbfilename");
     crate::persistence::rdb_load::load_at_startup(&server, Path::new(&dbfilename))?;

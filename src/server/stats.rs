@@ -28,6 +28,10 @@ pub struct Stats {
     /// Whether the last BGSAVE failed, and how long it took in seconds (-1: none yet).
     pub last_bgsave_failed: std::sync::atomic::AtomicBool,
     pub last_bgsave_secs: AtomicI64,
+    /// Full syncs served, partial resyncs accepted and refused (INFO `sync_*`).
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
     /// BGSAVE SCHEDULE arrived during an AOF rewrite: it starts when the rewrite ends.
     pub bgsave_scheduled: std::sync::atomic::AtomicBool,
     /// `dirty` when the running save started: what a successful save subtracts.
@@ -60,6 +64,9 @@ impl Stats {
             &self.rejected_calls,
             &self.failed_calls,
             &self.total_error_replies,
+            &self.sync_full,
+            &self.sync_partial_ok,
+            &self.sync_partial_err,
         ] {
             c.store(0, Ordering::Relaxed);
         }
