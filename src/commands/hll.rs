@@ -118,9 +118,12 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         match value::add(&mut meta.body, element, max_sparse) {
             Ok(changed) => updated += u64::from(changed),
             Err(value::Corrupt) => {
-                // Registers raised before the corrupt opcode stay raised, uncounted.
+                // Registers raised before the corrupt opcode stay raised, uncounted. Redis does
+                // not propagate that change, so its replicas and AOF lose it; rockslot
+                // propagates the command, whose replay raises the same registers.
                 if updated > 0 {
                     store(ctx, key, meta, 0)?;
+                    ctx.force_propagation();
                 }
                 return Err(corrupt());
             }

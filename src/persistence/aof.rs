@@ -169,7 +169,9 @@ pub fn open_at_startup(server: &Server) -> Result<(), rewrite::RewriteError> {
                 dir.display(),
                 aof.current_size()
             );
-            server.feed.lock().aof = Some(aof);
+            let mut feed = server.feed.lock();
+            feed.aof = Some(aof);
+            server.refresh_propagation(&feed);
             Ok(())
         }
         None => {
@@ -190,7 +192,12 @@ pub fn turn(server: &Server, on: bool) {
             server.aof_rewrite.scheduled.store(true, Ordering::SeqCst);
         }
     } else if !on && running {
-        let closing = server.feed.lock().aof.take();
+        let closing = {
+            let mut feed = server.feed.lock();
+            let closing = feed.aof.take();
+            server.refresh_propagation(&feed);
+            closing
+        };
         if let Some(mut aof) = closing {
             let synced = aof
                 .write_pending()

@@ -235,6 +235,7 @@ fn write_sync_payload(
     let mut feed = server.feed.lock();
     let offset = server.repl_offset.load(Ordering::SeqCst);
     feed.repl.ensure_backlog(backlog_size, offset);
+    server.refresh_propagation(&feed);
     link.start_spool(std::path::Path::new("."))?;
     feed.repl.forget_selected_db();
     feed.repl.links.push(Arc::clone(link));

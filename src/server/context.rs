@@ -98,7 +98,9 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::also_propagate`] for database `db`.
     pub fn also_propagate_in(&mut self, db: usize, args: Vec<Bytes>) {
-        self.ops.push(Op { db, args });
+        if self.server.propagating.load(Ordering::Relaxed) {
+            self.ops.push(Op { db, args });
+        }
     }
 
     /// The running command itself is not propagated (Redis's preventCommandPropagation).

@@ -193,6 +193,10 @@ pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
     let name = entry.meta.name.as_str();
     if (ctx.dirty > dirty_before || asked.force)
         && !asked.prevent
+        && ctx
+            .server
+            .propagating
+            .load(std::sync::atomic::Ordering::Relaxed)
         && name != "exec"
         && name != "debug"
     {

@@ -174,6 +174,9 @@ pub struct Server {
     pub bgsave: tokio::sync::Notify,
     /// Where committed writes are propagated (see [`propagate`]).
     pub feed: Mutex<propagate::Feed>,
+    /// Whether the feed takes the stream at all ([`propagate::Feed::wanted`], kept up to date by
+    /// [`Server::refresh_propagation`]): read by every command without the feed's lock.
+    pub propagating: AtomicBool,
     /// AOF rewrite bookkeeping (see `persistence::aof::rewrite`).
     pub aof_rewrite: crate::persistence::aof::RewriteStats,
     /// Notified when a rewrite was requested.
@@ -237,6 +240,11 @@ impl Server {
             feed.repl.publish(&stream, &self.repl_offset);
         }
         Ok(changed)
+    }
+
+    /// Records whether `feed` takes the stream; called after every change to its sinks.
+    pub fn refresh_propagation(&self, feed: &propagate::Feed) {
+        self.propagating.store(feed.wanted(), Ordering::SeqCst);
     }
 
     /// Propagates a command to the replicas only (PINGs, `REPLCONF GETACK *`): no database, not

@@ -33,6 +33,14 @@ pub struct Feed {
     pub repl: ReplState,
 }
 
+impl Feed {
+    /// Whether anything takes the stream (commands need not record what they propagate
+    /// otherwise: see `Server::propagating`).
+    pub fn wanted(&self) -> bool {
+        self.aof.is_some() || self.repl.active()
+    }
+}
+
 /// One command of the stream: its arguments and the database it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Op {

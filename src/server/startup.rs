@@ -198,6 +198,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         }),
         aof_rewrite: crate::persistence::aof::RewriteStats::new(),
         aof_rewrite_wanted: tokio::sync::Notify::new(),
+        propagating: AtomicBool::new(false),
     });
     server
         .stats
@@ -214,6 +215,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
             let size = config.get_int("repl-backlog-size").max(1) as usize;
             feed.repl.backlog = Some(crate::replication::backlog::Backlog::new(size, repl_offset));
         }
+        server.refresh_propagation(&feed);
     }
 
     let dbfilename = server.config.read().get_str("dbfilename");

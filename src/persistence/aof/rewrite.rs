@@ -175,6 +175,7 @@ pub fn rewrite(server: &Server) -> Result<(), RewriteError> {
             let seq = aof.position().0;
             if turned_on {
                 feed.aof = Some(aof);
+                server.refresh_propagation(&feed);
                 (manifest, seq, None)
             } else {
                 // BGREWRITEAOF with the AOF off: a base and an empty incr file, nothing appended.
