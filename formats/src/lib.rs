@@ -3,6 +3,7 @@
 //! Every module here works on bytes only: no sockets, no files, no runtime. That keeps the codecs
 //! usable from the server, from `rockslot check-rdb` / `check-aof`, from fuzzers and from tests.
 
+pub mod aof;
 pub mod glob;
 pub mod listpack;
 pub mod rdb;

@@ -15,17 +15,8 @@ use formats::rdb::{
 use serde_json::Value as Json;
 
 mod common;
-use common::{expected_json, fixtures_dir, rdb_files};
+use common::{expected_json, fixtures_dir, json_bytes as bytes, rdb_files};
 
-fn bytes(j: &Json) -> Vec<u8> {
-    match j {
-        Json::String(s) => s.as_bytes().to_vec(),
-        Json::Object(o) => base64::engine::general_purpose::STANDARD
-            .decode(o["b64"].as_str().expect("b64 string"))
-            .expect("base64"),
-        other => panic!("not a byte string: {other}"),
-    }
-}
 
 fn parse_id(s: &str) -> StreamId {
     let (ms, seq) = s.split_once('-').expect("stream id");
