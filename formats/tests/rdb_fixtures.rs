@@ -17,7 +17,6 @@ use serde_json::Value as Json;
 mod common;
 use common::{expected_json, fixtures_dir, json_bytes as bytes, rdb_files};
 
-
 fn parse_id(s: &str) -> StreamId {
     let (ms, seq) = s.split_once('-').expect("stream id");
     StreamId {

@@ -179,7 +179,11 @@ impl<W: Write, R: BufRead> Tool<W, R> {
         last_file: bool,
         preamble: bool,
     ) -> Result<FileCheck, Exit> {
-        let mut file = match std::fs::OpenOptions::new().read(true).write(self.fix).open(path) {
+        let mut file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(self.fix)
+            .open(path)
+        {
             Ok(file) => file,
             Err(e) => {
                 return self.fail(&format!(
@@ -270,7 +274,9 @@ impl<W: Write, R: BufRead> Tool<W, R> {
                 Poll::NeedMore => match file.read(&mut chunk) {
                     Ok(0) => checker.end_input(),
                     Ok(n) => checker.feed(&chunk[..n]),
-                    Err(_) => return self.fail(&format!("Failed to read from AOF {path}, aborting...")),
+                    Err(_) => {
+                        return self.fail(&format!("Failed to read from AOF {path}, aborting..."))
+                    }
                 },
             }
         }
@@ -324,7 +330,10 @@ mod tests {
 
         let (code, out) = run(&path, false, "");
         assert_eq!(code, 1, "{out}");
-        assert!(out.contains("ok_up_to=23, ok_up_to_line=8, diff=11"), "{out}");
+        assert!(
+            out.contains("ok_up_to=23, ok_up_to_line=8, diff=11"),
+            "{out}"
+        );
         assert!(out.ends_with("is not valid. Use the --fix option to try fixing it.\n"));
 
         let (code, out) = run(&path, true, "n\n");

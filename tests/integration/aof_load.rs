@@ -287,7 +287,12 @@ fn check_loads(fixture: &Path, json: &Json) {
             "{label}: DEBUG DIGEST against the one recorded for 7.0.15"
         );
     }
-    let redis = Server::builder(Flavor::Redis).args(["--appendonly", "yes", "--enable-debug-command", "yes"]);
+    let redis = Server::builder(Flavor::Redis).args([
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ]);
     install(fixture, &redis.root().join("data"));
     let redis = redis.start();
     assert_eq!(
@@ -326,7 +331,11 @@ fn check_fixture(fixture: &Path) {
     if let Some(command) = needs_scripting(fixture) {
         let exited = run_refused(fixture, true);
         let output = format!("{}{}", exited.stdout, exited.stderr);
-        assert!(!exited.status.success(), "{}: loaded without {command}", name(fixture));
+        assert!(
+            !exited.status.success(),
+            "{}: loaded without {command}",
+            name(fixture)
+        );
         assert!(
             output.contains(&format!("Command '{command}' in the append only file")),
             "{}: no clear refusal:\n{output}",
@@ -446,18 +455,25 @@ fn an_old_single_file_moves_into_the_aof_directory_like_redis() {
         install(&fixture, &builder.root().join("data"));
         let server = builder.start();
         let data = server.data_dir();
-        assert!(!data.join("appendonly.aof").exists(), "{flavor:?}: old file left");
+        assert!(
+            !data.join("appendonly.aof").exists(),
+            "{flavor:?}: old file left"
+        );
         let moved = data.join("appendonlydir/appendonly.aof");
         assert_eq!(
             std::fs::read(&moved).expect("moved file"),
             std::fs::read(&fixture).expect("fixture"),
             "{flavor:?}"
         );
-        let manifest = std::fs::read(data.join("appendonlydir/appendonly.aof.manifest"))
-            .expect("manifest");
+        let manifest =
+            std::fs::read(data.join("appendonlydir/appendonly.aof.manifest")).expect("manifest");
         let manifest = formats::aof::Manifest::parse(&manifest).expect("parse manifest");
         let base = manifest.base.expect("a base file");
-        assert_eq!((base.name.as_str(), base.seq), ("appendonly.aof", 1), "{flavor:?}");
+        assert_eq!(
+            (base.name.as_str(), base.seq),
+            ("appendonly.aof", 1),
+            "{flavor:?}"
+        );
     }
 }
 
@@ -467,8 +483,11 @@ fn a_bad_manifest_stops_the_node_even_with_appendonly_no_like_redis() {
         let root = tempfile::tempdir().expect("temp dir");
         let dir = root.path().join("data/appendonlydir");
         std::fs::create_dir_all(&dir).expect("aof dir");
-        std::fs::write(dir.join("appendonly.aof.manifest"), "file a/b seq 1 type b\n")
-            .expect("manifest");
+        std::fs::write(
+            dir.join("appendonly.aof.manifest"),
+            "file a/b seq 1 type b\n",
+        )
+        .expect("manifest");
         let port = free_port().to_string();
         let data = root.path().join("data").to_string_lossy().into_owned();
         let args: Vec<std::ffi::OsString> = [
@@ -493,7 +512,107 @@ fn a_bad_manifest_stops_the_node_even_with_appendonly_no_like_redis() {
             ">>> 'file a/b seq 1 type b'",
             "File can't be a path, just a filename",
         ] {
-            assert!(output.contains(line), "{flavor:?}: no {line:?} in:\n{output}");
+            assert!(
+                output.contains(line),
+                "{flavor:?}: no {line:?} in:\n{output}"
+            );
         }
     }
+}
+
+/// An AOF of `keys` SET commands in database 0.
+fn generated_aof(keys: usize) -> Vec<u8> {
+    let mut out = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n".to_vec();
+    for i in 0..keys {
+        let (key, value) = (format!("key:{i}"), format!("value-{i}"));
+        out.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
+                key.len(),
+                value.len()
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+#[test]
+fn kill9_during_an_aof_load_loads_again_at_the_next_start() {
+    const KEYS: usize = 150_000;
+    let aof = generated_aof(KEYS);
+    let builder = Server::builder(Flavor::Rockslot).args([
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let data = builder.root().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(data.join("appendonly.aof"), &aof).expect("write aof");
+
+    // A first start, killed while it loads (it only serves once the load is done).
+    let log = builder.root().join("first.log");
+    let port = free_port().to_string();
+    let mut first = std::process::Command::new(Flavor::Rockslot.program())
+        .args([
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--appendonly",
+            "yes",
+            "--dir",
+        ])
+        .arg(&data)
+        .stdout(std::fs::File::create(&log).expect("log"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn rockslot");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Successfully migrated")
+    {
+        assert!(std::time::Instant::now() < deadline, "the load never began");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    first.kill().expect("kill -9");
+    first.wait().expect("reap");
+    let finished_first = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("DB loaded from append only file");
+
+    // The next start must not serve the prefix it left: it loads the whole AOF again.
+    let server = builder.start();
+    assert!(
+        finished_first || server.log().contains("An earlier load was interrupted"),
+        "the restart did not notice the interrupted load (log:\n{})",
+        server.log_tail(20)
+    );
+    let mut conn = server.conn();
+    assert_eq!(
+        conn.call(&["DBSIZE"]).expect("DBSIZE"),
+        Reply::Integer(KEYS as i64)
+    );
+    let redis = Server::builder(Flavor::Redis).args([
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let redis_data = redis.root().join("data");
+    std::fs::create_dir_all(&redis_data).expect("data dir");
+    std::fs::write(redis_data.join("appendonly.aof"), &aof).expect("write aof");
+    let redis = redis.start();
+    let mut redis_conn = redis.conn();
+    while redis_conn.call(&["DBSIZE"]).expect("DBSIZE").is_error() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        digest(&mut conn),
+        digest(&mut redis_conn),
+        "after a kill during the load"
+    );
 }

@@ -90,7 +90,11 @@ fn run(program: &Path, first_args: &[&str], fixture: &Path, fix: bool, answer: &
     }
     let output = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "{}: {stderr}", fixture.display());
+    assert!(
+        !stderr.contains("panicked"),
+        "{}: {stderr}",
+        fixture.display()
+    );
     Run {
         code: output.status.code(),
         lines: String::from_utf8_lossy(&output.stdout)
@@ -135,7 +139,13 @@ fn comparable(lines: &[String]) -> Vec<String> {
 }
 
 fn compare(fixture: &Path, fix: bool, answer: &str) {
-    let ours = run(&Flavor::Rockslot.program(), &["check-aof"], fixture, fix, answer);
+    let ours = run(
+        &Flavor::Rockslot.program(),
+        &["check-aof"],
+        fixture,
+        fix,
+        answer,
+    );
     let theirs = run(&redis_check_aof(), &[], fixture, fix, answer);
     let label = format!("{} (fix {fix}, answer {answer:?})", fixture.display());
     assert_eq!(
@@ -158,8 +168,20 @@ fn check_aof_prints_what_redis_check_aof_prints() {
     let mut checked = 0;
     for fixture in all_fixtures() {
         if rdb_version(&fixture).is_some_and(|v| v > 10) {
-            let ours = run(&Flavor::Rockslot.program(), &["check-aof"], &fixture, false, "");
-            assert_eq!(ours.code, Some(0), "{}: {:?}", fixture.display(), ours.lines);
+            let ours = run(
+                &Flavor::Rockslot.program(),
+                &["check-aof"],
+                &fixture,
+                false,
+                "",
+            );
+            assert_eq!(
+                ours.code,
+                Some(0),
+                "{}: {:?}",
+                fixture.display(),
+                ours.lines
+            );
             continue;
         }
         compare(&fixture, false, "");

@@ -373,7 +373,8 @@ mod tests {
 
     #[test]
     fn chunked_input_gives_the_same_outcome() {
-        let data = b"*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nEXEC\r\n#TS:9\r\n";
+        let data =
+            b"*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nEXEC\r\n#TS:9\r\n";
         let whole = check_all(data, "f");
         let mut checker = Checker::new(0, 1, "f");
         let mut outcome = None;

@@ -286,7 +286,10 @@ pub fn is_base_name(name: &[u8]) -> bool {
 fn trim(line: &[u8]) -> &[u8] {
     let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
-    let end = line.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    let end = line
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
     &line[start..end]
 }
 
@@ -329,9 +332,8 @@ fn parse_line(line: &[u8]) -> Result<AofFile, ManifestErrorKind> {
 
 /// Redis's `sdsneedsrepr`: quoting, escapes, blanks or unprintable bytes.
 fn needs_repr(name: &[u8]) -> bool {
-    name.iter().any(|&b| {
-        matches!(b, b'\\' | b'"' | 7 | 8) || !(0x20..0x7f).contains(&b) || b == b' '
-    })
+    name.iter()
+        .any(|&b| matches!(b, b'\\' | b'"' | 7 | 8) || !(0x20..0x7f).contains(&b) || b == b' ')
 }
 
 #[cfg(test)]
@@ -366,7 +368,12 @@ mod tests {
     #[test]
     fn errors_are_redis_messages() {
         use ManifestErrorKind::*;
-        let long = [b"file ".to_vec(), vec![b'a'; 1100], b" seq 1 type b\n".to_vec()].concat();
+        let long = [
+            b"file ".to_vec(),
+            vec![b'a'; 1100],
+            b" seq 1 type b\n".to_vec(),
+        ]
+        .concat();
         let cases: Vec<(&[u8], ManifestErrorKind, Option<usize>)> = vec![
             (b"", Empty, None),
             (b"\n", InvalidFormat, Some(1)),
@@ -377,13 +384,26 @@ mod tests {
             (b"file a seq 0 type b\n", InvalidFormat, Some(1)),
             (b"file a seq 2 type b extra\n", InvalidFormat, Some(1)),
             (b"file \"a seq 2 type b\n", InvalidFormat, Some(1)),
-            (b"file a seq 2 type b\nfile a seq 2 type b\n", DuplicateBase, Some(2)),
-            (b"file a seq 3 type i\nfile b seq 3 type i\n", NonMonotonic, Some(2)),
+            (
+                b"file a seq 2 type b\nfile a seq 2 type b\n",
+                DuplicateBase,
+                Some(2),
+            ),
+            (
+                b"file a seq 3 type i\nfile b seq 3 type i\n",
+                NonMonotonic,
+                Some(2),
+            ),
         ];
         for (data, kind, line) in cases {
             let e = Manifest::parse(data).expect_err("refused");
             assert_eq!(e.kind, kind, "{}", String::from_utf8_lossy(data));
-            assert_eq!(e.line.map(|l| l.0), line, "{}", String::from_utf8_lossy(data));
+            assert_eq!(
+                e.line.map(|l| l.0),
+                line,
+                "{}",
+                String::from_utf8_lossy(data)
+            );
         }
         let e = Manifest::parse(b"file a/b seq 2 type b\n").expect_err("refused");
         assert_eq!(
@@ -433,8 +453,14 @@ mod tests {
         assert_eq!((old.next_base_seq(), old.next_incr_seq()), (1, 1));
         old.upgrade_from("appendonly.aof");
         assert_eq!(old.to_bytes(), b"file appendonly.aof seq 1 type b\n");
-        assert_eq!(base_name("appendonly.aof", 1, false), "appendonly.aof.1.base.aof");
-        assert_eq!(base_name("appendonly.aof", 2, true), "appendonly.aof.2.base.rdb");
+        assert_eq!(
+            base_name("appendonly.aof", 1, false),
+            "appendonly.aof.1.base.aof"
+        );
+        assert_eq!(
+            base_name("appendonly.aof", 2, true),
+            "appendonly.aof.2.base.rdb"
+        );
         assert_eq!(incr_name("a", 12), "a.12.incr.aof");
         assert_eq!(manifest_name("appendonly.aof"), "appendonly.aof.manifest");
         assert_eq!(temp_manifest_name("a"), "temp-a.manifest");

@@ -66,7 +66,9 @@ enum State {
     /// Reading the length line of argument `args.len()`.
     ArgLen,
     /// Reading an argument's bytes, then the two bytes after them.
-    ArgData { len: u64 },
+    ArgData {
+        len: u64,
+    },
     ArgEnd,
     Failed,
 }
@@ -162,7 +164,9 @@ impl Reader {
                     }
                     let argc = atoi(&line[1..]);
                     if argc < 1 {
-                        return Err(self.error(at, ErrorKind::Format("an argument count of 1 or more")));
+                        return Err(
+                            self.error(at, ErrorKind::Format("an argument count of 1 or more"))
+                        );
                     }
                     self.argc = argc as usize;
                     self.args = Vec::with_capacity(self.argc.min(1024));
@@ -285,7 +289,11 @@ mod tests {
         }
         for cut in 14..22 {
             let (_, end) = read_all(&data[..cut]);
-            assert_eq!(end, Ok(()), "a whole command, then part of an annotation: {cut}");
+            assert_eq!(
+                end,
+                Ok(()),
+                "a whole command, then part of an annotation: {cut}"
+            );
         }
         let (_, end) = read_all(b"*");
         assert_eq!(end.map_err(|e| e.kind), Err(ErrorKind::Truncated));

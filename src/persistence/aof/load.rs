@@ -505,9 +505,7 @@ impl<'s> Replayer<'s> {
                     }
                 }
                 Ok(Poll::End) if in_multi => {
-                    tracing::warn!(
-                        "Revert incomplete MULTI/EXEC transaction in AOF file {shown}"
-                    );
+                    tracing::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {shown}");
                     break valid_before_multi;
                 }
                 Ok(Poll::End) => return Ok(FileLoad::Complete),
@@ -555,10 +553,7 @@ impl<'s> Replayer<'s> {
                     );
                     return Ok(FileLoad::Truncated);
                 }
-                Err(e) => tracing::warn!(
-                    "Error truncating the AOF file {shown}: {}",
-                    strerror(&e)
-                ),
+                Err(e) => tracing::warn!("Error truncating the AOF file {shown}: {}", strerror(&e)),
             }
         }
         Err(AofLoadError::Refused(format!(
