@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use formats::rdb::{
     read_all, Checksum, Dump, ErrorKind, Event, Options, Poll, Reader, StreamId, Value,
 };

@@ -279,10 +279,13 @@ pub fn check_all(data: &[u8], path: &str) -> Outcome {
 mod tests {
     use super::*;
 
+    /// An input, then redis-check-aof's ok_up_to, line, format error and error line.
+    type Case<'a> = (&'a [u8], u64, u64, bool, Option<&'a str>);
+
     /// Outputs of redis-check-aof 7.0.15 on these inputs.
     #[test]
     fn matches_redis_check_aof() {
-        let cases: &[(&[u8], u64, u64, bool, Option<&str>)] = &[
+        let cases: &[Case] = &[
             (b"*1\r\n$1\r\nA\r\n", 11, 4, false, None),
             (
                 b"*1\r\n$4\r\nPING\r\n*1\r\nX4\r\nPING\r\n",

@@ -298,10 +298,10 @@ impl<'s> Replayer<'s> {
 
     /// Runs one command as the AOF client (a fresh one if none is open); returns its reply.
     fn execute(&mut self, args: &[Bytes]) -> Option<Reply> {
-        if !self.shared.clients.contains_key(&AOF_CLIENT_ID) {
-            let client = crate::persistence::rdb_save::internal_client(AOF_CLIENT_ID);
-            self.shared.clients.insert(AOF_CLIENT_ID, client);
-        }
+        self.shared
+            .clients
+            .entry(AOF_CLIENT_ID)
+            .or_insert_with(|| crate::persistence::rdb_save::internal_client(AOF_CLIENT_ID));
         dispatch::execute(self.server, self.shared, AOF_CLIENT_ID, args, 0).reply
     }
 
