@@ -338,7 +338,7 @@ pub static DIRECTIVES: &[Directive] = &[
     yes_no("no-appendfsync-on-rewrite", None, 0, false),
     yes_no("cluster-require-full-coverage", None, 0, true),
     yes_no("rdb-save-incremental-fsync", None, 0, true),
-    yes_no("aof-load-truncated", None, EFFECTIVE, true),
+    yes_no("aof-load-truncated", None, 0, true),
     yes_no("aof-use-rdb-preamble", None, 0, true),
     yes_no("aof-timestamp-enabled", None, 0, false),
     yes_no(
@@ -406,13 +406,13 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     text(
         "appendfilename",
-        IMMUTABLE | EFFECTIVE,
+        IMMUTABLE,
         "appendonly.aof",
         StrCheck::AofFilename,
     ),
     text(
         "appenddirname",
-        IMMUTABLE | EFFECTIVE,
+        IMMUTABLE,
         "appendonlydir",
         StrCheck::AofDirname,
     ),
