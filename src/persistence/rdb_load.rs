@@ -19,6 +19,9 @@
 //! the reader refuses (corruption, a version above 10, module data) empties what was loaded
 //! and stops the node with the reader's error, as Redis refuses to start.
 //!
+//! The AOF loader replays an AOF's RDB part (a 7.0 base file or a pre-7.0 preamble) through the
+//! same loader ([`replay_rdb_part`]), under its own loading mark.
+//!
 //! Not yet kept: function libraries (FUNCTION is not implemented; they are logged and
 //! skipped), consumers' seen times (they become the load time), LRU/LFU hints, and pending
 //! entries whose stream entry was deleted (XCLAIM drops those, as in Redis's AOF rewrite).

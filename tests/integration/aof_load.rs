@@ -616,3 +616,39 @@ fn kill9_during_an_aof_load_loads_again_at_the_next_start() {
         "after a kill during the load"
     );
 }
+
+#[test]
+fn a_truncated_tail_right_after_a_preamble_keeps_the_preamble() {
+    // Redis 7.0.15 truncates such a file at offset 0 (its last complete command offset starts
+    // at 0 and the preamble does not move it), losing the preamble at the next start; rockslot
+    // keeps it. The dataset loaded is the same.
+    let fixture = fixtures::fixtures_dir().join("aof/gen-6.0.8-aof-single-preamble-a.aof");
+    let data = std::fs::read(&fixture).expect("fixture");
+    let mut rdb = RdbReader::default();
+    rdb.feed(&data);
+    rdb.end_input();
+    while let Ok(RdbPoll::Event(_)) = rdb.poll() {}
+    let preamble = rdb.consumed() as usize;
+    let damaged = [&data[..preamble], b"*3\r\n$3\r\nSET"].concat();
+
+    let mut digests = Vec::new();
+    for flavor in [Flavor::Rockslot, Flavor::Redis] {
+        let builder =
+            Server::builder(flavor).args(["--appendonly", "yes", "--enable-debug-command", "yes"]);
+        let dir = builder.root().join("data");
+        std::fs::create_dir_all(&dir).expect("data dir");
+        std::fs::write(dir.join("appendonly.aof"), &damaged).expect("write aof");
+        let server = builder.start();
+        digests.push(digest(&mut server.conn()));
+        let left = std::fs::metadata(server.data_dir().join("appendonlydir/appendonly.aof"))
+            .expect("moved file")
+            .len();
+        let expected = if flavor == Flavor::Rockslot {
+            preamble as u64
+        } else {
+            0
+        };
+        assert_eq!(left, expected, "{flavor:?}: the file after loading");
+    }
+    assert_eq!(digests[0], digests[1], "the dataset loaded");
+}

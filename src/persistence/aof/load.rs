@@ -24,7 +24,9 @@
 //! FAILURE, with Redis's log lines and exit code 1:
 //! - a file that ends inside a command: with `aof-load-truncated yes` the file is truncated after
 //!   its last complete command (a MULTI without EXEC counts as incomplete and is reverted) and
-//!   loading goes on, but only if it is the last file; with `no` the node stops;
+//!   loading goes on, but only if it is the last file; with `no` the node stops (one deliberate
+//!   difference: Redis cuts a pre-7.0 file whose first command after its RDB preamble is
+//!   incomplete at offset 0, losing the preamble; rockslot cuts it at the preamble's end);
 //! - bytes that are not the AOF grammar: "Bad file format reading the append only file";
 //! - a file the manifest names that is missing, and an RDB part that does not load.
 //!
