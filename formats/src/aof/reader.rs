@@ -324,6 +324,32 @@ mod tests {
     }
 
     #[test]
+    fn damaged_input_never_panics() {
+        let good = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n#TS:1\r\n*1\r\n$5\r\nMULTI\r\n\
+            *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nvv\r\n*1\r\n$4\r\nEXEC\r\n";
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for cut in 0..=good.len() {
+            let _ = read_all(&good[..cut]);
+            let _ = super::super::check::check_all(&good[..cut], "f");
+        }
+        for _ in 0..5000 {
+            let mut data = good.to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % data.len() as u64) as usize;
+                data[at] = (next() % 256) as u8;
+            }
+            let _ = read_all(&data);
+            let _ = super::super::check::check_all(&data, "f");
+        }
+    }
+
+    #[test]
     fn offsets_continue_after_a_preamble() {
         let mut reader = Reader::new(100);
         reader.feed(b"*1\r\n$4\r\nPING\r\n*1");
