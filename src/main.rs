@@ -1,5 +1,6 @@
 //! `rockslot [config-file] [--directive value ...]`: starts the node like redis-server.
 //! `rockslot check-rdb FILE`: checks an RDB file like redis-check-rdb.
+//! `rockslot check-aof [--fix] FILE|MANIFEST`: checks an AOF like redis-check-aof.
 
 use rockslot::config::Config;
 
@@ -7,6 +8,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("check-rdb") {
         std::process::exit(rockslot::tools::check_rdb::main(&args[1..]));
+    }
+    if args.first().map(String::as_str) == Some("check-aof") {
+        std::process::exit(rockslot::tools::check_aof::main(&args[1..]));
     }
     if matches!(args.first().map(String::as_str), Some("-v" | "--version")) {
         println!(

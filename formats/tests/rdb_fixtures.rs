@@ -8,24 +8,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use formats::rdb::{
     read_all, Checksum, Dump, ErrorKind, Event, Options, Poll, Reader, StreamId, Value,
 };
 use serde_json::Value as Json;
 
 mod common;
-use common::{expected_json, fixtures_dir, rdb_files};
-
-fn bytes(j: &Json) -> Vec<u8> {
-    match j {
-        Json::String(s) => s.as_bytes().to_vec(),
-        Json::Object(o) => base64::engine::general_purpose::STANDARD
-            .decode(o["b64"].as_str().expect("b64 string"))
-            .expect("base64"),
-        other => panic!("not a byte string: {other}"),
-    }
-}
+use common::{expected_json, fixtures_dir, json_bytes as bytes, rdb_files};
 
 fn parse_id(s: &str) -> StreamId {
     let (ms, seq) = s.split_once('-').expect("stream id");

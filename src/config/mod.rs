@@ -39,7 +39,7 @@
 mod parse;
 mod rewrite;
 pub mod table;
-mod text;
+pub(crate) mod text;
 mod value;
 
 use std::collections::HashSet;

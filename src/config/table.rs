@@ -338,7 +338,7 @@ pub static DIRECTIVES: &[Directive] = &[
     yes_no("no-appendfsync-on-rewrite", None, EFFECTIVE, false),
     yes_no("cluster-require-full-coverage", None, 0, true),
     yes_no("rdb-save-incremental-fsync", None, 0, true),
-    yes_no("aof-load-truncated", None, 0, true),
+    yes_no("aof-load-truncated", None, EFFECTIVE, true),
     yes_no("aof-use-rdb-preamble", None, 0, true),
     yes_no("aof-timestamp-enabled", None, EFFECTIVE, false),
     yes_no(
@@ -1003,6 +1003,7 @@ mod tests {
             "io-threads",
             "notify-keyspace-events",
             "appendonly",
+            "aof-load-truncated",
             "appendfilename",
             "appenddirname",
             "auto-aof-rewrite-percentage",

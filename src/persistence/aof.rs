@@ -1,4 +1,6 @@
 //! The append-only file, in Redis 7.0's multi-part layout, and how it stays equal to RocksDB.
+//! Loading an AOF at startup (Redis 7's directory or a Redis 6 single file) is [`load`]'s job;
+//! this module and [`writer`] and [`rewrite`] write one.
 //!
 //! LAYOUT. With `appendonly yes` the node keeps `dir/appenddirname/` as Redis 7.0 does: a base
 //! file (an RDB with the `aof-base` aux field, `appendonly.aof.<n>.base.rdb`), incr files of
@@ -38,6 +40,7 @@
 //! Both logs are handed to the OS before a reply, so kill -9 never loses an acknowledged write;
 //! with `appendfsync always` both are on disk before the reply, so power loss does not either.
 
+pub mod load;
 pub mod rewrite;
 pub mod writer;
 

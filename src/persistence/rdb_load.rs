@@ -19,6 +19,9 @@
 //! the reader refuses (corruption, a version above 10, module data) empties what was loaded
 //! and stops the node with the reader's error, as Redis refuses to start.
 //!
+//! The AOF loader replays an AOF's RDB part (a 7.0 base file or a pre-7.0 preamble) through the
+//! same loader ([`replay_rdb_part`]), under its own loading mark.
+//!
 //! Not yet kept: function libraries (FUNCTION is not implemented; they are logged and
 //! skipped), consumers' seen times (they become the load time), LRU/LFU hints, and pending
 //! entries whose stream entry was deleted (XCLAIM drops those, as in Redis's AOF rewrite).
@@ -229,6 +232,17 @@ impl<'s> Loader<'s> {
         let started = std::time::Instant::now();
         tracing::info!("Loading RDB file {}", path.display());
         let mut file = std::fs::File::open(path)?;
+        self.replay(&mut file)?;
+        tracing::info!(
+            "DB loaded from disk: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(self.report)
+    }
+
+    /// Replays the RDB file at the start of `input`; returns its size and the bytes read past
+    /// its end (the start of an AOF tail).
+    fn replay(&mut self, input: &mut impl Read) -> Result<(u64, Vec<u8>), LoadError> {
         // Redis 7.0 reads the release candidates' FUNCTION opcode; so does this loader.
         let mut reader = Reader::new(Options {
             pre_ga_functions: true,
@@ -240,7 +254,7 @@ impl<'s> Loader<'s> {
             match reader.poll()? {
                 Poll::Event(event) => self.apply(event)?,
                 Poll::NeedMore => {
-                    let n = file.read(&mut chunk)?;
+                    let n = input.read(&mut chunk)?;
                     if n == 0 {
                         reader.end_input();
                         if matches!(reader.poll()?, Poll::NeedMore) {
@@ -263,11 +277,7 @@ impl<'s> Loader<'s> {
             self.report.keys,
             self.report.expired
         );
-        tracing::info!(
-            "DB loaded from disk: {:.3} seconds",
-            started.elapsed().as_secs_f64()
-        );
-        Ok(self.report)
+        Ok((reader.consumed(), reader.unread().to_vec()))
     }
 
     fn apply(&mut self, event: Event) -> Result<(), LoadError> {
@@ -279,6 +289,15 @@ impl<'s> Loader<'s> {
                     "Skipping function library ({}): FUNCTION is not supported yet",
                     String::from_utf8_lossy(name)
                 );
+                Ok(())
+            }
+            Event::Aux { key, value } => {
+                // Redis notes the AOF roles an RDB file declares.
+                match (key.as_slice(), value.as_slice()) {
+                    (b"aof-base", b"1") => tracing::info!("RDB is base AOF"),
+                    (b"aof-preamble", b"1") => tracing::info!("RDB has an AOF tail"),
+                    _ => {}
+                }
                 Ok(())
             }
             Event::Key(header) => self.start_key(header),
@@ -472,15 +491,45 @@ impl<'s> Loader<'s> {
             self.shared.forget_client(&mut client);
         }
         if fresh_start {
-            self.shared.command_stats.clear();
-            self.shared.error_stats.clear();
-            self.server.stats.reset();
+            clear_load_statistics(self.server, self.shared);
         }
         self.server
             .stats
             .dirty
             .store(0, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Forgets the statistics a load's replayed commands left, as a node that just started has none.
+pub fn clear_load_statistics(server: &Server, shared: &mut Shared) {
+    shared.command_stats.clear();
+    shared.error_stats.clear();
+    server.stats.reset();
+}
+
+/// The RDB part of an AOF (a 7.0 base file, or a pre-7.0 file's preamble), replayed.
+#[derive(Debug)]
+pub struct RdbPart {
+    pub report: LoadReport,
+    /// The RDB file's size: where the AOF's commands start.
+    pub size: u64,
+    /// Bytes read from the input past the RDB file's end.
+    pub tail: Vec<u8>,
+}
+
+/// Replays the RDB file at the start of `input` for the AOF loader, which holds the execution
+/// lock (`shared`) and owns the loading mark.
+pub fn replay_rdb_part(
+    server: &Server,
+    shared: &mut Shared,
+    input: &mut impl Read,
+) -> Result<RdbPart, LoadError> {
+    let mut loader = Loader::new(server, shared);
+    let replayed = loader.replay(input);
+    let report = loader.report;
+    loader.finish(false);
+    let (size, tail) = replayed?;
+    Ok(RdbPart { report, size, tail })
 }
 
 fn id_text(id: StreamId) -> Vec<u8> {

@@ -36,6 +36,8 @@ pub enum StartError {
     Listen { port: u16, source: std::io::Error },
     #[error("Fatal error loading the DB: {0}. Exiting.")]
     Load(#[from] crate::persistence::rdb_load::LoadError),
+    #[error("{0}")]
+    AofLoad(#[from] crate::persistence::aof::load::AofLoadError),
     #[error("Can't open the append-only file: {0}")]
     Aof(#[from] crate::persistence::aof::rewrite::RewriteError),
 }
@@ -218,8 +220,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         server.refresh_propagation(&feed);
     }
 
-    let dbfilename = server.config.read().get_str("dbfilename");
-    crate::persistence::rdb_load::load_at_startup(&server, Path::new(&dbfilename))?;
+    load_dataset(&server)?;
     crate::persistence::aof::open_at_startup(&server)?;
 
     let listeners = bind_all(&binds, port).await?;
@@ -241,6 +242,29 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
 
     wait_for_stop(&server).await;
     shutdown(&server);
+    Ok(())
+}
+
+/// Boot precedence: rockslot's own data is authoritative when present; otherwise, as Redis 7.0
+/// does, `appendonly yes` loads the AOF (a 7.0 directory, or a pre-7.0 single file, moved into
+/// the directory first) and nothing else, not even a `dump.rdb` beside it; `appendonly no` loads
+/// `dbfilename`. Like Redis, every start reads the AOF manifest, and a bad one stops the node.
+fn load_dataset(server: &Arc<Server>) -> Result<(), StartError> {
+    use crate::persistence::{aof, rdb_load};
+    let (appendonly, dbfilename, settings) = {
+        let config = server.config.read();
+        (
+            config.get_bool("appendonly"),
+            config.get_str("dbfilename"),
+            aof::load::Settings::from_config(&config),
+        )
+    };
+    let mut manifest = aof::load::manifest_from_disk(&settings)?;
+    if appendonly {
+        aof::load::load_at_startup(server, &settings, &mut manifest)?;
+    } else {
+        rdb_load::load_at_startup(server, Path::new(&dbfilename))?;
+    }
     Ok(())
 }
 

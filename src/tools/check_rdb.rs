@@ -96,14 +96,34 @@ pub fn check_file(path: &Path, out: &mut impl Write) -> io::Result<Verdict> {
 
 /// Checks an RDB file read from `input`; keys whose expire time is before `now_ms` count as
 /// already expired.
-pub fn check(mut input: impl Read, out: &mut impl Write, now_ms: i64) -> io::Result<Verdict> {
+pub fn check(input: impl Read, out: &mut impl Write, now_ms: i64) -> io::Result<Verdict> {
+    check_with(input, out, now_ms, Style::Full).map(|(verdict, _)| verdict)
+}
+
+/// Which lines a check prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// redis-check-rdb's lines plus rockslot's summary (version, functions, per db and type).
+    Full,
+    /// Only the lines redis-check-rdb 7.0.15 prints, as redis-check-aof shows an RDB part.
+    Redis,
+}
+
+/// Checks the RDB file at the start of `input`; returns the verdict and how many bytes the RDB
+/// file took (where an AOF tail starts; input past it is read but not checked).
+pub fn check_with(
+    mut input: impl Read,
+    out: &mut impl Write,
+    now_ms: i64,
+    style: Style,
+) -> io::Result<(Verdict, u64)> {
     let options = Options {
         skip_module_aux: true,
         skip_module_keys: true,
         pre_ga_functions: true,
     };
     let mut reader = Reader::new(options);
-    let mut stats = Stats::new(now_ms);
+    let mut stats = Stats::new(now_ms, style);
     let mut chunk = vec![0u8; CHUNK_BYTES];
     loop {
         let polled = reader.poll();
@@ -111,7 +131,7 @@ pub fn check(mut input: impl Read, out: &mut impl Write, now_ms: i64) -> io::Res
         match polled {
             Ok(Poll::Event(event)) => {
                 if let Err(e) = stats.apply(event, offset, out)? {
-                    return report_error(&mut stats, &e, out);
+                    return Ok((report_error(&mut stats, &e, out)?, offset));
                 }
             }
             Ok(Poll::NeedMore) => {
@@ -122,8 +142,8 @@ pub fn check(mut input: impl Read, out: &mut impl Write, now_ms: i64) -> io::Res
                     reader.feed(&chunk[..n]);
                 }
             }
-            Ok(Poll::Done) => return report_ok(&stats, offset, out),
-            Err(e) => return report_error(&mut stats, &e, out),
+            Ok(Poll::Done) => return Ok((report_ok(&stats, offset, out)?, offset)),
+            Err(e) => return Ok((report_error(&mut stats, &e, out)?, offset)),
         }
     }
 }
@@ -168,6 +188,7 @@ struct CurrentKey {
 #[derive(Debug)]
 struct Stats {
     now_ms: i64,
+    style: Style,
     version: Option<u32>,
     /// The database of the last SELECTDB.
     db: u64,
@@ -180,9 +201,10 @@ struct Stats {
 }
 
 impl Stats {
-    fn new(now_ms: i64) -> Stats {
+    fn new(now_ms: i64, style: Style) -> Stats {
         Stats {
             now_ms,
+            style,
             version: None,
             db: 0,
             total: Counts::default(),
@@ -218,7 +240,9 @@ impl Stats {
         match event {
             Event::Header { version } => {
                 self.version = Some(version);
-                writeln!(out, "[offset {offset}] RDB version {version}")?;
+                if self.style == Style::Full {
+                    writeln!(out, "[offset {offset}] RDB version {version}")?;
+                }
             }
             Event::Aux { key, value } => writeln!(
                 out,
@@ -247,6 +271,9 @@ impl Stats {
             }
             Event::Function { code } => {
                 self.functions += 1;
+                if self.style == Style::Redis {
+                    return Ok(Ok(()));
+                }
                 writeln!(
                     out,
                     "[offset {offset}] Function library: {}",
@@ -381,6 +408,9 @@ fn summary(stats: &Stats) -> String {
     let _ = writeln!(s, "[info] {} keys read", t.keys);
     let _ = writeln!(s, "[info] {} expires", t.expires);
     let _ = writeln!(s, "[info] {} already expired", t.already_expired);
+    if stats.style == Style::Redis {
+        return s;
+    }
     if let Some(version) = stats.version {
         let _ = writeln!(s, "[info] RDB version {version}");
     }

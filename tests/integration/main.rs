@@ -9,8 +9,13 @@
 //! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
 //! - `aof`: the AOF real Redis loads (every type, rewrites, CONFIG SET), kill -9 under load;
 //! - `rdb_load`: every real RDB fixture loaded at startup, digests equal to Redis 7.0's;
+//! - `aof_load`: every real AOF fixture loaded at startup like Redis 7.0 (contents, digests,
+//!   truncated and corrupt files, `aof-load-truncated`), and the boot precedence of data, AOF and
+//!   dump.rdb;
 //! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
 //! - `check_rdb`: `rockslot check-rdb` over the fixtures, verdicts equal to redis-check-rdb's;
+//! - `check_aof`: `rockslot check-aof [--fix]` over the AOF fixtures, output equal to
+//!   redis-check-aof's;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
@@ -18,7 +23,9 @@
 //! Every test needs `/usr/bin/redis-server` (or `REDIS_SERVER`); none is skipped without it.
 
 mod aof;
+mod aof_load;
 mod architecture;
+mod check_aof;
 mod check_rdb;
 mod collections_scale;
 mod config;

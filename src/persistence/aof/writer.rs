@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
-use formats::aof::manifest::{incr_name, manifest_name, AofFile, FileKind, Manifest};
+use formats::aof::manifest::{incr_name, AofFile, FileKind, Manifest};
 
 use crate::server::propagate::{Op, StreamEncoder, Unit};
 
@@ -231,16 +231,12 @@ pub fn create_synced(dir: &Path, name: &str) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Writes the manifest atomically: a temp file, fsync, rename, directory fsync (Redis's
-/// persistAofManifest).
+/// Writes the manifest atomically (Redis's persistAofManifest, see `load::persist_manifest`).
 pub fn persist_manifest(dir: &Path, filename: &str, manifest: &Manifest) -> std::io::Result<()> {
-    let name = manifest_name(filename);
-    let temp = dir.join(format!("temp-{name}"));
-    {
-        let mut file = File::create(&temp)?;
-        file.write_all(&manifest.to_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temp, dir.join(&name))?;
-    File::open(dir)?.sync_all()
+    let settings = super::load::Settings {
+        dirname: dir.to_path_buf(),
+        filename: filename.to_string(),
+        load_truncated: false,
+    };
+    super::load::persist_manifest(&settings, manifest).map_err(std::io::Error::other)
 }
