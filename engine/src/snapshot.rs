@@ -35,18 +35,22 @@ impl Engine {
 }
 
 impl Snapshot<'_> {
-    /// Read options that read as of the snapshot.
+    /// Read options that read as of the snapshot. A snapshot is read once, from end to end
+    /// (BGSAVE, an AOF rewrite, a full sync): its blocks do not go into the block cache, where
+    /// they would only evict what commands use and grow the process by the cache's size.
     pub(crate) fn read_options(&self) -> ReadOptions {
         let mut opts = ReadOptions::default();
         opts.set_snapshot(&self.inner);
+        opts.fill_cache(false);
         opts
     }
 
     /// A key's metadata record as stored when the snapshot was taken (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
-        let raw = self.inner.get_pinned_cf(
+        let raw = self.engine.db.get_pinned_cf_opt(
             self.engine.slot_cf(slot),
             layout::meta_key(slot, physical, key),
+            &self.read_options(),
         )?;
         raw.map(|r| Meta::decode(&r)).transpose()
     }
@@ -70,6 +74,7 @@ impl Snapshot<'_> {
             start.push(0);
         }
         let mut opts = ReadOptions::default();
+        opts.fill_cache(false);
         if let Some(end) = prefix_successor(&prefix) {
             opts.set_iterate_upper_bound(end);
         }

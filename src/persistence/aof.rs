@@ -143,10 +143,12 @@ pub fn recover(
     AofWriter::resume(dir, filename, manifest, tail, timestamps).map(Some)
 }
 
-/// With `appendonly yes`: brings the AOF in line with the data just opened or loaded
-/// ([`recover`]) and appends to it from now on, or rebuilds it from the data when it cannot be
-/// trusted (Redis's "Creating AOF base file on server start").
-pub fn open_at_startup(server: &Server) -> Result<(), rewrite::RewriteError> {
+/// With `appendonly yes`: appends to the AOF from now on. An AOF the data was just loaded from
+/// is continued as it is (a new incr file when it has none, as Redis's
+/// aofOpenIfNeededOnServerStart does); otherwise the AOF is brought in line with rockslot's own
+/// data ([`recover`]), or rebuilt from the data when it cannot be trusted (Redis's "Creating AOF
+/// base file on server start").
+pub fn open_at_startup(server: &Server, loaded: bool) -> Result<(), rewrite::RewriteError> {
     let (on, filename, timestamps) = {
         let config = server.config.read();
         (
@@ -160,6 +162,32 @@ pub fn open_at_startup(server: &Server) -> Result<(), rewrite::RewriteError> {
     }
     let dir = aof_dir(server);
     std::fs::create_dir_all(&dir)?;
+    if loaded {
+        if let Some(manifest) = read_manifest(&dir, &filename)? {
+            let aof = match manifest.incrs.last() {
+                Some(last) => {
+                    let size = std::fs::metadata(dir.join(&last.name))?.len();
+                    AofWriter::resume(&dir, &filename, manifest, size, timestamps)?
+                }
+                None => {
+                    let aof = AofWriter::start(&dir, &filename, manifest, timestamps)?;
+                    writer::persist_manifest(&dir, &filename, &aof.manifest)?;
+                    tracing::info!(
+                        "Creating AOF incr file {} on server start",
+                        aof.position().0
+                    );
+                    aof
+                }
+            };
+            let mut feed = server.feed.lock();
+            feed.aof = Some(aof);
+            server.refresh_propagation(&feed);
+            server
+                .store_position(&feed, 0)
+                .map_err(std::io::Error::other)?;
+            return Ok(());
+        }
+    }
     let position = server
         .engine
         .repl_position()

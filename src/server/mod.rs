@@ -257,16 +257,26 @@ impl Server {
         let mut bytes = bytes::BytesMut::new();
         formats::resp::encode_command(args, &mut bytes);
         let bytes = bytes.freeze();
-        let mut txn = engine::Txn::new(&self.engine);
-        txn.set_repl_position(engine::ReplPosition {
-            replid: feed.repl.replid.clone(),
-            offset: self.repl_offset.load(Ordering::SeqCst) + bytes.len() as i64,
-            aof: feed.aof.as_ref().map(|aof| aof.position()),
-        });
-        match txn.commit(false) {
+        match self.store_position(&feed, bytes.len() as i64) {
             Ok(()) => feed.repl.publish(&bytes, &self.repl_offset),
             Err(e) => tracing::warn!("Can't store the replication position: {e}"),
         }
+    }
+
+    /// Stores the stream position `feed` stands at (plus `ahead` bytes about to be published)
+    /// in a batch of its own.
+    pub fn store_position(
+        &self,
+        feed: &propagate::Feed,
+        ahead: i64,
+    ) -> Result<(), engine::EngineError> {
+        let mut txn = engine::Txn::new(&self.engine);
+        txn.set_repl_position(engine::ReplPosition {
+            replid: feed.repl.replid.clone(),
+            offset: self.repl_offset.load(Ordering::SeqCst) + ahead,
+            aof: feed.aof.as_ref().map(|aof| aof.position()),
+        });
+        txn.commit(false)
     }
 
     /// Hands every committed write to the OS: the RocksDB WAL buffer and the AOF's pending

@@ -220,8 +220,8 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         server.refresh_propagation(&feed);
     }
 
-    load_dataset(&server)?;
-    crate::persistence::aof::open_at_startup(&server)?;
+    let aof_loaded = load_dataset(&server)?;
+    crate::persistence::aof::open_at_startup(&server, aof_loaded)?;
 
     let listeners = bind_all(&binds, port).await?;
     for listener in listeners {
@@ -249,7 +249,8 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
 /// does, `appendonly yes` loads the AOF (a 7.0 directory, or a pre-7.0 single file, moved into
 /// the directory first) and nothing else, not even a `dump.rdb` beside it; `appendonly no` loads
 /// `dbfilename`. Like Redis, every start reads the AOF manifest, and a bad one stops the node.
-fn load_dataset(server: &Arc<Server>) -> Result<(), StartError> {
+/// Loads the AOF or dump.rdb into an empty data directory; returns whether an AOF was loaded.
+fn load_dataset(server: &Arc<Server>) -> Result<bool, StartError> {
     use crate::persistence::{aof, rdb_load};
     let (appendonly, dbfilename, settings) = {
         let config = server.config.read();
@@ -261,11 +262,10 @@ fn load_dataset(server: &Arc<Server>) -> Result<(), StartError> {
     };
     let mut manifest = aof::load::manifest_from_disk(&settings)?;
     if appendonly {
-        aof::load::load_at_startup(server, &settings, &mut manifest)?;
-    } else {
-        rdb_load::load_at_startup(server, Path::new(&dbfilename))?;
+        return Ok(aof::load::load_at_startup(server, &settings, &mut manifest)?.is_some());
     }
-    Ok(())
+    rdb_load::load_at_startup(server, Path::new(&dbfilename))?;
+    Ok(false)
 }
 
 async fn bind_all(binds: &str, port: u16) -> Result<Vec<TcpListener>, StartError> {

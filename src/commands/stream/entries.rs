@@ -216,7 +216,8 @@ fn propagated(
         if i == parsed.rule_at.0 && parsed.approx {
             let exact = match parsed.rule {
                 Some(Trim::MaxLen(_)) => stream.len().to_string(),
-                _ if stream.is_empty() => stream.state.last_id.text(),
+                // Redis's streamGetEdgeID: an empty stream's first ID is the greatest one.
+                _ if stream.is_empty() => StreamId::MAX.text(),
                 _ => stream.state.first_id.text(),
             };
             out.extend([

@@ -164,6 +164,13 @@ impl AofWriter {
         let seq = manifest.next_incr_seq();
         let name = incr_name(filename, seq);
         let file = create_synced(dir, &name)?;
+        let base_size = file_size(dir, manifest.base.as_ref());
+        let others_size = base_size
+            + manifest
+                .incrs
+                .iter()
+                .map(|f| file_size(dir, Some(f)))
+                .sum::<u64>();
         let mut manifest = manifest;
         manifest.incrs.push(AofFile {
             name,
@@ -177,8 +184,8 @@ impl AofWriter {
             file,
             incr_seq: seq,
             incr_size: 0,
-            others_size: 0,
-            base_size: 0,
+            others_size,
+            base_size,
             pending: BytesMut::new(),
             encoder: StreamEncoder::default(),
             timestamps,
