@@ -598,7 +598,7 @@ fn parse_opcode(meta: &mut Meta, c: &mut Cursor<'_>, options: &Options) -> Parse
 }
 
 /// A library in the 7.0 release-candidate format, as the code Redis 7.0 rebuilds from it.
-fn pre_ga_function(c: &mut Cursor<'_>) -> Parse<Event> {
+pub(crate) fn pre_ga_function(c: &mut Cursor<'_>) -> Parse<Event> {
     let name = c.string()?;
     let engine = c.string()?;
     if c.length("a function description flag")? != 0 {
