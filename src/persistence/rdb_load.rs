@@ -19,9 +19,11 @@
 //! the reader refuses (corruption, a version above 10, module data) empties what was loaded
 //! and stops the node with the reader's error, as Redis refuses to start.
 //!
-//! Not yet kept: function libraries (FUNCTION is not implemented; they are logged and
-//! skipped), consumers' seen times (they become the load time), LRU/LFU hints, and pending
-//! entries whose stream entry was deleted (XCLAIM drops those, as in Redis's AOF rewrite).
+//! Function libraries are loaded as FUNCTION LOAD loads them (a library Redis would refuse,
+//! or one whose name is taken, fails the load, as in Redis); DEBUG RELOAD empties them with the
+//! data, FLUSHALL does not. Not yet kept: consumers' seen times (they become the load time),
+//! LRU/LFU hints, and pending entries whose stream entry was deleted (XCLAIM drops those, as in
+//! Redis's AOF rewrite).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -61,6 +63,8 @@ pub enum LoadError {
     Version(u32),
     #[error("the RDB file ends before its EOF marker")]
     Truncated,
+    #[error("Failed loading library, {0}")]
+    Function(String),
     #[error("replaying key '{key}' failed: {error}")]
     Replay { key: String, error: String },
     #[error("{0}")]
@@ -84,7 +88,8 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
         .filter_map(|db| server.engine.db_counts(db).ok())
         .map(|(k, _)| k)
         .sum();
-    if !path.exists() || (keys > 0 && !unfinished) {
+    let has_data = keys > 0 || server.engine.functions()?.is_some();
+    if !path.exists() || (has_data && !unfinished) {
         if unfinished {
             // The file is gone: what an interrupted load left is all there is.
             server.engine.set_loading(false)?;
@@ -94,7 +99,7 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
     let mut shared = server.exec.lock();
     if unfinished {
         tracing::warn!("An earlier RDB load was interrupted: emptying the data and loading again");
-        Loader::new(server, &mut shared).run(&["FLUSHALL"])?;
+        Loader::new(server, &mut shared).empty()?;
     }
     load_into(server, &mut shared, path, true).map(Some)
 }
@@ -107,7 +112,7 @@ pub fn reload(server: &Server, shared: &mut Shared, save: bool) -> Result<LoadRe
         crate::persistence::rdb_save::save_now(server)
             .map_err(|e| LoadError::Save(e.to_string()))?;
     }
-    Loader::new(server, shared).run(&["FLUSHALL"])?;
+    Loader::new(server, shared).empty()?;
     load_into(server, shared, &path, false)
 }
 
@@ -125,7 +130,7 @@ fn load_into(
         Ok(report) => report,
         Err(e) => {
             // Never serve part of a file: empty what was loaded before reporting the error.
-            loader.run(&["FLUSHALL"])?;
+            loader.empty()?;
             loader.finish(fresh_start);
             server.engine.flush()?;
             server.engine.set_loading(false)?;
@@ -225,6 +230,12 @@ impl<'s> Loader<'s> {
         }
     }
 
+    /// Empties the data and the function libraries (what Redis's `emptyData` empties).
+    fn empty(&mut self) -> Result<(), LoadError> {
+        self.run(&["FLUSHALL"])?;
+        self.run(&["FUNCTION", "FLUSH"])
+    }
+
     fn load_file(&mut self, path: &Path) -> Result<LoadReport, LoadError> {
         let started = std::time::Instant::now();
         tracing::info!("Loading RDB file {}", path.display());
@@ -274,12 +285,11 @@ impl<'s> Loader<'s> {
         match event {
             Event::Header { version } if version > MAX_VERSION => Err(LoadError::Version(version)),
             Event::Function { code } => {
-                let name = code.split(|&b| b == b'\n').next().unwrap_or_default();
-                tracing::warn!(
-                    "Skipping function library ({}): FUNCTION is not supported yet",
-                    String::from_utf8_lossy(name)
-                );
-                Ok(())
+                self.run(&[&b"FUNCTION"[..], b"LOAD", &code])
+                    .map_err(|e| match e {
+                        LoadError::Replay { error, .. } => LoadError::Function(error),
+                        other => other,
+                    })
             }
             Event::Key(header) => self.start_key(header),
             Event::Value(part) => match self.key.clone() {

@@ -11,6 +11,9 @@
 //! `dbfilename` and the directory synced, so a crash at any moment leaves either the previous
 //! dump or the new one, never a torn file.
 //!
+//! Function libraries (their code) follow the AUX fields, before the first database, where
+//! Redis 7.0's `rdbSaveRio` puts them; Redis 6.x does not know their opcode.
+//!
 //! Format: RDB version 9 (every Redis from 6.0 on loads it) with plain list, set, hash and
 //! sorted-set types; streams as Redis 6.2 wrote them (type 15), so their 7.0 counters
 //! (entries-added, max-deleted-entry-id) are derived again by the loader, as Redis 7.0 does when
@@ -35,6 +38,7 @@ use formats::rdb::{
 use thiserror::Error;
 use tokio::sync::mpsc;
 
+use crate::commands::function::library::Libraries;
 use crate::commands::hash::store::{self as hash, Hash};
 use crate::commands::keys::WALK_CHUNK;
 use crate::commands::list::store::{End, List};
@@ -241,6 +245,10 @@ fn write_file(ctx: &mut Ctx, temp: &Path) -> Result<SaveReport, SaveError> {
         aof_base: false,
         replication: None,
     })?;
+    // Function libraries come after the AUX fields and before the databases, as in rdbSaveRio.
+    for library in Libraries::read(&ctx.txn)?.libraries {
+        writer.function(&library.code)?;
+    }
     let mut bytes = 0u64;
     let mut keys = 0u64;
     for db in 0..ctx.server.engine.databases() {

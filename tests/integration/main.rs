@@ -11,6 +11,8 @@
 //! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
 //! - `check_rdb`: `rockslot check-rdb` over the fixtures, verdicts equal to redis-check-rdb's;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
+//! - `functions`: FUNCTION subcommands against redis-server, libraries in DUMP payloads, RDB
+//!   files and across restarts;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
 //!
@@ -24,6 +26,7 @@ mod differential;
 /// The fixture corpus helpers shared with the `formats` tests.
 #[path = "../../formats/tests/common/mod.rs"]
 mod fixtures;
+mod functions;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;

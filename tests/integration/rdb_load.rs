@@ -2,7 +2,7 @@
 //! `../shared/fixtures/bad` is put in an empty data directory as `dump.rdb` and rockslot is
 //! started on it. Where Redis 7.0.15 loaded the file (its JSON records the outcome), rockslot
 //! must start and hold the same dataset: `DEBUG DIGEST` equal to the digest recorded for 7.0.15,
-//! and the same key count per database. Where 7.0.15 refused it, rockslot must refuse it too:
+//! the same key count per database, and the same function libraries (FUNCTION LIST WITHCODE). Where 7.0.15 refused it, rockslot must refuse it too:
 //! exit non-zero with an error naming the problem, and serve nothing. Files added to the corpus
 //! later are picked up without code changes.
 
@@ -62,6 +62,11 @@ fn check_loads(rdb: &Path, digest: &str, json: &Json) {
         Reply::Simple(digest.as_bytes().to_vec()),
         "{name}: DEBUG DIGEST after loading (log:\n{})",
         server.log_tail(20)
+    );
+    assert_eq!(
+        crate::functions::function_list(&mut conn),
+        crate::functions::sorted(json["functions"].clone()),
+        "{name}: FUNCTION LIST WITHCODE"
     );
     for (db, keys) in expected_dbs(json) {
         conn.call(&["SELECT", &db.to_string()]).expect("SELECT");
