@@ -65,6 +65,8 @@ pub enum LoadError {
     Truncated,
     #[error("Failed loading library, {0}")]
     Function(String),
+    #[error("RDB has duplicated key '{key}' in DB {db}")]
+    Duplicate { key: String, db: u64 },
     #[error("replaying key '{key}' failed: {error}")]
     Replay { key: String, error: String },
     #[error("{0}")]
@@ -101,36 +103,58 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
         tracing::warn!("An earlier RDB load was interrupted: emptying the data and loading again");
         Loader::new(server, &mut shared).empty()?;
     }
-    load_into(server, &mut shared, path, true).map(Some)
+    load_into(server, &mut shared, path, true, Reload::default()).map(Some)
 }
 
-/// DEBUG RELOAD: saves the dataset (unless `save` is false), empties it and loads the file
-/// back, with the execution lock held by the caller (`shared`) all along, as Redis blocks.
-pub fn reload(server: &Server, shared: &mut Shared, save: bool) -> Result<LoadReport, LoadError> {
+/// DEBUG RELOAD's options (all off: save, empty, load).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reload {
+    /// NOSAVE: load the file as it is.
+    pub no_save: bool,
+    /// NOFLUSH: keep the data and libraries; a key or library the file also holds is an error.
+    pub no_flush: bool,
+    /// MERGE: the file's keys and libraries replace those of the same name.
+    pub merge: bool,
+}
+
+/// DEBUG RELOAD: saves the dataset (unless NOSAVE), empties it (unless NOFLUSH) and loads the
+/// file, with the execution lock held by the caller (`shared`) all along, as Redis blocks.
+pub fn reload(
+    server: &Server,
+    shared: &mut Shared,
+    options: Reload,
+) -> Result<LoadReport, LoadError> {
     let path = std::path::PathBuf::from(server.config.read().get_str("dbfilename"));
-    if save {
+    if !options.no_save {
         crate::persistence::rdb_save::save_now(server)
             .map_err(|e| LoadError::Save(e.to_string()))?;
     }
-    Loader::new(server, shared).empty()?;
-    load_into(server, shared, &path, false)
+    if !options.no_flush {
+        Loader::new(server, shared).empty()?;
+    }
+    load_into(server, shared, &path, false, options)
 }
 
-/// Loads `path` into an empty dataset under the loading mark; on failure empties the dataset
-/// again. `fresh_start`: the node starts, so the statistics the replay left are cleared.
+/// Loads `path` into an empty dataset (or, with NOFLUSH, the current one) under the loading
+/// mark; on failure empties the dataset again (NOFLUSH: leaves what was loaded, as Redis
+/// does). `fresh_start`: the node starts, so the statistics the replay left are cleared.
 fn load_into(
     server: &Server,
     shared: &mut Shared,
     path: &Path,
     fresh_start: bool,
+    options: Reload,
 ) -> Result<LoadReport, LoadError> {
     let mut loader = Loader::new(server, shared);
+    loader.existing = options.no_flush.then_some(options.merge);
     server.engine.set_loading(true)?;
     let report = match loader.load_file(path) {
         Ok(report) => report,
         Err(e) => {
             // Never serve part of a file: empty what was loaded before reporting the error.
-            loader.empty()?;
+            if !options.no_flush {
+                loader.empty()?;
+            }
             loader.finish(fresh_start);
             server.engine.flush()?;
             server.engine.set_loading(false)?;
@@ -166,6 +190,9 @@ struct Loader<'s> {
     /// Strings (most keys of most files) skip the dispatcher: they are written straight into
     /// one engine transaction per [`STRINGS_PER_BATCH`] keys, exactly as SET stores them.
     strings: Option<(Txn<'s>, usize)>,
+    /// Loading over existing data (DEBUG RELOAD NOFLUSH): whether the file's keys and libraries
+    /// replace those of the same name (MERGE) or are an error.
+    existing: Option<bool>,
     report: LoadReport,
 }
 
@@ -182,6 +209,7 @@ impl<'s> Loader<'s> {
             consumer: None,
             stream_created: false,
             strings: None,
+            existing: None,
             report: LoadReport::default(),
         }
     }
@@ -285,11 +313,14 @@ impl<'s> Loader<'s> {
         match event {
             Event::Header { version } if version > MAX_VERSION => Err(LoadError::Version(version)),
             Event::Function { code } => {
-                self.run(&[&b"FUNCTION"[..], b"LOAD", &code])
-                    .map_err(|e| match e {
-                        LoadError::Replay { error, .. } => LoadError::Function(error),
-                        other => other,
-                    })
+                let load: &[&[u8]] = match self.existing {
+                    Some(true) => &[b"FUNCTION", b"LOAD", b"REPLACE", &code],
+                    _ => &[b"FUNCTION", b"LOAD", &code],
+                };
+                self.run(load).map_err(|e| match e {
+                    LoadError::Replay { error, .. } => LoadError::Function(error),
+                    other => other,
+                })
             }
             Event::Key(header) => self.start_key(header),
             Event::Value(part) => match self.key.clone() {
@@ -311,11 +342,31 @@ impl<'s> Loader<'s> {
             self.run(&[b"SELECT".to_vec(), header.db.to_string().into_bytes()])?;
             self.db = Some(header.db);
         }
+        if let Some(merge) = self.existing {
+            if self.exists(&header)? {
+                if !merge {
+                    return Err(LoadError::Duplicate {
+                        key: String::from_utf8_lossy(&header.key).into_owned(),
+                        db: header.db,
+                    });
+                }
+                self.run(&[&b"DEL"[..], &header.key])?;
+            }
+        }
         self.group = None;
         self.consumer = None;
         self.stream_created = false;
         self.key = Some(header);
         Ok(())
+    }
+
+    /// Whether the key exists already (expired or not), as Redis's `dbAddRDBLoad` finds it.
+    fn exists(&mut self, header: &KeyHeader) -> Result<bool, LoadError> {
+        self.commit_strings()?;
+        let engine = &self.server.engine;
+        let physical = engine.physical_db(usize::try_from(header.db).unwrap_or(usize::MAX))?;
+        let slot = formats::slot::key_slot(&header.key);
+        Ok(engine.get_meta(physical, slot, &header.key)?.is_some())
     }
 
     fn end_key(&mut self) -> Result<(), LoadError> {

@@ -385,3 +385,70 @@ fn saved_libraries_load_in_redis_and_survive_restarts() {
     let mut conn = rockslot.conn();
     assert_eq!(function_list(&mut conn), listed);
 }
+
+#[test]
+fn debug_reload_options_like_redis() {
+    let cmds: Vec<Cmd> = vec![
+        cmd!("FUNCTION", "FLUSH"),
+        cmd!("SET", "a", "1"),
+        cmd!("RPUSH", "l", "x", "y"),
+        cmd!("FUNCTION", "LOAD", one("r1", "r1")),
+        cmd!("DEBUG", "RELOAD"),
+        cmd!("SET", "b", "2"),
+        cmd!("RPUSH", "l", "z"),
+        cmd!("FUNCTION", "LOAD", one("r2", "r2")),
+        // The file's keys and libraries replace those of the same name; others stay.
+        cmd!("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"),
+        cmd!("GET", "b"),
+        cmd!("LRANGE", "l", "0", "-1"),
+        cmd!("FUNCTION", "LIST", "LIBRARYNAME", "r1"),
+        cmd!("FUNCTION", "STATS"),
+        // Without MERGE, a library of the file that exists fails the load (before any key).
+        cmd!("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"),
+        cmd!("DBSIZE"),
+        cmd!("FUNCTION", "STATS"),
+        cmd!("FUNCTION", "FLUSH"),
+        cmd!("FLUSHALL"),
+        cmd!("DEBUG", "RELOAD", "noflush", "nosave"),
+        cmd!("DEBUG", "DIGEST"),
+        cmd!("FUNCTION", "LIST", "WITHCODE"),
+        cmd!("DEBUG", "RELOAD", "MERGE"),
+        cmd!("DEBUG", "DIGEST"),
+        cmd!("FUNCTION", "STATS"),
+        cmd!("DEBUG", "RELOAD", "NOSAVE", "bogus"),
+    ];
+    Pair::start().check(&cmds);
+}
+
+/// A key of the file that NOFLUSH left in place stops the load (Redis panics there) and the
+/// data stays as it was; MERGE then replaces it.
+#[test]
+fn debug_reload_noflush_refuses_a_duplicate_key() {
+    let server = Server::start(Flavor::Rockslot, SERVER_ARGS);
+    let mut conn = server.conn();
+    call(&mut conn, &["SET", "a", "file"]);
+    call(&mut conn, &["SAVE"]);
+    call(&mut conn, &["SET", "a", "live"]);
+    call(&mut conn, &["SET", "other", "x"]);
+    let reply = conn
+        .call(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"])
+        .expect("reload");
+    assert_eq!(
+        reply,
+        Reply::Error(b"ERR Error trying to load the RDB dump".to_vec())
+    );
+    assert!(server.log().contains("RDB has duplicated key 'a' in DB 0"));
+    assert_eq!(
+        call(&mut conn, &["GET", "a"]),
+        Reply::Bulk(Some(b"live".to_vec()))
+    );
+    call(
+        &mut conn,
+        &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"],
+    );
+    assert_eq!(
+        call(&mut conn, &["GET", "a"]),
+        Reply::Bulk(Some(b"file".to_vec()))
+    );
+    assert_eq!(call(&mut conn, &["DBSIZE"]), Reply::Integer(2));
+}
