@@ -24,7 +24,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use mlua::{HookTriggers, Lua, MultiValue, Table, Value, VmState};
+use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 
 use super::library::{valid_name, Function, LibraryError, BAD_NAME, FLAGS};
 
@@ -67,7 +67,8 @@ pub fn register(code: &[u8]) -> Result<Vec<Function>, LibraryError> {
 /// The outer error is Lua's (compiling or running); the inner one is the registration's own
 /// outcome, which an error inside `register_function` also records.
 fn run(code: &[u8]) -> mlua::Result<Result<Vec<Function>, LibraryError>> {
-    let lua = Lua::new();
+    // Only the base library (always opened): the sandbox reaches nothing else.
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::default())?;
     lua.set_memory_limit(MEMORY_LIMIT_BYTES)?;
     let registered: Rc<RefCell<Vec<Function>>> = Rc::default();
     let env = sandbox(&lua, Rc::clone(&registered))?;
