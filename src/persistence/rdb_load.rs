@@ -318,7 +318,9 @@ impl<'s> Loader<'s> {
                     _ => &[b"FUNCTION", b"LOAD", &code],
                 };
                 self.run(load).map_err(|e| match e {
-                    LoadError::Replay { error, .. } => LoadError::Function(error),
+                    LoadError::Replay { error, .. } => LoadError::Function(
+                        error.strip_prefix("ERR ").unwrap_or(&error).to_string(),
+                    ),
                     other => other,
                 })
             }

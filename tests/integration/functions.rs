@@ -18,7 +18,7 @@ use serde_json::{json, Value as Json};
 
 use crate::differential::{cmd, Check, Cmd, Pair};
 use crate::support::resp::{Conn, Reply};
-use crate::support::server::{Flavor, Server};
+use crate::support::server::{free_port, run_to_exit, Flavor, Server};
 
 const SERVER_ARGS: [&str; 4] = ["--enable-debug-command", "yes", "--save", ""];
 
@@ -451,4 +451,50 @@ fn debug_reload_noflush_refuses_a_duplicate_key() {
         Reply::Bulk(Some(b"file".to_vec()))
     );
     assert_eq!(call(&mut conn, &["DBSIZE"]), Reply::Integer(2));
+}
+
+/// A file with a library Redis refuses (a function name another library of the file already
+/// registered) stops both servers at startup with Redis's log line; rockslot serves nothing.
+#[test]
+fn a_refused_library_stops_the_startup_load_like_redis() {
+    use formats::rdb::{ValueStart, Writer, WriterOptions};
+    let mut writer = Writer::new(WriterOptions::default()).expect("writer");
+    writer.function(one("l1", "f").as_bytes()).expect("l1");
+    writer.function(one("l2", "F").as_bytes()).expect("l2");
+    writer.select_db(0, 1, 0).expect("select");
+    writer
+        .key(b"k", None, ValueStart::String(b"v"))
+        .expect("key");
+    let mut file = writer.take_output();
+    file.extend(writer.finish().expect("finish"));
+    for flavor in [Flavor::Redis, Flavor::Rockslot] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("dump.rdb"), &file).expect("write dump");
+        let port = free_port().to_string();
+        let args: Vec<std::ffi::OsString> = [
+            "--port",
+            port.as_str(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &dir.path().to_string_lossy(),
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        let exited = run_to_exit(&flavor.program(), &args, dir.path());
+        let output = format!("{}{}", exited.stdout, exited.stderr);
+        // Redis aborts the load and exits (with status 0: its RDB check then passes the file).
+        if flavor == Flavor::Rockslot {
+            assert!(
+                !exited.status.success(),
+                "rockslot exited with success:\n{output}"
+            );
+            assert!(output.contains("Fatal error loading the DB"), "{output}");
+        }
+        assert!(
+            output.contains("Failed loading library, Function F already exists"),
+            "{flavor:?}:\n{output}"
+        );
+    }
 }
