@@ -337,7 +337,21 @@ fn function_dump_payloads_restore_both_ways() {
         let listed = function_list(&mut src);
         assert_eq!(listed.as_array().map(Vec::len), Some(3));
         assert_eq!(function_list(&mut dst), listed);
+        assert_eq!(info_counts(&mut dst), ("5".to_string(), "3".to_string()));
+        assert_eq!(info_counts(&mut src), info_counts(&mut dst));
     }
+}
+
+/// INFO memory's `number_of_functions` and `number_of_libraries`.
+fn info_counts(conn: &mut Conn) -> (String, String) {
+    let info = text(&call(conn, &["INFO", "memory"]));
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("number_of_functions"), field("number_of_libraries"))
 }
 
 #[test]
