@@ -147,7 +147,9 @@ fn load_libraries(conn: &mut Conn) {
 #[test]
 fn function_commands_reply_like_redis() {
     let f1 = one("lib1", "f1");
+    // Libraries outlive the FLUSHALL between the RESP2 and RESP3 runs: start empty.
     let cmds: Vec<Cmd> = vec![
+        cmd!("FUNCTION", "FLUSH"),
         cmd!("FUNCTION", "LOAD", f1),
         cmd!("FUNCTION", "LOAD", f1),
         cmd!("FUNCTION", "LOAD", "REPLACE", one("lib1", "f1")),
@@ -288,7 +290,9 @@ fn function_restore_checks_payloads_like_redis() {
     let twice = [single.clone(), single.clone()].concat();
     let mut bad_crc = payload(&single, 10);
     bad_crc[3] ^= 1;
+    // Libraries outlive the FLUSHALL between the RESP2 and RESP3 runs: start empty.
     let cmds: Vec<Cmd> = vec![
+        cmd!("FUNCTION", "FLUSH"),
         cmd!("FUNCTION", "RESTORE", payload(b"\xf5\x05ab", 10)),
         cmd!("FUNCTION", "RESTORE", payload(b"\x00\x01a", 10)),
         cmd!("FUNCTION", "RESTORE", payload(b"", 10)),
@@ -309,8 +313,39 @@ fn function_restore_checks_payloads_like_redis() {
         cmd!("FUNCTION", "LOAD", one("clash", "RR")),
         cmd!("FUNCTION", "RESTORE", payload(&single, 10), "REPLACE"),
         cmd!("FUNCTION", "STATS"),
+        // Release-candidate libraries (opcode 246): name, engine, description flag, body.
+        cmd!("FUNCTION", "FLUSH"),
+        cmd!("FUNCTION", "RESTORE", payload(&pre_ga(b"pg", b"\x00"), 10)),
+        cmd!(
+            "FUNCTION",
+            "RESTORE",
+            payload(&pre_ga(b"pg2", b"\x01\x04desc"), 10)
+        ),
+        cmd!("FUNCTION", "LIST", "LIBRARYNAME", "pg", "WITHCODE"),
+        cmd!("FUNCTION", "RESTORE", payload(b"\xf6", 10)),
+        cmd!("FUNCTION", "RESTORE", payload(b"\xf6\x01x", 10)),
+        cmd!("FUNCTION", "RESTORE", payload(b"\xf6\x01x\x03LUA\x01", 10)),
+        cmd!("FUNCTION", "RESTORE", payload(b"\xf6\x01x\x03LUA\x00", 10)),
     ];
     Pair::start().check(&cmds);
+}
+
+/// A release-candidate library `name` registering a function of the same name; `description`
+/// is the flag and, when set, the description string.
+fn pre_ga(name: &[u8], description: &[u8]) -> Vec<u8> {
+    let body = [
+        &b"\nredis.register_function('"[..],
+        name,
+        b"', function() end)",
+    ]
+    .concat();
+    let mut out = vec![formats::rdb::opcodes::FUNCTION_PRE_GA, name.len() as u8];
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\x03LUA");
+    out.extend_from_slice(description);
+    out.push(body.len() as u8);
+    out.extend_from_slice(&body);
+    out
 }
 
 #[test]

@@ -17,14 +17,15 @@
 //! and code string ([`encode_functions`]). [`decode_functions`] reads them as Redis 7.0's
 //! `functionRestoreCommand` does: opcodes while more than the footer's 10 bytes remain (a
 //! string may run into the footer), a release-candidate library (opcode 246) rebuilt as the
-//! RDB reader rebuilds it, anything else "given type is not a function".
+//! RDB reader rebuilds it (an error names the field that failed), anything else "given type is
+//! not a function".
 
 use thiserror::Error;
 
 use super::crc64;
 use super::cursor::Cursor;
 use super::event::{Collector, Event, Kind, Value};
-use super::reader::pre_ga_function;
+use super::reader::pre_ga_library;
 use super::writer::{encode_length, encode_string, WriteError, Writer, WriterOptions};
 use super::{opcodes, Options, Poll, RdbError, Reader, MAX_VERSION};
 
@@ -101,6 +102,9 @@ pub enum FunctionsDumpError {
     NotAFunction,
     #[error("Failed loading library payload")]
     Library,
+    /// A release-candidate library that ends early, with the field Redis names.
+    #[error("{0}")]
+    PreGaLibrary(&'static str),
 }
 
 /// A FUNCTION DUMP payload of the libraries' codes, stamped `version`.
@@ -130,14 +134,12 @@ pub fn decode_functions(
     let mut codes = Vec::new();
     while payload.len() - c.pos > FOOTER {
         let code = match c.u8().map_err(|_| FunctionsDumpError::Library)? {
-            opcodes::FUNCTION2 => c.string(),
-            opcodes::FUNCTION_PRE_GA => pre_ga_function(&mut c).map(|event| match event {
-                Event::Function { code } => code,
-                _ => Vec::new(),
-            }),
+            opcodes::FUNCTION2 => c.string().map_err(|_| FunctionsDumpError::Library)?,
+            opcodes::FUNCTION_PRE_GA => pre_ga_library(&mut c)
+                .map_err(|(field, _)| FunctionsDumpError::PreGaLibrary(field))?,
             _ => return Err(FunctionsDumpError::NotAFunction),
         };
-        codes.push(code.map_err(|_| FunctionsDumpError::Library)?);
+        codes.push(code);
     }
     Ok(codes)
 }
@@ -243,5 +245,25 @@ mod tests {
             decode_functions(&payload, 9),
             Err(FunctionsDumpError::Footer(_))
         ));
+        // A release-candidate library: name, engine, description flag (and text), body.
+        let with_footer = |body: &[u8]| {
+            let mut p = body.to_vec();
+            p.extend_from_slice(&10u16.to_le_bytes());
+            let crc = crc64::checksum(&p);
+            p.extend_from_slice(&crc.to_le_bytes());
+            p
+        };
+        let rc = with_footer(b"\xf6\x01n\x03LUA\x01\x01d\x04body");
+        assert_eq!(
+            decode_functions(&rc, 10).unwrap(),
+            vec![b"#!LUA name=n\nbody".to_vec()]
+        );
+        let short = with_footer(b"\xf6\x01n");
+        assert_eq!(
+            decode_functions(&short, 10),
+            Err(FunctionsDumpError::PreGaLibrary(
+                "Failed loading engine name"
+            ))
+        );
     }
 }
