@@ -18,7 +18,7 @@ use serde_json::{json, Value as Json};
 
 use crate::differential::{cmd, Check, Cmd, Pair};
 use crate::support::resp::{Conn, Reply};
-use crate::support::server::{free_port, run_to_exit, Flavor, Server};
+use crate::support::server::{Flavor, Server};
 
 const SERVER_ARGS: [&str; 4] = ["--enable-debug-command", "yes", "--save", ""];
 
@@ -517,21 +517,7 @@ fn a_refused_library_stops_the_startup_load_like_redis() {
     let mut file = writer.take_output();
     file.extend(writer.finish().expect("finish"));
     for flavor in [Flavor::Redis, Flavor::Rockslot] {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("dump.rdb"), &file).expect("write dump");
-        let port = free_port().to_string();
-        let args: Vec<std::ffi::OsString> = [
-            "--port",
-            port.as_str(),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            &dir.path().to_string_lossy(),
-        ]
-        .iter()
-        .map(Into::into)
-        .collect();
-        let exited = run_to_exit(&flavor.program(), &args, dir.path());
+        let exited = crate::rdb_load::start_on_dump(flavor, &file);
         let output = format!("{}{}", exited.stdout, exited.stderr);
         // Redis aborts the load and exits (with status 0: its RDB check then passes the file).
         if flavor == Flavor::Rockslot {

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use crate::fixtures;
 use crate::support::resp::Reply;
-use crate::support::server::{free_port, run_to_exit, Flavor, Server};
+use crate::support::server::{free_port, run_to_exit, Exited, Flavor, Server};
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -77,8 +77,25 @@ fn check_loads(rdb: &Path, digest: &str, json: &Json) {
 
 fn check_refused(rdb: &Path) {
     let name = file_name(rdb);
+    let exited = start_on_dump(Flavor::Rockslot, &std::fs::read(rdb).expect("read fixture"));
+    assert!(
+        !exited.status.success(),
+        "{name}: Redis 7.0.15 refused it, rockslot exited with {:?}",
+        exited.status
+    );
+    let output = format!("{}{}", exited.stdout, exited.stderr);
+    assert!(
+        output.contains("Fatal error loading the DB"),
+        "{name}: no clear error:\n{output}"
+    );
+    assert!(!output.contains("panicked"), "{name} panicked:\n{output}");
+}
+
+/// Starts a server of `flavor` on a data directory whose `dump.rdb` is `rdb`, expecting it to
+/// exit on its own (a file it refuses).
+pub fn start_on_dump(flavor: Flavor, rdb: &[u8]) -> Exited {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(rdb, dir.path().join("dump.rdb")).expect("copy fixture");
+    std::fs::write(dir.path().join("dump.rdb"), rdb).expect("write dump");
     let port = free_port().to_string();
     let args: Vec<std::ffi::OsString> = [
         "--port",
@@ -91,18 +108,7 @@ fn check_refused(rdb: &Path) {
     .iter()
     .map(Into::into)
     .collect();
-    let exited = run_to_exit(&Flavor::Rockslot.program(), &args, dir.path());
-    assert!(
-        !exited.status.success(),
-        "{name}: Redis 7.0.15 refused it, rockslot exited with {:?}",
-        exited.status
-    );
-    let output = format!("{}{}", exited.stdout, exited.stderr);
-    assert!(
-        output.contains("Fatal error loading the DB"),
-        "{name}: no clear error:\n{output}"
-    );
-    assert!(!output.contains("panicked"), "{name} panicked:\n{output}");
+    run_to_exit(&flavor.program(), &args, dir.path())
 }
 
 fn check_folder(sub: &str) -> usize {
