@@ -281,6 +281,14 @@ impl Engine {
             .is_some())
     }
 
+    /// The function libraries record (see [`layout::REC_FUNCTIONS`]) as committed.
+    pub fn functions(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_DEFAULT), layout::REC_FUNCTIONS)?
+            .map(|r| r.to_vec()))
+    }
+
     /// Marks the start (`true`) or the end of an RDB load, synced to disk either way.
     pub fn set_loading(&self, loading: bool) -> Result<()> {
         let mut batch = rocksdb::WriteBatch::default();

@@ -3,7 +3,8 @@
 //!
 //! COLUMN FAMILIES.
 //! - `default`: node records: the layout record, the replication position, the logical→physical
-//!   database map, the per-(database, slot) key counters and the collection version bound.
+//!   database map, the per-(database, slot) key counters, the collection version bound and the
+//!   function libraries.
 //! - `slots-NN` (`NN` = 00..families-1): family `i` holds hash slots
 //!   `[i * 16384/families, (i+1) * 16384/families)`. The family count is chosen when the directory
 //!   is created (default 16, at most 64 in total with the other families) and recorded in the
@@ -44,6 +45,9 @@ pub const REC_DBMAP: &[u8] = b"dbmap";
 pub const REC_VERSION: &[u8] = b"version";
 /// Present while an RDB file is being loaded into the directory (see `Engine::set_loading`).
 pub const REC_LOADING: &[u8] = b"loading";
+/// The function libraries (FUNCTION LOAD): one record in the node's own encoding, opaque here.
+/// It lives outside the keyspace, so FLUSHALL and FLUSHDB leave it alone, as Redis does.
+pub const REC_FUNCTIONS: &[u8] = b"functions";
 pub const REC_COUNTER_PREFIX: u8 = b'c';
 
 pub fn slot_family_name(index: u16) -> String {

@@ -45,6 +45,15 @@ impl Snapshot<'_> {
         opts
     }
 
+    /// The function libraries record as stored when the snapshot was taken.
+    pub fn functions(&self) -> Result<Option<Vec<u8>>> {
+        let cf = self.engine.cf(layout::CF_DEFAULT);
+        Ok(self
+            .inner
+            .get_pinned_cf(cf, layout::REC_FUNCTIONS)?
+            .map(|r| r.to_vec()))
+    }
+
     /// A key's metadata record as stored when the snapshot was taken (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
         let raw = self.engine.db.get_pinned_cf_opt(

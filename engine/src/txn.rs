@@ -67,6 +67,8 @@ pub struct Txn<'e> {
     stale_hints: Vec<Vec<u8>>,
     /// (replication ID, offset) this batch brings the data to.
     repl: Option<ReplPosition>,
+    /// A new function libraries record (`Some(None)` deletes it).
+    functions: Option<Option<Vec<u8>>>,
     /// Reads as of this snapshot instead of the live data (a dump taken while writes go on);
     /// such a transaction is never committed.
     pub(crate) snapshot: Option<&'e Snapshot<'e>>,
@@ -83,6 +85,7 @@ impl<'e> Txn<'e> {
             db_map: None,
             stale_hints: Vec::new(),
             repl: None,
+            functions: None,
             snapshot: None,
         }
     }
@@ -205,6 +208,20 @@ impl<'e> Txn<'e> {
         self.repl = Some(position);
     }
 
+    /// The function libraries record as this transaction sees it.
+    pub fn functions(&self) -> Result<Option<Vec<u8>>> {
+        match (&self.functions, self.snapshot) {
+            (Some(pending), _) => Ok(pending.clone()),
+            (None, Some(snapshot)) => snapshot.functions(),
+            (None, None) => self.engine.functions(),
+        }
+    }
+
+    /// Replaces the function libraries record (`None` removes it) when the batch commits.
+    pub fn set_functions(&mut self, record: Option<Vec<u8>>) {
+        self.functions = Some(record);
+    }
+
     /// The keys this transaction created, changed or deleted, as (logical db, key, exists
     /// afterwards): what WATCH invalidation and blocked-client wakeups look at.
     pub fn changed_keys(&self) -> Vec<(usize, Vec<u8>, bool)> {
@@ -318,6 +335,7 @@ impl<'e> Txn<'e> {
             && self.stale_hints.is_empty()
             && self.elements.is_empty()
             && self.repl.is_none()
+            && self.functions.is_none()
             && !self.entries.values().any(|e| e.dirty)
     }
 
@@ -447,6 +465,11 @@ impl<'e> Txn<'e> {
         }
         if let Some(map) = &self.db_map {
             batch.put_cf(default_cf, layout::REC_DBMAP, map);
+        }
+        match &self.functions {
+            Some(Some(record)) => batch.put_cf(default_cf, layout::REC_FUNCTIONS, record),
+            Some(None) => batch.delete_cf(default_cf, layout::REC_FUNCTIONS),
+            None => {}
         }
         let mut last_repl = engine.last_repl.lock();
         let new_repl = self

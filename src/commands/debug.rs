@@ -1,8 +1,7 @@
 //! DEBUG: the testing and introspection command. rockslot implements the subcommands test suites
 //! and client libraries rely on: SLEEP, SET-ACTIVE-EXPIRE, OBJECT, POPULATE, DIGEST and
-//! DIGEST-VALUE (see `digest`), ERROR, LOG and HELP. Redis's other subcommands (RELOAD comes with
-//! persistence; the rest inspect or crash Redis's own C structures) answer a clear "not
-//! supported" error, and names Redis does not know get Redis's own unknown-subcommand error.
+//! DIGEST-VALUE (see `digest`), RELOAD, ERROR, LOG and HELP. Redis's other subcommands (they
+//! inspect or crash Redis's own C structures) answer a clear "not supported" error, and names Redis does not know get Redis's own unknown-subcommand error.
 //!
 //! Like Redis, DEBUG is refused unless `enable-debug-command` is `yes`, or `local` and the client
 //! connects from 127.0.0.1 or ::1. DEBUG SLEEP stops the whole server, as in Redis: it sleeps
@@ -30,6 +29,7 @@ use super::client::{help_reply, subcommand_syntax_error};
 use super::info::lru_clock;
 use super::table::Handler;
 use crate::error::{CommandError, CommandResult};
+use crate::persistence::rdb_load;
 use crate::server::Ctx;
 
 pub const COMMANDS: &[(&str, Handler)] = &[("debug", debug)];
@@ -405,19 +405,18 @@ fn populate(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(Reply::ok())
 }
 
-/// DEBUG RELOAD [NOSAVE]: saves the dataset to `dbfilename` (unless NOSAVE), empties it and
-/// loads the file back, as Redis does; other clients wait meanwhile. MERGE and NOFLUSH, which
-/// load a file over the current data, are not supported.
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves the dataset to `dbfilename` (unless NOSAVE),
+/// empties the data and the function libraries (unless NOFLUSH) and loads the file back, as
+/// Redis does; other clients wait meanwhile. With NOFLUSH a library the file also holds fails
+/// the load, as in Redis, and so does a key (Redis panics and exits there: "Duplicated key
+/// found in RDB file"; rockslot replies the load error and keeps serving); MERGE replaces both.
 fn reload(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let mut save = true;
+    let mut options = rdb_load::Reload::default();
     for option in &args[2..] {
         match option.to_ascii_lowercase().as_slice() {
-            b"nosave" => save = false,
-            b"merge" | b"noflush" => {
-                return Err(CommandError::other(
-                    "ERR DEBUG RELOAD MERGE and NOFLUSH are not supported by rockslot",
-                ))
-            }
+            b"nosave" => options.no_save = true,
+            b"noflush" => options.no_flush = true,
+            b"merge" => options.merge = true,
             _ => {
                 return Err(CommandError::other(
                     "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
@@ -425,20 +424,18 @@ fn reload(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             }
         }
     }
-    match crate::persistence::rdb_load::reload(ctx.server, ctx.shared, save) {
+    match rdb_load::reload(ctx.server, ctx.shared, options) {
         Ok(_) => {
             tracing::warn!("DB reloaded by DEBUG RELOAD");
             Ok(Reply::ok())
         }
-        Err(crate::persistence::rdb_load::LoadError::Save(e)) => {
+        Err(rdb_load::LoadError::Save(e)) => {
             tracing::warn!("DEBUG RELOAD: {e}");
             Err(CommandError::other("ERR"))
         }
         Err(e) => {
             tracing::warn!("DEBUG RELOAD failed: {e}");
-            Err(CommandError::other(
-                "ERR Error trying to load the RDB dump, check server logs.",
-            ))
+            Err(CommandError::other("ERR Error trying to load the RDB dump"))
         }
     }
 }

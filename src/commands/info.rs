@@ -32,6 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use formats::resp::Reply;
 
+use super::function::library::Libraries;
 use super::table::Handler;
 use crate::error::CommandResult;
 use crate::server::pubsub::Kind;
@@ -305,8 +306,14 @@ fn memory(ctx: &Ctx, r: &mut Report) {
         ("used_memory_lua_human", "0B"),
         ("used_memory_scripts_eval", "0"),
         ("number_of_cached_scripts", "0"),
-        ("number_of_functions", "0"),
-        ("number_of_libraries", "0"),
+    ] {
+        r.field(name, value);
+    }
+    // A corrupt libraries record shows as none here; FUNCTION commands report it.
+    let libraries = Libraries::read(&ctx.txn).unwrap_or_default();
+    r.field("number_of_functions", libraries.function_count());
+    r.field("number_of_libraries", libraries.libraries.len());
+    for (name, value) in [
         ("used_memory_vm_functions", "0"),
         ("used_memory_vm_total", "0"),
         ("used_memory_vm_total_human", "0B"),

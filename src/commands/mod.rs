@@ -10,6 +10,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hll;
@@ -39,6 +40,7 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         config::COMMANDS,
         connection::COMMANDS,
         debug::COMMANDS,
+        function::COMMANDS,
         geo::COMMANDS,
         hash::COMMANDS,
         hll::COMMANDS,

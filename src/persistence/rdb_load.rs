@@ -22,9 +22,11 @@
 //! The AOF loader replays an AOF's RDB part (a 7.0 base file or a pre-7.0 preamble) through the
 //! same loader ([`replay_rdb_part`]), under its own loading mark.
 //!
-//! Not yet kept: function libraries (FUNCTION is not implemented; they are logged and
-//! skipped), consumers' seen times (they become the load time), LRU/LFU hints, and pending
-//! entries whose stream entry was deleted (XCLAIM drops those, as in Redis's AOF rewrite).
+//! Function libraries are loaded as FUNCTION LOAD loads them (a library Redis would refuse,
+//! or one whose name is taken, fails the load, as in Redis); DEBUG RELOAD empties them with the
+//! data, FLUSHALL does not. Not yet kept: consumers' seen times (they become the load time),
+//! LRU/LFU hints, and pending entries whose stream entry was deleted (XCLAIM drops those, as in
+//! Redis's AOF rewrite).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -64,6 +66,10 @@ pub enum LoadError {
     Version(u32),
     #[error("the RDB file ends before its EOF marker")]
     Truncated,
+    #[error("Failed loading library, {0}")]
+    Function(String),
+    #[error("RDB has duplicated key '{key}' in DB {db}")]
+    Duplicate { key: String, db: u64 },
     #[error("replaying key '{key}' failed: {error}")]
     Replay { key: String, error: String },
     #[error("{0}")]
@@ -87,7 +93,8 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
         .filter_map(|db| server.engine.db_counts(db).ok())
         .map(|(k, _)| k)
         .sum();
-    if !path.exists() || (keys > 0 && !unfinished) {
+    let has_data = keys > 0 || server.engine.functions()?.is_some();
+    if !path.exists() || (has_data && !unfinished) {
         if unfinished {
             // The file is gone: what an interrupted load left is all there is.
             server.engine.set_loading(false)?;
@@ -97,38 +104,60 @@ pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadR
     let mut shared = server.exec.lock();
     if unfinished {
         tracing::warn!("An earlier RDB load was interrupted: emptying the data and loading again");
-        Loader::new(server, &mut shared).run(&["FLUSHALL"])?;
+        Loader::new(server, &mut shared).empty()?;
     }
-    load_into(server, &mut shared, path, true).map(Some)
+    load_into(server, &mut shared, path, true, Reload::default()).map(Some)
 }
 
-/// DEBUG RELOAD: saves the dataset (unless `save` is false), empties it and loads the file
-/// back, with the execution lock held by the caller (`shared`) all along, as Redis blocks.
-pub fn reload(server: &Server, shared: &mut Shared, save: bool) -> Result<LoadReport, LoadError> {
+/// DEBUG RELOAD's options (all off: save, empty, load).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reload {
+    /// NOSAVE: load the file as it is.
+    pub no_save: bool,
+    /// NOFLUSH: keep the data and libraries; a key or library the file also holds is an error.
+    pub no_flush: bool,
+    /// MERGE: the file's keys and libraries replace those of the same name.
+    pub merge: bool,
+}
+
+/// DEBUG RELOAD: saves the dataset (unless NOSAVE), empties it (unless NOFLUSH) and loads the
+/// file, with the execution lock held by the caller (`shared`) all along, as Redis blocks.
+pub fn reload(
+    server: &Server,
+    shared: &mut Shared,
+    options: Reload,
+) -> Result<LoadReport, LoadError> {
     let path = std::path::PathBuf::from(server.config.read().get_str("dbfilename"));
-    if save {
+    if !options.no_save {
         crate::persistence::rdb_save::save_now(server)
             .map_err(|e| LoadError::Save(e.to_string()))?;
     }
-    Loader::new(server, shared).run(&["FLUSHALL"])?;
-    load_into(server, shared, &path, false)
+    if !options.no_flush {
+        Loader::new(server, shared).empty()?;
+    }
+    load_into(server, shared, &path, false, options)
 }
 
-/// Loads `path` into an empty dataset under the loading mark; on failure empties the dataset
-/// again. `fresh_start`: the node starts, so the statistics the replay left are cleared.
+/// Loads `path` into an empty dataset (or, with NOFLUSH, the current one) under the loading
+/// mark; on failure empties the dataset again (NOFLUSH: leaves what was loaded, as Redis
+/// does). `fresh_start`: the node starts, so the statistics the replay left are cleared.
 fn load_into(
     server: &Server,
     shared: &mut Shared,
     path: &Path,
     fresh_start: bool,
+    options: Reload,
 ) -> Result<LoadReport, LoadError> {
     let mut loader = Loader::new(server, shared);
+    loader.existing = options.no_flush.then_some(options.merge);
     server.engine.set_loading(true)?;
     let report = match loader.load_file(path) {
         Ok(report) => report,
         Err(e) => {
             // Never serve part of a file: empty what was loaded before reporting the error.
-            loader.run(&["FLUSHALL"])?;
+            if !options.no_flush {
+                loader.empty()?;
+            }
             loader.finish(fresh_start);
             server.engine.flush()?;
             server.engine.set_loading(false)?;
@@ -164,6 +193,9 @@ struct Loader<'s> {
     /// Strings (most keys of most files) skip the dispatcher: they are written straight into
     /// one engine transaction per [`STRINGS_PER_BATCH`] keys, exactly as SET stores them.
     strings: Option<(Txn<'s>, usize)>,
+    /// Loading over existing data (DEBUG RELOAD NOFLUSH): whether the file's keys and libraries
+    /// replace those of the same name (MERGE) or are an error.
+    existing: Option<bool>,
     report: LoadReport,
 }
 
@@ -180,6 +212,7 @@ impl<'s> Loader<'s> {
             consumer: None,
             stream_created: false,
             strings: None,
+            existing: None,
             report: LoadReport::default(),
         }
     }
@@ -226,6 +259,12 @@ impl<'s> Loader<'s> {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// Empties the data and the function libraries (what Redis's `emptyData` empties).
+    fn empty(&mut self) -> Result<(), LoadError> {
+        self.run(&["FLUSHALL"])?;
+        self.run(&["FUNCTION", "FLUSH"])
     }
 
     fn load_file(&mut self, path: &Path) -> Result<LoadReport, LoadError> {
@@ -284,12 +323,16 @@ impl<'s> Loader<'s> {
         match event {
             Event::Header { version } if version > MAX_VERSION => Err(LoadError::Version(version)),
             Event::Function { code } => {
-                let name = code.split(|&b| b == b'\n').next().unwrap_or_default();
-                tracing::warn!(
-                    "Skipping function library ({}): FUNCTION is not supported yet",
-                    String::from_utf8_lossy(name)
-                );
-                Ok(())
+                let load: &[&[u8]] = match self.existing {
+                    Some(true) => &[b"FUNCTION", b"LOAD", b"REPLACE", &code],
+                    _ => &[b"FUNCTION", b"LOAD", &code],
+                };
+                self.run(load).map_err(|e| match e {
+                    LoadError::Replay { error, .. } => LoadError::Function(
+                        error.strip_prefix("ERR ").unwrap_or(&error).to_string(),
+                    ),
+                    other => other,
+                })
             }
             Event::Aux { key, value } => {
                 // Redis notes the AOF roles an RDB file declares.
@@ -320,11 +363,31 @@ impl<'s> Loader<'s> {
             self.run(&[b"SELECT".to_vec(), header.db.to_string().into_bytes()])?;
             self.db = Some(header.db);
         }
+        if let Some(merge) = self.existing {
+            if self.exists(&header)? {
+                if !merge {
+                    return Err(LoadError::Duplicate {
+                        key: String::from_utf8_lossy(&header.key).into_owned(),
+                        db: header.db,
+                    });
+                }
+                self.run(&[&b"DEL"[..], &header.key])?;
+            }
+        }
         self.group = None;
         self.consumer = None;
         self.stream_created = false;
         self.key = Some(header);
         Ok(())
+    }
+
+    /// Whether the key exists already (expired or not), as Redis's `dbAddRDBLoad` finds it.
+    fn exists(&mut self, header: &KeyHeader) -> Result<bool, LoadError> {
+        self.commit_strings()?;
+        let engine = &self.server.engine;
+        let physical = engine.physical_db(usize::try_from(header.db).unwrap_or(usize::MAX))?;
+        let slot = formats::slot::key_slot(&header.key);
+        Ok(engine.get_meta(physical, slot, &header.key)?.is_some())
     }
 
     fn end_key(&mut self) -> Result<(), LoadError> {

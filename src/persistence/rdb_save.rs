@@ -11,6 +11,9 @@
 //! `dbfilename` and the directory synced, so a crash at any moment leaves either the previous
 //! dump or the new one, never a torn file.
 //!
+//! Function libraries (their code) follow the AUX fields, before the first database, where
+//! Redis 7.0's `rdbSaveRio` puts them; Redis 6.x does not know their opcode.
+//!
 //! Format: RDB version 9 (every Redis from 6.0 on loads it) with plain list, set, hash and
 //! sorted-set types; streams as Redis 6.2 wrote them (type 15), so their 7.0 counters
 //! (entries-added, max-deleted-entry-id) are derived again by the loader, as Redis 7.0 does when
@@ -24,7 +27,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use engine::{Kind, Meta, Order, Txn};
-use formats::rdb::writer::{ReplicationAux, StandardAux};
+use formats::rdb::dump::REDIS_7_0_VERSION;
+use formats::rdb::writer::{
+    estimate_entries_read, stream_fits_version9, ReplicationAux, StandardAux, DEFAULT_VERSION,
+};
 use formats::rdb::{
     ConsumerHeader, KeyMeta, PendingEntry, StreamEntry, StreamGroupHeader, StreamMeta, ValueStart,
     WriteError, Writer, WriterOptions,
@@ -32,6 +38,7 @@ use formats::rdb::{
 use thiserror::Error;
 use tokio::sync::mpsc;
 
+use crate::commands::function::library::Libraries;
 use crate::commands::hash::store::{self as hash, Hash};
 use crate::commands::keys::WALK_CHUNK;
 use crate::commands::list::store::{End, List};
@@ -274,6 +281,10 @@ fn write_rdb(
         aof_base,
         replication,
     })?;
+    // Function libraries come after the AUX fields and before the databases, as in rdbSaveRio.
+    for library in Libraries::read(&ctx.txn)?.libraries {
+        writer.function(&library.code)?;
+    }
     let mut bytes = 0u64;
     let mut keys = 0u64;
     for db in 0..ctx.server.engine.databases() {
@@ -291,7 +302,7 @@ fn write_rdb(
                     writer.select_db(db as u64, db_keys, db_expires)?;
                     selected = true;
                 }
-                write_value(ctx, &item.key, item.meta, &mut writer)?;
+                write_key(ctx, &item.key, item.meta, &mut writer)?;
                 keys += 1;
                 if writer.buffered() >= FLUSH_BYTES {
                     let out = writer.take_output();
@@ -311,23 +322,48 @@ fn write_rdb(
     Ok(SaveReport { keys, bytes })
 }
 
-/// Writes one key (of the current database) with its value: the RDB form of a live key,
-/// read page by page through its store.
+/// Where a value is written: as a key of an RDB file (type byte, name, expire time before
+/// them), or as the value of a DUMP payload (type byte only). The bytes of the value itself are
+/// the same in both.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'k> {
+    File { key: &'k [u8], key_meta: KeyMeta },
+    Payload,
+}
+
+impl Target<'_> {
+    fn begin(self, writer: &mut Writer, value: ValueStart<'_>) -> Result<(), WriteError> {
+        match self {
+            Target::File { key, key_meta } => writer.key_with_meta(key, key_meta, value),
+            Target::Payload => writer.value(value),
+        }
+    }
+}
+
+/// Writes one key of the current database to an RDB file.
+fn write_key(ctx: &mut Ctx, key: &[u8], meta: Meta, writer: &mut Writer) -> Result<(), SaveError> {
+    let key_meta = KeyMeta {
+        expire_at_ms: (meta.expire_at_ms != 0).then_some(meta.expire_at_ms),
+        ..KeyMeta::default()
+    };
+    write_value(ctx, key, meta, writer, Target::File { key, key_meta })
+}
+
+/// Writes the value of the live key `key` (of the current database, read through `ctx.txn`:
+/// a snapshot for SAVE, the command's transaction for DUMP) in its RDB form, page by page
+/// through its store, so memory stays bounded by a page.
 pub fn write_value(
     ctx: &mut Ctx,
     key: &[u8],
     meta: Meta,
     writer: &mut Writer,
+    target: Target<'_>,
 ) -> Result<(), SaveError> {
-    let key_meta = KeyMeta {
-        expire_at_ms: (meta.expire_at_ms != 0).then_some(meta.expire_at_ms),
-        ..KeyMeta::default()
-    };
     match meta.kind {
-        Kind::String => writer.key_with_meta(key, key_meta, ValueStart::String(&meta.body))?,
+        Kind::String => target.begin(writer, ValueStart::String(&meta.body))?,
         Kind::List => {
             let len = meta.count;
-            writer.key_with_meta(key, key_meta, ValueStart::List { len })?;
+            target.begin(writer, ValueStart::List { len })?;
             if let Some(list) = List::from_meta(ctx, key, Some(meta))? {
                 let mut failed = None;
                 list.walk(ctx, 0, len, End::Left, |_, _, element| {
@@ -346,12 +382,12 @@ pub fn write_value(
         }
         Kind::Set => {
             let len = meta.count;
-            writer.key_with_meta(key, key_meta, ValueStart::Set { len })?;
+            target.begin(writer, ValueStart::Set { len })?;
             write_set(ctx, key, &meta, writer)?;
         }
         Kind::Hash => {
             let len = meta.count;
-            writer.key_with_meta(key, key_meta, ValueStart::Hash { len })?;
+            target.begin(writer, ValueStart::Hash { len })?;
             if let Some(hash) = Hash::from_meta(ctx, key, Some(meta))? {
                 let mut after: Option<Vec<u8>> = None;
                 loop {
@@ -369,7 +405,7 @@ pub fn write_value(
         }
         Kind::ZSet => {
             let len = meta.count;
-            writer.key_with_meta(key, key_meta, ValueStart::Zset { len })?;
+            target.begin(writer, ValueStart::Zset { len })?;
             if let Some(zset) = ZSet::from_meta(ctx, key, Some(meta))? {
                 let mut after: Option<Vec<u8>> = None;
                 loop {
@@ -385,9 +421,48 @@ pub fn write_value(
                 }
             }
         }
-        Kind::Stream => write_stream(ctx, key, key_meta, meta, writer)?,
+        Kind::Stream => write_stream(ctx, key, meta, writer, target)?,
     }
     Ok(())
+}
+
+/// The RDB version a DUMP payload of `key` is stamped with: 9, unless it is a stream that a
+/// Redis 7.0 loader would not rebuild exactly from a type-15 stream: metadata a type-15 stream
+/// lacks ([`stream_fits_version9`]), or a group whose entries-read counter differs from the
+/// loader's estimate. (The writer's own check lets "unknown" through, since the counter of a
+/// type-15 stream read from a file is estimated again when loaded; here it is a live group's
+/// state, which the estimate would change.) SAVE writes version 9 whatever its streams hold
+/// ([`WriterOptions::lossy_streams`]), as Redis 6.2 saved them.
+pub fn payload_version(ctx: &mut Ctx, key: &[u8], meta: &Meta) -> Result<u32, SaveError> {
+    if meta.kind != Kind::Stream {
+        return Ok(DEFAULT_VERSION);
+    }
+    let Some(s) = Stream::from_meta(ctx, key, Some(meta.clone()))? else {
+        return Ok(DEFAULT_VERSION);
+    };
+    let stream_meta = stream_meta(&s);
+    let needs_10 = !stream_fits_version9(&stream_meta)
+        || s.groups(ctx)?.iter().any(|g| {
+            estimate_entries_read(&stream_meta, formats::rdb::StreamId::from(g.last_id))
+                != g.entries_read
+        });
+    Ok(if needs_10 {
+        u32::from(REDIS_7_0_VERSION)
+    } else {
+        DEFAULT_VERSION
+    })
+}
+
+/// A live stream's metadata in the RDB model.
+fn stream_meta(s: &Stream) -> StreamMeta {
+    let state = &s.state;
+    StreamMeta {
+        length: s.len(),
+        last_id: formats::rdb::StreamId::from(state.last_id),
+        first_id: Some(formats::rdb::StreamId::from(state.first_id)),
+        max_deleted_id: Some(formats::rdb::StreamId::from(state.max_deleted)),
+        entries_added: Some(state.entries_added),
+    }
 }
 
 fn write_set(ctx: &mut Ctx, key: &[u8], meta: &Meta, writer: &mut Writer) -> Result<(), SaveError> {
@@ -400,27 +475,18 @@ fn write_set(ctx: &mut Ctx, key: &[u8], meta: &Meta, writer: &mut Writer) -> Res
 fn write_stream(
     ctx: &mut Ctx,
     key: &[u8],
-    key_meta: KeyMeta,
     meta: Meta,
     writer: &mut Writer,
+    target: Target<'_>,
 ) -> Result<(), SaveError> {
     let Some(s) = Stream::from_meta(ctx, key, Some(meta))? else {
         return Ok(());
     };
     let groups = s.groups(ctx)?;
-    let state = s.state;
-    let stream_meta = StreamMeta {
-        length: s.len(),
-        last_id: formats::rdb::StreamId::from(state.last_id),
-        first_id: Some(formats::rdb::StreamId::from(state.first_id)),
-        max_deleted_id: Some(formats::rdb::StreamId::from(state.max_deleted)),
-        entries_added: Some(state.entries_added),
-    };
-    writer.key_with_meta(
-        key,
-        key_meta,
+    target.begin(
+        writer,
         ValueStart::Stream {
-            meta: stream_meta,
+            meta: stream_meta(&s),
             groups: groups.len() as u64,
         },
     )?;

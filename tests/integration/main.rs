@@ -17,6 +17,8 @@
 //! - `check_aof`: `rockslot check-aof [--fix]` over the AOF fixtures, output equal to
 //!   redis-check-aof's;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
+//! - `functions`: FUNCTION subcommands against redis-server, libraries in DUMP payloads, RDB
+//!   files and across restarts;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
 //!
@@ -33,6 +35,7 @@ mod differential;
 /// The fixture corpus helpers shared with the `formats` tests.
 #[path = "../../formats/tests/common/mod.rs"]
 mod fixtures;
+mod functions;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;

@@ -2,7 +2,7 @@
 //! `../shared/fixtures/bad` is put in an empty data directory as `dump.rdb` and rockslot is
 //! started on it. Where Redis 7.0.15 loaded the file (its JSON records the outcome), rockslot
 //! must start and hold the same dataset: `DEBUG DIGEST` equal to the digest recorded for 7.0.15,
-//! and the same key count per database. Where 7.0.15 refused it, rockslot must refuse it too:
+//! the same key count per database, and the same function libraries (FUNCTION LIST WITHCODE). Where 7.0.15 refused it, rockslot must refuse it too:
 //! exit non-zero with an error naming the problem, and serve nothing. Files added to the corpus
 //! later are picked up without code changes.
 
@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use crate::fixtures;
 use crate::support::resp::Reply;
-use crate::support::server::{free_port, run_to_exit, Flavor, Server};
+use crate::support::server::{free_port, run_to_exit, Exited, Flavor, Server};
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -63,6 +63,11 @@ fn check_loads(rdb: &Path, digest: &str, json: &Json) {
         "{name}: DEBUG DIGEST after loading (log:\n{})",
         server.log_tail(20)
     );
+    assert_eq!(
+        crate::functions::function_list(&mut conn),
+        crate::functions::sorted(json["functions"].clone()),
+        "{name}: FUNCTION LIST WITHCODE"
+    );
     for (db, keys) in expected_dbs(json) {
         conn.call(&["SELECT", &db.to_string()]).expect("SELECT");
         let size = conn.call(&["DBSIZE"]).expect("DBSIZE");
@@ -72,8 +77,25 @@ fn check_loads(rdb: &Path, digest: &str, json: &Json) {
 
 fn check_refused(rdb: &Path) {
     let name = file_name(rdb);
+    let exited = start_on_dump(Flavor::Rockslot, &std::fs::read(rdb).expect("read fixture"));
+    assert!(
+        !exited.status.success(),
+        "{name}: Redis 7.0.15 refused it, rockslot exited with {:?}",
+        exited.status
+    );
+    let output = format!("{}{}", exited.stdout, exited.stderr);
+    assert!(
+        output.contains("Fatal error loading the DB"),
+        "{name}: no clear error:\n{output}"
+    );
+    assert!(!output.contains("panicked"), "{name} panicked:\n{output}");
+}
+
+/// Starts a server of `flavor` on a data directory whose `dump.rdb` is `rdb`, expecting it to
+/// exit on its own (a file it refuses).
+pub fn start_on_dump(flavor: Flavor, rdb: &[u8]) -> Exited {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(rdb, dir.path().join("dump.rdb")).expect("copy fixture");
+    std::fs::write(dir.path().join("dump.rdb"), rdb).expect("write dump");
     let port = free_port().to_string();
     let args: Vec<std::ffi::OsString> = [
         "--port",
@@ -86,18 +108,7 @@ fn check_refused(rdb: &Path) {
     .iter()
     .map(Into::into)
     .collect();
-    let exited = run_to_exit(&Flavor::Rockslot.program(), &args, dir.path());
-    assert!(
-        !exited.status.success(),
-        "{name}: Redis 7.0.15 refused it, rockslot exited with {:?}",
-        exited.status
-    );
-    let output = format!("{}{}", exited.stdout, exited.stderr);
-    assert!(
-        output.contains("Fatal error loading the DB"),
-        "{name}: no clear error:\n{output}"
-    );
-    assert!(!output.contains("panicked"), "{name} panicked:\n{output}");
+    run_to_exit(&flavor.program(), &args, dir.path())
 }
 
 fn check_folder(sub: &str) -> usize {

@@ -12,12 +12,21 @@
 //! streams) is accepted. As in Redis's `restoreCommand`, the value is read from the whole
 //! payload, footer included, and reading stops after it: a value that runs into the footer
 //! bytes is taken as Redis takes it, and bytes after the value are ignored.
+//!
+//! FUNCTION DUMP payloads have the same footer; their body is each library's FUNCTION2 opcode
+//! and code string ([`encode_functions`]). [`decode_functions`] reads them as Redis 7.0's
+//! `functionRestoreCommand` does: opcodes while more than the footer's 10 bytes remain (a
+//! string may run into the footer), a release-candidate library (opcode 246) rebuilt as the
+//! RDB reader rebuilds it (an error names the field that failed), anything else "given type is
+//! not a function".
 
 use thiserror::Error;
 
 use super::crc64;
+use super::cursor::Cursor;
 use super::event::{Collector, Event, Kind, Value};
-use super::writer::{encode_length, WriteError, Writer, WriterOptions};
+use super::reader::pre_ga_library;
+use super::writer::{encode_length, encode_string, WriteError, Writer, WriterOptions};
 use super::{opcodes, Options, Poll, RdbError, Reader, MAX_VERSION};
 
 /// The RDB version Redis 7.0 writes and the newest its RESTORE accepts.
@@ -59,8 +68,9 @@ pub fn encode(value: &Value, options: WriterOptions) -> Result<Vec<u8>, WriteErr
     Ok(out)
 }
 
-/// Verifies a payload's footer (accepting versions up to `max_version`) and decodes its value.
-pub fn decode(payload: &[u8], max_version: u16) -> Result<Decoded, DumpError> {
+/// Checks a payload's footer (versions up to `max_version`); returns the version and the
+/// length of the body before it.
+fn verify_footer(payload: &[u8], max_version: u16) -> Result<(u16, usize), DumpError> {
     let body_len = payload
         .len()
         .checked_sub(FOOTER)
@@ -80,6 +90,63 @@ pub fn decode(payload: &[u8], max_version: u16) -> Result<Decoded, DumpError> {
     if stored != computed {
         return Err(DumpError::Checksum { stored, computed });
     }
+    Ok((version, body_len))
+}
+
+/// Why a FUNCTION RESTORE payload was refused; the texts are Redis 7.0's.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FunctionsDumpError {
+    #[error("DUMP payload version or checksum are wrong")]
+    Footer(#[from] DumpError),
+    #[error("given type is not a function")]
+    NotAFunction,
+    #[error("Failed loading library payload")]
+    Library,
+    /// A release-candidate library that ends early, with the field Redis names.
+    #[error("{0}")]
+    PreGaLibrary(&'static str),
+}
+
+/// A FUNCTION DUMP payload of the libraries' codes, stamped `version`.
+pub fn encode_functions<'a>(
+    codes: impl IntoIterator<Item = &'a [u8]>,
+    version: u16,
+    compression: bool,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(opcodes::FUNCTION2);
+        encode_string(&mut out, code, compression);
+    }
+    out.extend_from_slice(&version.to_le_bytes());
+    let crc = crc64::checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The library codes of a FUNCTION DUMP payload (footer checked first).
+pub fn decode_functions(
+    payload: &[u8],
+    max_version: u16,
+) -> Result<Vec<Vec<u8>>, FunctionsDumpError> {
+    verify_footer(payload, max_version)?;
+    let mut c = Cursor::new(payload, 0);
+    let mut codes = Vec::new();
+    while payload.len() - c.pos > FOOTER {
+        let code = match c.u8().map_err(|_| FunctionsDumpError::Library)? {
+            opcodes::FUNCTION2 => c.string().map_err(|_| FunctionsDumpError::Library)?,
+            opcodes::FUNCTION_PRE_GA => pre_ga_library(&mut c)
+                .map_err(|(field, _)| FunctionsDumpError::PreGaLibrary(field))?,
+            _ => return Err(FunctionsDumpError::NotAFunction),
+        };
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
+/// Verifies a payload's footer (accepting versions up to `max_version`) and decodes its value.
+pub fn decode(payload: &[u8], max_version: u16) -> Result<Decoded, DumpError> {
+    let (version, body_len) = verify_footer(payload, max_version)?;
     let (&rdb_type, _) = payload[..body_len]
         .split_first()
         .ok_or(DumpError::NotOneValue)?;
@@ -153,5 +220,50 @@ mod tests {
             decode(&redis[..5], 10),
             Err(DumpError::TooShort(5))
         ));
+    }
+
+    #[test]
+    fn function_payloads_round_trip_and_refuse_other_types() {
+        let code = b"#!lua name=l\nredis.register_function('f', function() return 1 end)";
+        let payload = encode_functions([&code[..], b"#!lua name=m\n"], 10, true);
+        assert_eq!(
+            decode_functions(&payload, 10).unwrap(),
+            vec![code.to_vec(), b"#!lua name=m\n".to_vec()]
+        );
+        let empty = encode_functions([], 10, true);
+        assert_eq!(decode_functions(&empty, 10).unwrap(), Vec::<Vec<u8>>::new());
+        let mut not_function = vec![0u8, 1, b'a'];
+        not_function.extend_from_slice(&empty);
+        let crc = crc64::checksum(&not_function[..not_function.len() - 8]);
+        let n = not_function.len();
+        not_function[n - 8..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            decode_functions(&not_function, 10),
+            Err(FunctionsDumpError::NotAFunction)
+        );
+        assert!(matches!(
+            decode_functions(&payload, 9),
+            Err(FunctionsDumpError::Footer(_))
+        ));
+        // A release-candidate library: name, engine, description flag (and text), body.
+        let with_footer = |body: &[u8]| {
+            let mut p = body.to_vec();
+            p.extend_from_slice(&10u16.to_le_bytes());
+            let crc = crc64::checksum(&p);
+            p.extend_from_slice(&crc.to_le_bytes());
+            p
+        };
+        let rc = with_footer(b"\xf6\x01n\x03LUA\x01\x01d\x04body");
+        assert_eq!(
+            decode_functions(&rc, 10).unwrap(),
+            vec![b"#!LUA name=n\nbody".to_vec()]
+        );
+        let short = with_footer(b"\xf6\x01n");
+        assert_eq!(
+            decode_functions(&short, 10),
+            Err(FunctionsDumpError::PreGaLibrary(
+                "Failed loading engine name"
+            ))
+        );
     }
 }

@@ -599,19 +599,38 @@ fn parse_opcode(meta: &mut Meta, c: &mut Cursor<'_>, options: &Options) -> Parse
 
 /// A library in the 7.0 release-candidate format, as the code Redis 7.0 rebuilds from it.
 fn pre_ga_function(c: &mut Cursor<'_>) -> Parse<Event> {
-    let name = c.string()?;
-    let engine = c.string()?;
-    if c.length("a function description flag")? != 0 {
-        c.string()?;
+    pre_ga_library(c)
+        .map(|code| Event::Function { code })
+        .map_err(|(_, stop)| stop)
+}
+
+/// What Redis 7.0 fails to read in a release-candidate library, in its words (FUNCTION
+/// RESTORE's errors).
+pub(crate) const PRE_GA_NAME: &str = "Failed loading library name";
+pub(crate) const PRE_GA_ENGINE: &str = "Failed loading engine name";
+pub(crate) const PRE_GA_DESCRIPTION: &str = "Failed loading library description";
+pub(crate) const PRE_GA_BLOB: &str = "Failed loading library blob";
+
+/// The code Redis 7.0 rebuilds from a release-candidate library (name, engine, optional
+/// description, body): `#!ENGINE name=NAME`, a newline, the body. An error names the field.
+pub(crate) fn pre_ga_library(c: &mut Cursor<'_>) -> Result<Vec<u8>, (&'static str, Stop)> {
+    let field = |what| move |stop| (what, stop);
+    let name = c.string().map_err(field(PRE_GA_NAME))?;
+    let engine = c.string().map_err(field(PRE_GA_ENGINE))?;
+    let has_description = c
+        .length("a function description flag")
+        .map_err(field(PRE_GA_DESCRIPTION))?;
+    if has_description != 0 {
+        c.string().map_err(field(PRE_GA_DESCRIPTION))?;
     }
-    let body = c.string()?;
+    let body = c.string().map_err(field(PRE_GA_BLOB))?;
     let mut code = b"#!".to_vec();
     code.extend_from_slice(&engine);
     code.extend_from_slice(b" name=");
     code.extend_from_slice(&name);
     code.push(b'\n');
     code.extend_from_slice(&body);
-    Ok(Event::Function { code })
+    Ok(code)
 }
 
 fn kind_of(t: u8) -> Option<Kind> {

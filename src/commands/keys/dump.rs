@@ -11,8 +11,10 @@
 //! number, "unknown" included) gets version 10 and type 19; Redis 6.2 refuses such a payload ("DUMP payload version or checksum are
 //! wrong"), as it refuses every payload Redis 7.0 itself dumps.
 //!
-//! DUMP reads the whole value (a payload is one bulk reply, so it is in memory anyway) through
-//! the type's store, as DEBUG DIGEST-VALUE does, and replies nil for a missing key.
+//! DUMP writes the value with SAVE's streamed value writer ([`rdb_save::write_value`]), which
+//! reads it page by page through the type's store, so a payload has exactly the bytes the key
+//! has in a saved file; the payload's version comes from [`rdb_save::payload_version`]. A
+//! missing key is nil.
 //!
 //! RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] follows Redis 7.0's
 //! `restoreCommand` step by step, and its errors come in the same order:
@@ -41,8 +43,8 @@
 
 use bytes::Bytes;
 use formats::rdb::dump::{self as payload, DumpError, REDIS_7_0_VERSION};
-use formats::rdb::writer::{estimate_entries_read, stream_fits_version9, DEFAULT_VERSION};
-use formats::rdb::{self, types, Value, WriterOptions};
+use formats::rdb::writer::estimate_entries_read;
+use formats::rdb::{self, types, Value, WriteError, Writer, WriterOptions};
 use formats::resp::Reply;
 
 use crate::commands::args::parse_i64;
@@ -53,8 +55,9 @@ use crate::commands::stream::id::StreamId;
 use crate::commands::stream::store::{self as stream, Consumer, Group, Nack, NodeLimits, Stream};
 use crate::commands::zset::store::{AddFlags, ZSet};
 use crate::error::{CommandError, CommandResult};
+use crate::persistence::rdb_save::{self, SaveError, Target};
 use crate::server::{notify, Ctx};
-use engine::{Kind, Meta, Order};
+use engine::Meta;
 
 const BUSY_KEY: &str = "BUSYKEY Target key name already exists.";
 const BAD_TTL: &str = "ERR Invalid TTL value, must be >= 0";
@@ -69,166 +72,28 @@ pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let Some(meta) = ctx.lookup_read(key)? else {
         return Ok(Reply::Null);
     };
-    let value = read_value(ctx, key, meta)?;
-    Ok(Reply::Bulk(Bytes::from(encode(&value)?)))
-}
-
-/// The payload of `value`: RDB 9 unless a stream needs 10.
-fn encode(value: &Value) -> Result<Vec<u8>, CommandError> {
     let options = WriterOptions {
-        version: version_for(value),
+        version: rdb_save::payload_version(ctx, key, &meta).map_err(save_error)?,
         ..WriterOptions::default()
     };
-    payload::encode(value, options).map_err(|e| CommandError::other(format!("ERR {e}")))
+    let mut writer = Writer::dump(options).map_err(write_error)?;
+    rdb_save::write_value(ctx, key, meta, &mut writer, Target::Payload).map_err(save_error)?;
+    let mut payload = writer.take_output();
+    payload.extend(writer.finish().map_err(write_error)?);
+    Ok(Reply::Bulk(Bytes::from(payload)))
 }
 
-/// 10 for a stream that a Redis 7.0 loader would not rebuild exactly from a type-15 stream:
-/// metadata a type-15 stream lacks ([`stream_fits_version9`]), or a group whose entries-read
-/// counter differs from the loader's estimate. The writer's own check lets "unknown" through
-/// (the counter of a type-15 stream read from a file is unknown, and estimated again when
-/// loaded); here it is a live group's state, which the estimate would change.
-fn version_for(value: &Value) -> u32 {
-    let needs_10 = match value {
-        Value::Stream(s) => s.meta.is_some_and(|meta| {
-            !stream_fits_version9(&meta)
-                || s.groups.iter().any(|g| {
-                    estimate_entries_read(&meta, g.header.last_delivered_id)
-                        != g.header.entries_read
-                })
-        }),
-        _ => false,
-    };
-    if needs_10 {
-        u32::from(REDIS_7_0_VERSION)
-    } else {
-        DEFAULT_VERSION
-    }
+fn write_error(e: WriteError) -> CommandError {
+    CommandError::other(format!("ERR {e}"))
 }
 
-/// The whole value of `key` in the neutral RDB model.
-fn read_value(ctx: &mut Ctx, key: &[u8], meta: Meta) -> Result<Value, CommandError> {
-    Ok(match meta.kind {
-        Kind::String => Value::String(meta.body),
-        Kind::List => {
-            let mut items = Vec::new();
-            if let Some(list) = List::from_meta(ctx, key, Some(meta))? {
-                list.walk(ctx, 0, list.len(), End::Left, |_, _, item| {
-                    items.push(item);
-                    Ok(true)
-                })?;
-            }
-            Value::List(items)
-        }
-        Kind::Set => Value::Set(set::members(ctx, key, &meta)?),
-        Kind::Hash => {
-            let pairs = match Hash::from_meta(ctx, key, Some(meta))? {
-                Some(hash) => hash.all(ctx)?,
-                None => Vec::new(),
-            };
-            Value::Hash(
-                pairs
-                    .into_iter()
-                    .map(|(field, value)| rdb::HashField {
-                        field,
-                        value,
-                        expire_at_ms: None,
-                    })
-                    .collect(),
-            )
-        }
-        Kind::ZSet => match ZSet::from_meta(ctx, key, Some(meta))? {
-            Some(zset) => Value::Zset(zset.all(ctx)?),
-            None => Value::Zset(Vec::new()),
-        },
-        Kind::Stream => match Stream::from_meta(ctx, key, Some(meta))? {
-            Some(s) => Value::Stream(Box::new(read_stream(ctx, &s)?)),
-            None => Value::Stream(Box::default()),
-        },
-    })
-}
-
-fn read_stream(ctx: &Ctx, s: &Stream) -> Result<rdb::Stream, CommandError> {
-    let mut entries = Vec::new();
-    let mut from = StreamId::ZERO;
-    loop {
-        let page = s.range(ctx, from, StreamId::MAX, Order::Ascending, stream::PAGE)?;
-        let done = page.len() < stream::PAGE;
-        let next = page.last().and_then(|e| e.id.next());
-        entries.extend(page.into_iter().map(|e| {
-            rdb::StreamEntry {
-                id: formats::rdb::StreamId::from(e.id),
-                fields: e
-                    .pairs
-                    .into_iter()
-                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
-                    .collect(),
-            }
-        }));
-        match next {
-            Some(next) if !done => from = next,
-            _ => break,
-        }
+/// A store's error as it is; the writer's or the engine's as an ERR reply.
+fn save_error(e: SaveError) -> CommandError {
+    match e {
+        SaveError::Read(e) => e,
+        SaveError::Write(e) => write_error(e),
+        other => CommandError::other(format!("ERR {other}")),
     }
-    let meta = rdb::StreamMeta {
-        length: s.len(),
-        last_id: formats::rdb::StreamId::from(s.state.last_id),
-        first_id: Some(formats::rdb::StreamId::from(s.state.first_id)),
-        max_deleted_id: Some(formats::rdb::StreamId::from(s.state.max_deleted)),
-        entries_added: Some(s.state.entries_added),
-    };
-    let mut groups = Vec::new();
-    for group in s.groups(ctx)? {
-        groups.push(read_group(ctx, s, group)?);
-    }
-    Ok(rdb::Stream {
-        entries,
-        meta: Some(meta),
-        groups,
-    })
-}
-
-fn read_group(ctx: &Ctx, s: &Stream, group: Group) -> Result<rdb::StreamGroup, CommandError> {
-    let pel = s
-        .pending(ctx, &group.name, StreamId::ZERO, StreamId::MAX, usize::MAX)?
-        .into_iter()
-        .map(|nack| rdb::PendingEntry {
-            id: formats::rdb::StreamId::from(nack.id),
-            delivery_time_ms: nack.delivery_time,
-            delivery_count: nack.delivery_count,
-        })
-        .collect();
-    let mut consumers = Vec::new();
-    for consumer in s.consumers(ctx, &group.name)? {
-        let pending = s
-            .consumer_pending(
-                ctx,
-                &group.name,
-                &consumer.name,
-                StreamId::ZERO,
-                StreamId::MAX,
-                usize::MAX,
-            )?
-            .into_iter()
-            .map(formats::rdb::StreamId::from)
-            .collect();
-        consumers.push(rdb::StreamConsumer {
-            header: rdb::ConsumerHeader {
-                name: consumer.name.to_vec(),
-                seen_time_ms: consumer.seen_time,
-                active_time_ms: None,
-            },
-            pending,
-        });
-    }
-    Ok(rdb::StreamGroup {
-        header: rdb::StreamGroupHeader {
-            name: group.name.to_vec(),
-            last_delivered_id: formats::rdb::StreamId::from(group.last_id),
-            entries_read: group.entries_read,
-        },
-        pel,
-        consumers,
-    })
 }
 
 /// RESTORE's options.
