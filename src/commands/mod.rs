@@ -40,6 +40,7 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         debug::COMMANDS,
         geo::COMMANDS,
         hash::COMMANDS,
+        hash::ttl::COMMANDS,
         hll::COMMANDS,
         info::COMMANDS,
         keys::COMMANDS,

@@ -15,6 +15,9 @@
 //! sorted-set types; streams as Redis 6.2 wrote them (type 15), so their 7.0 counters
 //! (entries-added, max-deleted-entry-id) are derived again by the loader, as Redis 7.0 does when
 //! it loads a 6.2 file. Keys already expired are left out, as a loader would drop them.
+//! The `rdb-version` directive raises the version (up to 12, Redis 7.4's, which keeps hash
+//! field expire times); at a version below 12 a hash with field expire times fails the save
+//! with the writer's error rather than lose them.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -32,7 +35,7 @@ use formats::rdb::{
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::commands::hash::store::{self as hash, Hash};
+use crate::commands::hash;
 use crate::commands::keys::WALK_CHUNK;
 use crate::commands::list::store::{End, List};
 use crate::commands::set::value as set;
@@ -226,7 +229,9 @@ pub fn save(server: &Server, path: &Path) -> Result<SaveReport, SaveError> {
 
 fn write_file(ctx: &mut Ctx, temp: &Path) -> Result<SaveReport, SaveError> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(temp)?);
+    let version = ctx.server.config.read().get_int("rdb-version");
     let options = WriterOptions {
+        version: u32::try_from(version).unwrap_or(0),
         lossy_streams: true,
         ..WriterOptions::default()
     };
@@ -315,24 +320,7 @@ pub fn write_value(
             writer.key_with_meta(key, key_meta, ValueStart::Set { len })?;
             write_set(ctx, key, &meta, writer)?;
         }
-        Kind::Hash => {
-            let len = meta.count;
-            writer.key_with_meta(key, key_meta, ValueStart::Hash { len })?;
-            if let Some(hash) = Hash::from_meta(ctx, key, Some(meta))? {
-                let mut after: Option<Vec<u8>> = None;
-                loop {
-                    let page = hash.page(ctx, after.as_deref(), hash::PAGE)?;
-                    let done = page.len() < hash::PAGE;
-                    for (field, value) in &page {
-                        writer.hash_field(field, value)?;
-                    }
-                    match page.into_iter().last() {
-                        Some((last, _)) if !done => after = Some(last),
-                        _ => break,
-                    }
-                }
-            }
-        }
+        Kind::Hash => hash::rdb::write::<SaveError>(ctx, key, meta, key_meta, writer)?,
         Kind::ZSet => {
             let len = meta.count;
             writer.key_with_meta(key, key_meta, ValueStart::Zset { len })?;

@@ -38,6 +38,9 @@ pub struct Ctx<'a> {
     /// Keys (db, key) ready for blocked clients although their record did not change: XGROUP
     /// DESTROY wakes the group's readers (with an error) as Redis signals the key.
     pub signalled: Vec<(usize, Vec<u8>)>,
+    /// Hash fields deleted because their own expire time came (db, key, fields), recorded so
+    /// that they can be propagated as HDELs.
+    pub expired_fields: Vec<(usize, Vec<u8>, Vec<Vec<u8>>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -58,6 +61,7 @@ impl<'a> Ctx<'a> {
             events: Vec::new(),
             blocked: None,
             signalled: Vec::new(),
+            expired_fields: Vec::new(),
         }
     }
 
@@ -139,10 +143,19 @@ impl<'a> Ctx<'a> {
     }
 
     /// A live key's metadata in database `db`, applying lazy expiry: an expired key is deleted
-    /// (and counted in `expired_keys`) and reported as missing.
+    /// (and counted in `expired_keys`) and reported as missing; a hash's fields whose own expire
+    /// time has come are deleted first (the key with its last field).
     pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>, CommandError> {
         let expired = match self.txn.get(db, key)? {
             None => return Ok(None),
+            Some(meta)
+                if !meta.is_expired(self.now_ms)
+                    && meta.field_expire_ms != 0
+                    && meta.field_expire_ms <= self.now_ms =>
+            {
+                let meta = meta.clone();
+                return crate::commands::hash::store::expire_fields(self, db, key, meta);
+            }
             Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
             Some(_) => true,
         };

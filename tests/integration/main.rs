@@ -7,6 +7,7 @@
 //! - `restart`: data, TTLs and acknowledged writes survive kill -9;
 //! - `collections_scale`: million-element collections stay on disk, DEL is O(1), kill -9 safe;
 //! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
+//! - `hash_ttl`: Redis 7.4's hash field expiry: commands, expiry, persistence, RDB 12;
 //! - `rdb_load`: every real RDB fixture loaded at startup, digests equal to Redis 7.0's;
 //! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
 //! - `check_rdb`: `rockslot check-rdb` over the fixtures, verdicts equal to redis-check-rdb's;
@@ -24,6 +25,7 @@ mod differential;
 /// The fixture corpus helpers shared with the `formats` tests.
 #[path = "../../formats/tests/common/mod.rs"]
 mod fixtures;
+mod hash_ttl;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;

@@ -11,6 +11,10 @@
 //! number, "unknown" included) gets version 10 and type 19; Redis 6.2 refuses such a payload ("DUMP payload version or checksum are
 //! wrong"), as it refuses every payload Redis 7.0 itself dumps.
 //!
+//! A hash whose fields carry expire times (Redis 7.4) is dumped as 7.4 dumps it: version 12,
+//! type 25 or 24 (see `hash::rdb`); RESTORE takes such payloads (and only hashes in version 11
+//! or 12), skipping fields whose time has passed.
+//!
 //! DUMP reads the whole value (a payload is one bulk reply, so it is in memory anyway) through
 //! the type's store, as DEBUG DIGEST-VALUE does, and replies nil for a missing key.
 //!
@@ -41,12 +45,14 @@
 
 use bytes::Bytes;
 use formats::rdb::dump::{self as payload, DumpError, REDIS_7_0_VERSION};
-use formats::rdb::writer::{estimate_entries_read, stream_fits_version9, DEFAULT_VERSION};
+use formats::rdb::writer::{
+    estimate_entries_read, has_field_ttls, stream_fits_version9, DEFAULT_VERSION, FIELD_TTL_VERSION,
+};
 use formats::rdb::{self, types, Value, WriterOptions};
 use formats::resp::Reply;
 
 use crate::commands::args::parse_i64;
-use crate::commands::hash::store::Hash;
+use crate::commands::hash::rdb as hash_rdb;
 use crate::commands::list::store::{End, List};
 use crate::commands::set::value as set;
 use crate::commands::stream::id::StreamId;
@@ -96,6 +102,7 @@ fn version_for(value: &Value) -> u32 {
                         != g.header.entries_read
                 })
         }),
+        Value::Hash(fields) if has_field_ttls(fields) => return FIELD_TTL_VERSION,
         _ => false,
     };
     if needs_10 {
@@ -120,22 +127,7 @@ fn read_value(ctx: &mut Ctx, key: &[u8], meta: Meta) -> Result<Value, CommandErr
             Value::List(items)
         }
         Kind::Set => Value::Set(set::members(ctx, key, &meta)?),
-        Kind::Hash => {
-            let pairs = match Hash::from_meta(ctx, key, Some(meta))? {
-                Some(hash) => hash.all(ctx)?,
-                None => Vec::new(),
-            };
-            Value::Hash(
-                pairs
-                    .into_iter()
-                    .map(|(field, value)| rdb::HashField {
-                        field,
-                        value,
-                        expire_at_ms: None,
-                    })
-                    .collect(),
-            )
-        }
+        Kind::Hash => Value::Hash(hash_rdb::fields(ctx, key, meta)?),
         Kind::ZSet => match ZSet::from_meta(ctx, key, Some(meta))? {
             Some(zset) => Value::Zset(zset.all(ctx)?),
             None => Value::Zset(Vec::new()),
@@ -313,13 +305,19 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 /// Checks and decodes a payload, with RESTORE's two error texts.
 fn decode(bytes: &[u8]) -> Result<Value, CommandError> {
-    let decoded = payload::decode(bytes, REDIS_7_0_VERSION).map_err(|e| match e {
+    let decoded = payload::decode(bytes, FIELD_TTL_VERSION as u16).map_err(|e| match e {
         DumpError::TooShort(_) | DumpError::Version { .. } | DumpError::Checksum { .. } => {
             CommandError::other(BAD_FOOTER)
         }
         DumpError::Value(_) | DumpError::NotOneValue => CommandError::other(BAD_FORMAT),
     })?;
-    let known = decoded.rdb_type <= types::STREAM_LISTPACKS_2
+    // Redis 7.0's types and versions, and 7.4's hashes with field TTLs in their version 12.
+    let hash_ex =
+        (types::HASH_METADATA_PRE_GA..=types::HASH_LISTPACK_EX).contains(&decoded.rdb_type);
+    if decoded.version > REDIS_7_0_VERSION && !hash_ex {
+        return Err(CommandError::other(BAD_FOOTER));
+    }
+    let known = (decoded.rdb_type <= types::STREAM_LISTPACKS_2 || hash_ex)
         && !matches!(decoded.rdb_type, types::MODULE_PRE_GA | types::MODULE_2 | 8);
     if !known || decoded.value.is_empty_collection() || has_duplicates(&decoded) {
         return Err(CommandError::other(BAD_FORMAT));
@@ -363,14 +361,7 @@ fn build(ctx: &mut Ctx, key: &[u8], value: Value) -> Result<(), CommandError> {
             }
             built.store(ctx, key, 0).map(drop)
         }
-        Value::Hash(fields) => {
-            let limits = Hash::limits(ctx);
-            let mut hash = Hash::write_or_create(ctx, key)?;
-            for f in fields {
-                hash.set(ctx, limits, &f.field, f.value)?;
-            }
-            hash.save(ctx, 0).map(drop)
-        }
+        Value::Hash(fields) => hash_rdb::build(ctx, key, fields).map(drop),
         Value::Zset(members) => {
             let limits = ZSet::limits(ctx);
             let longest = members.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
