@@ -863,8 +863,15 @@ mod tests {
     #[test]
     fn embedded_data_decodes() {
         let all = all();
-        // `COMMAND COUNT` of redis-server 7.0.15.
-        assert_eq!(all.len(), 240);
+        // `COMMAND COUNT` of redis-server 7.0.15, plus 7.4's nine hash field expiry commands.
+        assert_eq!(all.len(), 240 + 9);
+        let hexpire = find("hexpire").unwrap();
+        assert_eq!(
+            (hexpire.arity, hexpire.first_key, hexpire.last_key, hexpire.step),
+            (-6, 1, 1, 1)
+        );
+        assert_eq!(hexpire.flags, WRITE | DENYOOM | FAST);
+        assert_eq!(find("httl").unwrap().flags, READONLY | FAST);
         assert!(all.windows(2).all(|w| w[0].name < w[1].name));
         let get = find("get").unwrap();
         assert_eq!(

@@ -18,8 +18,8 @@ use crate::support::server::{Flavor, Server};
 
 /// A far-future field expire time (2100-01-01), exact in milliseconds.
 const FAR_MS: i64 = 4_102_444_800_123;
-/// Fields of a hash big enough to be stored as element records (above 128).
-const BIG: usize = 200;
+/// Fields of a hash big enough to be stored as element records (above 512).
+const BIG: usize = 600;
 
 fn int(n: i64) -> Reply {
     Reply::Integer(n)
@@ -547,7 +547,7 @@ fn kill9_and_restart_keep_field_ttls() {
     call(&mut c, &["HPEXPIREAT", "small", &at, "FIELDS", "1", "f1"]);
     call(
         &mut c,
-        &["HPEXPIREAT", "big", &at, "FIELDS", "2", "f1", "f199"],
+        &["HPEXPIREAT", "big", &at, "FIELDS", "2", "f1", "f599"],
     );
     call(&mut c, &["HPEXPIRE", "big", "300", "FIELDS", "1", "f2"]);
     server.kill9();
@@ -563,7 +563,7 @@ fn kill9_and_restart_keep_field_ttls() {
     assert_eq!(
         call(
             &mut c,
-            &["HPEXPIRETIME", "big", "FIELDS", "2", "f1", "f199"]
+            &["HPEXPIRETIME", "big", "FIELDS", "2", "f1", "f599"]
         ),
         ints(&[FAR_MS, FAR_MS])
     );
@@ -584,7 +584,7 @@ fn save_at_version_12_keeps_field_ttls_and_version_9_refuses() {
     call(&mut c, &["HPEXPIREAT", "small", &at, "FIELDS", "1", "f1"]);
     call(
         &mut c,
-        &["HPEXPIREAT", "big", &at, "FIELDS", "2", "f1", "f199"],
+        &["HPEXPIREAT", "big", &at, "FIELDS", "2", "f1", "f599"],
     );
     call(&mut c, &["SET", "plain", "v"]);
     // Version 9 cannot hold them: SAVE fails, BGSAVE reports the failure, nothing is dropped.
@@ -627,7 +627,7 @@ fn save_at_version_12_keeps_field_ttls_and_version_9_refuses() {
     assert_eq!(
         call(
             &mut l,
-            &["HPEXPIRETIME", "big", "FIELDS", "3", "f0", "f1", "f199"]
+            &["HPEXPIRETIME", "big", "FIELDS", "3", "f0", "f1", "f599"]
         ),
         ints(&[-1, FAR_MS, FAR_MS])
     );

@@ -19,7 +19,7 @@
 //!
 //! BEHAVIOR. [`ListpackEx`] builds a type-25 blob triple by triple; [`relative_ttl`] is type 24's
 //! TTL form; [`fits_listpack`] says which form 7.4, with its default `hash-max-listpack-entries`
-//! (128) and `hash-max-listpack-value` (64), would hold a whole hash in. Times above 7.4's
+//! (512) and `hash-max-listpack-value` (64), would hold a whole hash in. Times above 7.4's
 //! `EB_EXPIRE_TIME_MAX` (2^48 - 1) are refused by 7.4's loader; writers never produce them
 //! because the commands cap times at 2^46 - 1.
 
@@ -27,7 +27,7 @@ use super::event::HashField;
 use crate::listpack;
 
 /// 7.4's default `hash-max-listpack-entries`.
-const LISTPACK_ENTRIES: usize = 128;
+const LISTPACK_ENTRIES: usize = 512;
 /// 7.4's default `hash-max-listpack-value`.
 const LISTPACK_VALUE: usize = 64;
 
@@ -107,7 +107,7 @@ mod tests {
         assert!(fits_listpack(&small));
         assert_eq!(min_expire(&small), 5);
         assert!(!fits_listpack(&[field("a", 65, None)]));
-        let many: Vec<HashField> = (0..129).map(|i| field(&i.to_string(), 1, None)).collect();
+        let many: Vec<HashField> = (0..513).map(|i| field(&i.to_string(), 1, None)).collect();
         assert!(!fits_listpack(&many));
         assert_eq!(min_expire(&many), 0);
     }

@@ -1232,7 +1232,7 @@ mod tests {
 
     #[test]
     fn hashes_with_field_ttls_need_version_12() {
-        for (n, rdb_type) in [(5, types::HASH_LISTPACK_EX), (300, types::HASH_METADATA)] {
+        for (n, rdb_type) in [(5, types::HASH_LISTPACK_EX), (600, types::HASH_METADATA)] {
             let value = hash_with_ttls(n);
             let mut old = Writer::new(WriterOptions::default()).unwrap();
             assert_eq!(
