@@ -867,7 +867,12 @@ mod tests {
         assert_eq!(all.len(), 240 + 9);
         let hexpire = find("hexpire").unwrap();
         assert_eq!(
-            (hexpire.arity, hexpire.first_key, hexpire.last_key, hexpire.step),
+            (
+                hexpire.arity,
+                hexpire.first_key,
+                hexpire.last_key,
+                hexpire.step
+            ),
             (-6, 1, 1, 1)
         );
         assert_eq!(hexpire.flags, WRITE | DENYOOM | FAST);
