@@ -20,11 +20,15 @@
 //! BEHAVIOR. [`ListpackEx`] builds a type-25 blob triple by triple; [`relative_ttl`] is type 24's
 //! TTL form; [`fits_listpack`] says which form 7.4, with its default `hash-max-listpack-entries`
 //! (512) and `hash-max-listpack-value` (64), would hold a whole hash in. Times above 7.4's
-//! `EB_EXPIRE_TIME_MAX` (2^48 - 1) are refused by 7.4's loader; writers never produce them
-//! because the commands cap times at 2^46 - 1.
+//! `EB_EXPIRE_TIME_MAX` (2^48 - 1, [`EXPIRE_TIME_MAX`]) are refused by 7.4's loader, and by
+//! [`super::Reader`] in types 22 and 24; writers never produce them because the commands cap
+//! times at 2^46 - 1.
 
 use super::event::HashField;
 use crate::listpack;
+
+/// The latest field expire time 7.4 loads (`EB_EXPIRE_TIME_MAX`, 2^48 - 1 ms).
+pub const EXPIRE_TIME_MAX: u64 = (1 << 48) - 1;
 
 /// 7.4's default `hash-max-listpack-entries`.
 const LISTPACK_ENTRIES: usize = 512;
