@@ -521,6 +521,20 @@ fn rename_copy_move_dump_restore_keep_field_ttls() {
         assert_eq!(times(&mut c, &renamed), want);
         call(&mut c, &["SELECT", "0"]);
     }
+    // Version 12 is accepted for hashes only: a string payload restamped 12 is refused as
+    // Redis 7.0 refuses it.
+    call(&mut c, &["SET", "s", "v"]);
+    let payload = call(&mut c, &["DUMP", "s"]);
+    let mut payload = payload.as_bytes().expect("DUMP payload").to_vec();
+    let n = payload.len();
+    payload[n - 10..n - 8].copy_from_slice(&12u16.to_le_bytes());
+    let crc = formats::rdb::crc64::checksum(&payload[..n - 8]);
+    payload[n - 8..].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        c.call(&[b"RESTORE".as_slice(), b"s2", b"0", &payload])
+            .expect("RESTORE"),
+        err("ERR DUMP payload version or checksum are wrong")
+    );
     // DEBUG DIGEST-VALUE sees the TTL markers: the copy equals the source, a plain hash differs.
     let digest = |c: &mut Conn, key: &str| call(c, &["DEBUG", "DIGEST-VALUE", key]);
     assert_eq!(

@@ -138,9 +138,8 @@ pub fn expire_fields(
         ctx.notify_in(db, notify::GENERIC, "del", key);
         return Ok(None);
     }
-    let dirty = ctx.dirty;
+    // No change counted (`save` with 0), as Redis counts none for expired fields.
     hash.save(ctx, 0)?;
-    ctx.dirty = dirty;
     Ok(ctx.txn.get(db, key)?.cloned())
 }
 
