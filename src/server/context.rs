@@ -154,7 +154,13 @@ impl<'a> Ctx<'a> {
                     && meta.field_expire_ms <= self.now_ms =>
             {
                 let meta = meta.clone();
-                return crate::commands::hash::store::expire_fields(self, db, key, meta);
+                return crate::commands::hash::store::expire_fields(
+                    self,
+                    db,
+                    key,
+                    meta,
+                    usize::MAX,
+                );
             }
             Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
             Some(_) => true,

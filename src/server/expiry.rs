@@ -11,7 +11,8 @@
 //! Hash fields with their own expire times (Redis 7.4) are reclaimed the same way: the engine
 //! indexes each hash by its earliest field expire time, and the cycle walks that index too,
 //! deleting the due fields of each hash it finds (the key with its last field) through the hash
-//! store, with `hexpired` events, exactly as a command touching the key would.
+//! store, with `hexpired` events, as a command touching the key would, but at most
+//! `FIELDS_PER_BATCH` fields of one hash per batch.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ use crate::persistence::rdb_save::internal_client;
 const FIELD_EXPIRE_CLIENT_ID: u64 = u64::MAX - 3;
 
 const KEYS_PER_BATCH: usize = 200;
+/// Hash fields one batch deletes from one hash at most (the rest wait for the next batch).
+const FIELDS_PER_BATCH: usize = 10_000;
 const CYCLE_BUDGET: Duration = Duration::from_millis(25);
 
 pub async fn run_active_expire(server: Arc<Server>) {
@@ -120,7 +123,7 @@ pub fn expire_fields_batch(server: &Server) -> Result<usize, engine::EngineError
         let outcome = if meta.is_expired(now) {
             ctx.lookup_in(db, &entry.key).map(|_| ())
         } else {
-            expire_fields(&mut ctx, db, &entry.key, meta).map(|_| ())
+            expire_fields(&mut ctx, db, &entry.key, meta, FIELDS_PER_BATCH).map(|_| ())
         };
         if let Err(e) = outcome {
             tracing::warn!("active field expiry: {e}");

@@ -109,20 +109,22 @@ impl InlineForm for Entry {
 
 /// Deletes the fields of the hash at (`db`, `key`) whose expire time has come (the key with
 /// them when none is left), given its metadata as stored; returns the metadata now live. Called
-/// by the keyspace lookup for a hash whose earliest field expire time has passed, and by the
-/// active expire cycle. The deleted fields are recorded for propagation
-/// (`Ctx::expired_fields`).
+/// by the keyspace lookup for a hash whose earliest field expire time has passed (every due
+/// field), and by the active expire cycle (at most `limit` of them per call, so that one huge
+/// hash cannot stall the server: its earliest time stays due and the next run goes on). The
+/// deleted fields are recorded for propagation (`Ctx::expired_fields`).
 pub fn expire_fields(
     ctx: &mut Ctx,
     db: usize,
     key: &[u8],
     meta: Meta,
+    limit: usize,
 ) -> Result<Option<Meta>, CommandError> {
     let Some(mut hash) = Hash::from_meta(ctx, key, Some(meta))? else {
         return Ok(None);
     };
     hash.db = db;
-    let expired = hash.take_expired(ctx)?;
+    let expired = hash.take_expired(ctx, limit)?;
     if expired.is_empty() {
         // Nothing was due after all: the stored earliest time was stale. Store it right.
         hash.meta.field_expire_ms = hash.min_field_expire(ctx)?;
@@ -369,8 +371,9 @@ impl<'k> Loaded<'k, Entry> {
         Ok(())
     }
 
-    /// Deletes every field whose expire time has come; returns their names.
-    fn take_expired(&mut self, ctx: &mut Ctx) -> Result<Vec<Vec<u8>>, CommandError> {
+    /// Deletes the fields whose expire time has come (an element-bodied hash's first `limit`
+    /// of them); returns their names.
+    fn take_expired(&mut self, ctx: &mut Ctx, limit: usize) -> Result<Vec<Vec<u8>>, CommandError> {
         let now = ctx.now_ms;
         let ex = self.elements_ex();
         let expired: Vec<Vec<u8>> = match &mut self.inline {
@@ -382,8 +385,8 @@ impl<'k> Loaded<'k, Entry> {
             }
             None if ex => {
                 let mut gone = Vec::new();
-                loop {
-                    let due = self.due_elements(ctx, now)?;
+                while gone.len() < limit {
+                    let due = self.due_elements(ctx, now, limit - gone.len())?;
                     if due.is_empty() {
                         break;
                     }
@@ -400,14 +403,15 @@ impl<'k> Loaded<'k, Entry> {
         Ok(expired)
     }
 
-    /// Up to a page of the fields of an [`ELEMENTS_EX`] hash due at `now`, earliest first.
-    fn due_elements(&self, ctx: &Ctx, now: i64) -> Result<Vec<Entry>, CommandError> {
+    /// Up to `limit` (and a page) of the fields of an [`ELEMENTS_EX`] hash due at `now`,
+    /// earliest first.
+    fn due_elements(&self, ctx: &Ctx, now: i64, limit: usize) -> Result<Vec<Entry>, CommandError> {
         let records = ctx.txn.element_range(
             self.instance(),
             Bound::Included(&[TTL_TAG][..]),
             Bound::Excluded(&[TTL_TAG + 1][..]),
             Order::Ascending,
-            PAGE,
+            limit.min(PAGE),
         )?;
         let mut out = Vec::new();
         for (raw, _) in records {
