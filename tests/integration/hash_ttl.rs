@@ -651,3 +651,61 @@ fn save_at_version_12_keeps_field_ttls_and_version_9_refuses() {
         Reply::Bulk(Some(b"listpackex".to_vec()))
     );
 }
+
+/// A file (written here by the RDB writer at version 12) whose hashes hold fields already past
+/// their time: those fields are skipped as a primary skips them, and a hash left without fields
+/// counts as an expired key.
+#[test]
+fn loading_skips_fields_already_expired() {
+    use formats::rdb::{HashField, KeyMeta, Value, Writer, WriterOptions};
+    let field = |name: &str, at: Option<i64>| HashField {
+        field: name.as_bytes().to_vec(),
+        value: b"v".to_vec(),
+        expire_at_ms: at,
+    };
+    let mut w = Writer::new(WriterOptions {
+        version: 12,
+        ..WriterOptions::default()
+    })
+    .expect("writer");
+    w.select_db(0, 2, 0).expect("select");
+    let mixed = Value::Hash(vec![
+        field("old", Some(1000)),
+        field("new", Some(FAR_MS)),
+        field("plain", None),
+    ]);
+    let gone = Value::Hash(vec![field("old", Some(1000))]);
+    w.write_key_value(b"mixed", KeyMeta::default(), &mixed)
+        .expect("mixed");
+    w.write_key_value(b"gone", KeyMeta::default(), &gone)
+        .expect("gone");
+    let mut file = w.take_output();
+    file.extend(w.finish().expect("finish"));
+    let builder = Server::builder(Flavor::Rockslot);
+    let data = builder.root().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(data.join("dump.rdb"), &file).expect("dump.rdb");
+    let server = builder.start();
+    let mut c = server.conn();
+    assert_eq!(call(&mut c, &["DBSIZE"]), int(1));
+    assert_eq!(
+        call(
+            &mut c,
+            &[
+                "HPEXPIRETIME",
+                "mixed",
+                "FIELDS",
+                "3",
+                "old",
+                "new",
+                "plain"
+            ]
+        ),
+        ints(&[-2, FAR_MS, -1])
+    );
+    assert!(
+        server.log().contains("keys loaded: 1, keys expired: 1"),
+        "{}",
+        server.log_tail(10)
+    );
+}
