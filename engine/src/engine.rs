@@ -14,7 +14,7 @@ use rocksdb::{
 };
 
 use crate::compaction::{Reclaimer, StaleElementsFactory};
-use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, TAG_META};
+use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES, TAG_META};
 use crate::meta_cache::MetaCache;
 use crate::{EngineError, Meta, Result, Snapshot};
 
@@ -230,6 +230,7 @@ impl Engine {
         let mut descriptors = vec![
             ColumnFamilyDescriptor::new(CF_DEFAULT, cf_opts(false)),
             ColumnFamilyDescriptor::new(CF_EXPIRES, cf_opts(false)),
+            ColumnFamilyDescriptor::new(CF_FIELD_EXPIRES, cf_opts(false)),
         ];
         descriptors.extend(family_names.iter().map(|n| {
             let mut o = cf_opts(true);
@@ -489,7 +490,7 @@ impl Engine {
 
     /// Flushes memtables to SST files (used at clean shutdown so restarts replay no WAL).
     pub fn flush(&self) -> Result<()> {
-        let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES];
+        let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES];
         names.extend(self.family_names.iter().map(String::as_str));
         for name in names {
             self.db.flush_cf(self.cf(name))?;
@@ -585,7 +586,17 @@ impl Engine {
 
     /// Expire index entries due at `now_ms`, oldest first, at most `limit`.
     pub fn due_expires(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExpire>> {
-        let mut iter = self.db.raw_iterator_cf(self.cf(CF_EXPIRES));
+        self.due_in(CF_EXPIRES, now_ms, limit)
+    }
+
+    /// Field-expire index entries due at `now_ms` (keys with an element whose own expire time
+    /// has passed, see [`Meta::field_expire_ms`]), oldest first, at most `limit`.
+    pub fn due_field_expires(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExpire>> {
+        self.due_in(CF_FIELD_EXPIRES, now_ms, limit)
+    }
+
+    fn due_in(&self, family: &str, now_ms: i64, limit: usize) -> Result<Vec<DueExpire>> {
+        let mut iter = self.db.raw_iterator_cf(self.cf(family));
         iter.seek_to_first();
         let mut out = Vec::new();
         while let Some(raw) = iter.key() {
@@ -629,7 +640,7 @@ impl Engine {
 
     /// An integer RocksDB property summed over every family (for INFO).
     pub fn property_sum(&self, name: &str) -> u64 {
-        let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES];
+        let mut names: Vec<&str> = vec![CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES];
         names.extend(self.family_names.iter().map(String::as_str));
         names
             .into_iter()

@@ -10,6 +10,8 @@
 //!   is created (default 16, at most 64 in total with the other families) and recorded in the
 //!   layout record.
 //! - `expires`: the expire index, ordered by expire time.
+//! - `field-expires`: the field-expire index of collections whose elements expire on their own
+//!   (hashes with field TTLs), keyed like `expires` by each key's earliest element expire time.
 //!
 //! KEYS INSIDE A SLOT FAMILY. Every record starts with its 2-byte big-endian slot, so per-slot
 //! work (count, list, drop, export) is a range operation:
@@ -29,6 +31,7 @@ use formats::slot::SLOT_COUNT;
 
 pub const CF_DEFAULT: &str = "default";
 pub const CF_EXPIRES: &str = "expires";
+pub const CF_FIELD_EXPIRES: &str = "field-expires";
 /// Default number of slot families for a new data directory.
 pub const DEFAULT_SLOT_FAMILIES: u16 = 16;
 /// Most slot families a data directory may have (64 families in total, minus the fixed ones).

@@ -5,6 +5,9 @@
 //! For strings the body is the value itself, so a GET is one point lookup. For collections the
 //! body is `version(8) | count(8) | extra`, where `version` identifies this instance's element
 //! records and `extra` is kind-specific (list head/tail sequence numbers, stream ids, ...).
+//! A collection whose own elements carry expire times (a Redis 7.4 hash with field TTLs) sets
+//! the kind byte's high bit, and 8 more bytes follow `count`: the earliest of those times
+//! ([`Meta::field_expire_ms`]), which the field-expire index keys on.
 //!
 //! The kind codes are Redis's object type codes (OBJ_STRING = 0, ...), fixed forever.
 
@@ -58,6 +61,9 @@ pub struct Meta {
     pub version: u64,
     /// Collection element count (0 for strings).
     pub count: u64,
+    /// For a collection whose elements expire on their own (hash fields with TTLs): the
+    /// earliest element expire time in Unix milliseconds; 0 means none. Always 0 for strings.
+    pub field_expire_ms: i64,
     /// String value, or kind-specific collection data.
     pub body: Vec<u8>,
     /// How Redis would hold this string (OBJECT ENCODING depends on how the value was made).
@@ -77,7 +83,7 @@ pub enum StringForm {
 }
 
 const HEADER_BYTES: usize = 9;
-/// Kind-byte bits for [`StringForm`].
+/// Kind-byte bits for [`StringForm`]; on a collection, [`RAW_BIT`] flags a field expire time.
 const RAW_BIT: u8 = 0x80;
 const NOT_INT_BIT: u8 = 0x40;
 const COLLECTION_BYTES: usize = 16;
@@ -89,6 +95,7 @@ impl Meta {
             expire_at_ms,
             version: 0,
             count: 0,
+            field_expire_ms: 0,
             body: value,
             string_form: StringForm::Encoded,
         }
@@ -101,6 +108,7 @@ impl Meta {
             expire_at_ms: 0,
             version,
             count,
+            field_expire_ms: 0,
             body,
             string_form: StringForm::Encoded,
         }
@@ -120,7 +128,9 @@ impl Meta {
         let mut out = Vec::with_capacity(
             HEADER_BYTES + if collection { COLLECTION_BYTES } else { 0 } + self.body.len(),
         );
+        let field_expire = collection && self.field_expire_ms != 0;
         let form_bits = match self.string_form {
+            _ if field_expire => RAW_BIT,
             StringForm::Encoded => 0,
             StringForm::NotInt => NOT_INT_BIT,
             StringForm::Raw => RAW_BIT,
@@ -130,6 +140,9 @@ impl Meta {
         if collection {
             out.extend_from_slice(&self.version.to_be_bytes());
             out.extend_from_slice(&self.count.to_be_bytes());
+            if field_expire {
+                out.extend_from_slice(&self.field_expire_ms.to_be_bytes());
+            }
         }
         out.extend_from_slice(&self.body);
         out
@@ -183,12 +196,22 @@ impl Meta {
         }
         let version = u64::from_be_bytes(rest[..8].try_into().map_err(|_| corrupt("version"))?);
         let count = u64::from_be_bytes(rest[8..16].try_into().map_err(|_| corrupt("count"))?);
+        let (field_expire_ms, body) = if raw[0] & RAW_BIT != 0 {
+            let at = rest
+                .get(16..24)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| corrupt("field expire time"))?;
+            (i64::from_be_bytes(at), &rest[24..])
+        } else {
+            (0, &rest[16..])
+        };
         Ok(Meta {
             kind,
             expire_at_ms,
             version,
             count,
-            body: rest[16..].to_vec(),
+            field_expire_ms,
+            body: body.to_vec(),
             string_form: StringForm::Encoded,
         })
     }
@@ -211,6 +234,12 @@ mod tests {
         }
         let h = Meta::collection(Kind::Hash, 77, 3, vec![1, 2]);
         assert_eq!(Meta::decode(&h.encode()).unwrap(), h);
+        let with_fields = Meta {
+            field_expire_ms: 1_700_000_000_000,
+            ..h.clone()
+        };
+        assert_eq!(Meta::decode(&with_fields.encode()).unwrap(), with_fields);
+        assert_eq!(Meta::peek_version(&with_fields.encode()).unwrap(), Some(77));
         assert!(Meta::decode(&[9, 0]).is_err());
         assert!(Meta::decode(&[1; 12]).is_err());
         assert_eq!(Meta::peek_version(&h.encode()).unwrap(), Some(77));

@@ -3,7 +3,7 @@
 //!
 //! Reads see the transaction's own writes. Nothing reaches RocksDB before [`Txn::commit`], which
 //! writes, in one atomic batch: the range deletions of flushed databases, every changed metadata
-//! record, the expire index entries that changed with them, the key counters of every touched
+//! record, the expire and field-expire index entries that changed with them, the key counters of every touched
 //! (database, slot), the database map if SWAPDB changed it, and the replication position. The node
 //! serialises command execution, so a transaction never races another writer; the engine still
 //! takes its commit lock so that counters and batch order agree even if it did not.
@@ -15,7 +15,7 @@ use formats::slot::{key_slot, SLOT_COUNT};
 use rocksdb::WriteBatch;
 
 use crate::elements::ElementOverlay;
-use crate::layout::{self, CF_DEFAULT, CF_EXPIRES};
+use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES};
 use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem, Snapshot};
 
 struct Entry {
@@ -23,6 +23,7 @@ struct Entry {
     /// this transaction), and its expire then: all the commit needs for counters and the index.
     original_exists: bool,
     original_expire_ms: i64,
+    original_field_expire_ms: i64,
     current: Option<Meta>,
     dirty: bool,
     /// When the key was first written in this transaction (an ordinal): keys changed by a
@@ -65,6 +66,7 @@ pub struct Txn<'e> {
     pub(crate) elements: ElementOverlay,
     db_map: Option<Vec<u8>>,
     stale_hints: Vec<Vec<u8>>,
+    stale_field_hints: Vec<Vec<u8>>,
     /// (replication ID, offset) this batch brings the data to.
     repl: Option<ReplPosition>,
     /// A new function libraries record (`Some(None)` deletes it).
@@ -84,6 +86,7 @@ impl<'e> Txn<'e> {
             elements: ElementOverlay::new(),
             db_map: None,
             stale_hints: Vec::new(),
+            stale_field_hints: Vec::new(),
             repl: None,
             functions: None,
             snapshot: None,
@@ -120,6 +123,7 @@ impl<'e> Txn<'e> {
             let entry = Entry {
                 original_exists: original.is_some(),
                 original_expire_ms: original.as_ref().map_or(0, |m| m.expire_at_ms),
+                original_field_expire_ms: original.as_ref().map_or(0, |m| m.field_expire_ms),
                 current: original,
                 dirty: false,
                 first_written: 0,
@@ -200,6 +204,11 @@ impl<'e> Txn<'e> {
     /// Drops an expire index entry that no longer matches its key.
     pub fn drop_expire_hint(&mut self, raw: Vec<u8>) {
         self.stale_hints.push(raw);
+    }
+
+    /// Drops a field-expire index entry that no longer matches its key.
+    pub fn drop_field_expire_hint(&mut self, raw: Vec<u8>) {
+        self.stale_field_hints.push(raw);
     }
 
     /// Records the replication (and AOF) position this batch brings the data to. It is written
@@ -354,6 +363,7 @@ impl<'e> Txn<'e> {
         let mut batch = WriteBatch::default();
         let default_cf = engine.cf(CF_DEFAULT);
         let expires_cf = engine.cf(CF_EXPIRES);
+        let field_expires_cf = engine.cf(CF_FIELD_EXPIRES);
 
         // (physical db, slot) → new (keys, expires).
         let mut counts: HashMap<(u8, u16), (i64, i64)> = HashMap::new();
@@ -399,6 +409,9 @@ impl<'e> Txn<'e> {
         for hint in &self.stale_hints {
             batch.delete_cf(expires_cf, hint);
         }
+        for hint in &self.stale_field_hints {
+            batch.delete_cf(field_expires_cf, hint);
+        }
         // Metadata records in storage order: each memtable then takes its inserts in ascending
         // order and reuses its last insert position (a batch of keys from all over the slot
         // space costs a fresh skiplist descent per record otherwise).
@@ -432,6 +445,21 @@ impl<'e> Txn<'e> {
                 batch.put_cf(
                     expires_cf,
                     layout::expire_key(new_expire, physical, key),
+                    [],
+                );
+            }
+            let old_field = entry.original_field_expire_ms;
+            let new_field = entry.current.as_ref().map_or(0, |m| m.field_expire_ms);
+            if old_field != new_field && old_field != 0 {
+                batch.delete_cf(
+                    field_expires_cf,
+                    layout::expire_key(old_field, physical, key),
+                );
+            }
+            if new_field != 0 && (old_field != new_field || !entry.original_exists) {
+                batch.put_cf(
+                    field_expires_cf,
+                    layout::expire_key(new_field, physical, key),
                     [],
                 );
             }

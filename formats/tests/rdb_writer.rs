@@ -36,13 +36,15 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The version a dump is written with: 10 when a stream carries 7.0 metadata, else 9.
+/// The version a dump is written with: 12 when a hash has field TTLs (Redis 7.4's), 10 when a
+/// stream carries 7.0 metadata, else 9.
 fn version_for(records: &[Record]) -> u32 {
-    let needs_10 = records.iter().any(|r| match &r.value {
-        Value::Stream(s) => s.meta.is_some_and(|m| m.first_id.is_some()),
-        _ => false,
-    });
-    if needs_10 {
+    let needs = |wanted: fn(&Value) -> bool| records.iter().any(|r| wanted(&r.value));
+    if needs(|v| matches!(v, Value::Hash(h) if formats::rdb::writer::has_field_ttls(h))) {
+        12
+    } else if needs(
+        |v| matches!(v, Value::Stream(s) if s.meta.is_some_and(|m| m.first_id.is_some())),
+    ) {
         10
     } else {
         9
@@ -86,29 +88,13 @@ fn write_into(w: &mut Writer, dump: &Dump) -> Vec<u8> {
             lru_idle_s: r.header.lru_idle_s,
             lfu_freq: r.header.lfu_freq,
         };
-        // Field TTLs cannot be written (see `hash_field_ttls_are_refused_not_dropped`); `canon`
-        // drops them from what is compared.
-        w.write_key_value(&r.header.key, meta, &without_field_ttls(&r.value))
+        // Field TTLs need version 12 (see `hash_field_ttls_are_refused_not_dropped`), which
+        // `version_for` picks for files that have them.
+        w.write_key_value(&r.header.key, meta, &r.value)
             .unwrap_or_else(|e| panic!("key {:?}: {e}", String::from_utf8_lossy(&r.header.key)));
         out.extend(w.take_output());
     }
     out
-}
-
-/// A hash without its fields' expire times; other values as they are.
-fn without_field_ttls(value: &Value) -> Value {
-    match value {
-        Value::Hash(fields) => Value::Hash(
-            fields
-                .iter()
-                .map(|f| HashField {
-                    expire_at_ms: None,
-                    ..f.clone()
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 #[test]
@@ -151,8 +137,8 @@ fn hash_field_ttls_are_refused_not_dropped() {
 }
 
 /// A value in a form that compares with `==`: unordered collections sorted; what our written
-/// version cannot carry (hash field TTLs of 7.4, consumer active times of 7.4) dropped; stream
-/// metadata with the defaults a 7.0 loader fills in.
+/// version cannot carry (consumer active times of 7.4) dropped; stream metadata with the
+/// defaults a 7.0 loader fills in.
 fn canon(value: &Value) -> Value {
     match value {
         Value::Set(s) => {
@@ -161,13 +147,7 @@ fn canon(value: &Value) -> Value {
             Value::Set(s)
         }
         Value::Hash(h) => {
-            let mut h: Vec<HashField> = h
-                .iter()
-                .map(|f| HashField {
-                    expire_at_ms: None,
-                    ..f.clone()
-                })
-                .collect();
+            let mut h: Vec<HashField> = h.clone();
             h.sort_by(|a, b| a.field.cmp(&b.field));
             Value::Hash(h)
         }

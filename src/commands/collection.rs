@@ -29,6 +29,23 @@ pub trait InlineForm: Sized {
     fn decode(raw: &[u8]) -> Result<Vec<Self>, CommandError>;
     /// Encodes the inline entries as a whole body, [`INLINE`] tag included.
     fn encode(entries: &[Self]) -> Vec<u8>;
+
+    /// Decodes a whole stored body: `Some(entries)` for an inline one, `None` for one whose
+    /// entries are element records. Types with more body tags than [`INLINE`] and [`ELEMENTS`]
+    /// (hashes with field TTLs) say how those decode.
+    fn decode_body(body: &[u8]) -> Result<Option<Vec<Self>>, CommandError> {
+        match body.first() {
+            Some(&INLINE) => Ok(Some(Self::decode(&body[1..])?)),
+            Some(&ELEMENTS) => Ok(None),
+            _ => Err(corrupt(Self::WHAT, "unknown body tag")),
+        }
+    }
+
+    /// Brings type-specific metadata up to date before the value is stored (a hash's earliest
+    /// field expire time).
+    fn before_save(_value: &mut Loaded<'_, Self>, _ctx: &Ctx) -> Result<(), CommandError> {
+        Ok(())
+    }
 }
 
 /// Redis's listpack conversion thresholds of one type (`*-max-listpack-entries`,
@@ -46,6 +63,9 @@ pub struct Loaded<'k, T> {
     pub meta: Meta,
     /// The entries of an inline collection in order; `None` for an element-bodied one.
     pub(crate) inline: Option<Vec<T>>,
+    /// The body tag stored while the entries are element records ([`ELEMENTS`], or a
+    /// type-specific one).
+    pub(crate) elements_tag: u8,
 }
 
 impl<'k, T: InlineForm> Loaded<'k, T> {
@@ -75,16 +95,17 @@ impl<'k, T: InlineForm> Loaded<'k, T> {
         if meta.kind != T::KIND {
             return Err(CommandError::WrongType);
         }
-        let inline = match meta.body.first() {
-            Some(&INLINE) => Some(T::decode(&meta.body[1..])?),
-            Some(&ELEMENTS) => None,
-            _ => return Err(corrupt(T::WHAT, "unknown body tag")),
+        let inline = T::decode_body(&meta.body)?;
+        let elements_tag = match (&inline, meta.body.first()) {
+            (None, Some(&tag)) => tag,
+            _ => ELEMENTS,
         };
         Ok(Some(Loaded {
             key,
             db: ctx.db(),
             meta,
             inline,
+            elements_tag,
         }))
     }
 
@@ -129,9 +150,10 @@ impl<'k, T: InlineForm> Loaded<'k, T> {
         if deleted {
             ctx.delete_in(self.db, self.key)?;
         } else {
+            T::before_save(&mut self, ctx)?;
             self.meta.body = match &self.inline {
                 Some(entries) => T::encode(entries),
-                None => vec![ELEMENTS],
+                None => vec![self.elements_tag],
             };
             ctx.put_in(self.db, self.key, self.meta)?;
         }

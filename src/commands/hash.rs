@@ -1,5 +1,8 @@
 //! Hash commands: HSET / HMSET, HSETNX, HGET, HMGET, HDEL, HLEN, HSTRLEN, HEXISTS, HGETALL,
-//! HKEYS, HVALS, HINCRBY, HINCRBYFLOAT, HSCAN and HRANDFIELD, with Redis 7.0's `t_hash.c` rules.
+//! HKEYS, HVALS, HINCRBY, HINCRBYFLOAT, HSCAN and HRANDFIELD, with Redis 7.0's `t_hash.c` rules,
+//! and Redis 7.4's per-field expire times ([`ttl`]): a field whose time has come is gone for
+//! every command, HSET and HSETNX give a field no expire time (HSET removes one it had), HINCRBY
+//! and HINCRBYFLOAT keep it.
 //!
 //! The storage forms and their conversion live in [`store`]. Reads count keyspace hits and
 //! misses; writes look the key up "for write" and count one change per field written or
@@ -10,7 +13,9 @@
 //! HSCAN returns a whole inline hash at once with cursor 0, as Redis does for listpacks, and
 //! pages through an element-bodied one with cursors from the shared SCAN cursor map.
 
+pub(crate) mod rdb;
 pub(crate) mod store;
+pub(crate) mod ttl;
 
 use bytes::Bytes;
 use formats::resp::Reply;
@@ -25,7 +30,14 @@ use crate::error::{CommandError, CommandResult};
 use crate::server::{notify, Ctx};
 use store::{Hash, Pair};
 
-pub use store::ELEMENTS;
+/// The encoding Redis reports for a hash with this metadata (OBJECT ENCODING).
+pub fn encoding_name(meta: &engine::Meta) -> &'static str {
+    match meta.body.first() {
+        Some(&store::ELEMENTS | &store::ELEMENTS_EX) => "hashtable",
+        Some(&store::INLINE_EX) => "listpackex",
+        _ => "listpack",
+    }
+}
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("hset", hset),
@@ -193,7 +205,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let sum = current
         .checked_add(increment)
         .ok_or(CommandError::Overflow)?;
-    hash.set(ctx, limits, &args[2], sum.to_string().into_bytes())?;
+    hash.put(ctx, limits, &args[2], sum.to_string().into_bytes(), true)?;
     hash.save(ctx, 1)?;
     ctx.notify(notify::HASH, "hincrby", &args[1]);
     Ok(Reply::Integer(sum))
@@ -218,7 +230,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         .checked_add(increment)
         .ok_or_else(|| CommandError::other("ERR increment would produce NaN or Infinity"))?;
     let text = sum.to_human().into_bytes();
-    hash.set(ctx, limits, &args[2], text.clone())?;
+    hash.put(ctx, limits, &args[2], text.clone(), true)?;
     hash.save(ctx, 1)?;
     ctx.notify(notify::HASH, "hincrbyfloat", &args[1]);
     // The result, not the float arithmetic, is propagated: HSET key field value.

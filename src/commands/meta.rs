@@ -20,6 +20,10 @@
 //!
 //! The stored `info` and `docs` replies are what `COMMAND INFO` / `COMMAND DOCS` send; the
 //! command table trims their subcommand lists to the subcommands rockslot implements.
+//!
+//! Redis 7.4's hash field expiry commands (HEXPIRE and the rest), which 7.0.15 lacks, come from a
+//! second file in the same format, built from 7.4's command JSON by
+//! `tools/gen-hfe-command-meta`.
 
 use std::sync::OnceLock;
 
@@ -32,6 +36,8 @@ use crate::error::CommandError;
 
 /// The stored replies, see `tools/gen-command-meta`.
 const DATA: &[u8] = include_bytes!("redis-7.0.15-commands.resp");
+/// Redis 7.4's hash field expiry commands, see `tools/gen-hfe-command-meta`.
+const HFE_DATA: &[u8] = include_bytes!("redis-7.4-hash-field-expiry-commands.resp");
 
 // Command flags. The bit positions follow Redis's `CMD_*` constants in server.h.
 pub const WRITE: u64 = 1 << 0;
@@ -299,10 +305,16 @@ fn malformed(what: impl std::fmt::Display) -> MetaError {
     MetaError(what.to_string())
 }
 
-/// Every command of Redis 7.0.15, sorted by name.
+/// Every command of Redis 7.0.15 and 7.4's hash field expiry commands, sorted by name.
 pub fn all() -> &'static [CommandMeta] {
     static ALL: OnceLock<Vec<CommandMeta>> = OnceLock::new();
-    ALL.get_or_init(|| match load(DATA) {
+    let both = || -> Result<Vec<CommandMeta>, MetaError> {
+        let mut all = load(DATA)?;
+        all.extend(load(HFE_DATA)?);
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    };
+    ALL.get_or_init(|| match both() {
         Ok(all) => all,
         // The data is compiled in and checked by the tests below; failing here is a build bug.
         Err(e) => panic!("embedded {e}"),
@@ -851,8 +863,20 @@ mod tests {
     #[test]
     fn embedded_data_decodes() {
         let all = all();
-        // `COMMAND COUNT` of redis-server 7.0.15.
-        assert_eq!(all.len(), 240);
+        // `COMMAND COUNT` of redis-server 7.0.15, plus 7.4's nine hash field expiry commands.
+        assert_eq!(all.len(), 240 + 9);
+        let hexpire = find("hexpire").unwrap();
+        assert_eq!(
+            (
+                hexpire.arity,
+                hexpire.first_key,
+                hexpire.last_key,
+                hexpire.step
+            ),
+            (-6, 1, 1, 1)
+        );
+        assert_eq!(hexpire.flags, WRITE | DENYOOM | FAST);
+        assert_eq!(find("httl").unwrap().flags, READONLY | FAST);
         assert!(all.windows(2).all(|w| w[0].name < w[1].name));
         let get = find("get").unwrap();
         assert_eq!(

@@ -43,6 +43,7 @@ pub fn registrations() -> Vec<(&'static str, Handler)> {
         function::COMMANDS,
         geo::COMMANDS,
         hash::COMMANDS,
+        hash::ttl::COMMANDS,
         hll::COMMANDS,
         info::COMMANDS,
         keys::COMMANDS,

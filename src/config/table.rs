@@ -13,6 +13,9 @@
 //! REWRITE lines in the order of a hash table seeded randomly at each start, so no order is
 //! canonical; rockslot uses this one everywhere so its replies are stable.
 //!
+//! One directive is rockslot's own, hidden from CONFIG GET patterns as Redis's hidden ones are:
+//! `rdb-version`, the RDB version SAVE and BGSAVE write (9 by default, up to 12).
+//!
 //! Directives that only exist in config files (`include`, `rename-command`, `user`,
 //! `loadmodule`, `sentinel`, module `name.option` lines) have no entry: the parser handles them.
 
@@ -378,6 +381,17 @@ pub static DIRECTIVES: &[Directive] = &[
     yes_no("aof-disable-auto-gc", None, EFFECTIVE, false),
     yes_no("replica-ignore-disk-write-errors", None, 0, false),
     yes_no("lua-enable-deprecated-api", None, IMMUTABLE | HIDDEN, false),
+    // rockslot's own: the RDB version SAVE and BGSAVE write (9: every Redis from 6.0 loads it;
+    // 12: Redis 7.4's, the first that keeps hash field expire times). Hidden, so CONFIG GET
+    // patterns answer exactly as Redis 7.0.15 does.
+    signed(
+        "rdb-version",
+        None,
+        HIDDEN | EFFECTIVE,
+        (9, 12),
+        9,
+        NumFormat::Plain,
+    ),
     // Strings.
     text("aclfile", IMMUTABLE, "", StrCheck::None),
     optional("unixsocket", None, IMMUTABLE, StrCheck::None),
@@ -980,6 +994,7 @@ mod tests {
             .map(|d| d.name)
             .collect();
         let expected: HashSet<&str> = [
+            "rdb-version",
             "port",
             "bind",
             "dir",

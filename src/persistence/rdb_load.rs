@@ -11,12 +11,14 @@
 //! entry IDs, XSETID with the stream's metadata, XGROUP CREATE with each group's last ID and
 //! read counter, and XCLAIM ... FORCE JUSTID with each pending entry's owner, delivery time and
 //! count (Redis's own AOF rewrite uses the same forms); then PEXPIREAT. Keys whose expire time
-//! has passed are skipped, as a Redis primary skips them.
+//! has passed are skipped, as a Redis primary skips them. Hash fields with their own expire
+//! time (Redis 7.4) follow their HSET as HPEXPIREAT; a field whose time has passed is skipped
+//! as a primary skips it, and a hash left without fields counts as an expired key.
 //!
 //! Crash safety: a synced "loading" mark is written before the first key and removed, after a
 //! flush, once the last key is in. A node that dies meanwhile finds the mark at its next start,
 //! empties the data and loads the file again, so a prefix of a file is never served. A file
-//! the reader refuses (corruption, a version above 10, module data) empties what was loaded
+//! the reader refuses (corruption, a version above 12, module data) empties what was loaded
 //! and stops the node with the reader's error, as Redis refuses to start.
 //!
 //! The AOF loader replays an AOF's RDB part (a 7.0 base file or a pre-7.0 preamble) through the
@@ -36,15 +38,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use engine::{Meta, Txn};
 use formats::rdb::{
-    Event, KeyHeader, Kind, Options, PendingEntry, Poll, Reader, StreamId, ValuePart,
+    Event, HashField, KeyHeader, Kind, Options, PendingEntry, Poll, Reader, StreamId, ValuePart,
 };
 use formats::resp::Reply;
 use thiserror::Error;
 
 use crate::server::{dispatch, unix_ms, Server, Shared};
 
-/// The newest RDB version Redis 7.0 loads.
-const MAX_VERSION: u32 = 10;
+/// The newest RDB version loaded: Redis 7.4's, whose hashes may carry field TTLs.
+const MAX_VERSION: u32 = formats::rdb::MAX_VERSION;
 /// Bytes read from the file at a time.
 const CHUNK_BYTES: usize = 1 << 20;
 /// Elements carried by one replayed command.
@@ -190,6 +192,9 @@ struct Loader<'s> {
     consumer: Option<Vec<u8>>,
     /// Whether the current stream key exists yet (XADD creates it; an empty stream does not).
     stream_created: bool,
+    /// Whether the current hash got a field, and whether fields of it were skipped as expired.
+    hash_written: bool,
+    hash_fields_expired: bool,
     /// Strings (most keys of most files) skip the dispatcher: they are written straight into
     /// one engine transaction per [`STRINGS_PER_BATCH`] keys, exactly as SET stores them.
     strings: Option<(Txn<'s>, usize)>,
@@ -211,6 +216,8 @@ impl<'s> Loader<'s> {
             group: None,
             consumer: None,
             stream_created: false,
+            hash_written: false,
+            hash_fields_expired: false,
             strings: None,
             existing: None,
             report: LoadReport::default(),
@@ -377,6 +384,8 @@ impl<'s> Loader<'s> {
         self.group = None;
         self.consumer = None;
         self.stream_created = false;
+        self.hash_written = false;
+        self.hash_fields_expired = false;
         self.key = Some(header);
         Ok(())
     }
@@ -394,6 +403,10 @@ impl<'s> Loader<'s> {
         let Some(header) = self.key.take() else {
             return Ok(());
         };
+        if header.kind == Kind::Hash && self.hash_fields_expired && !self.hash_written {
+            self.report.expired += 1;
+            return Ok(());
+        }
         // A string's expire time went into its record with it.
         if let (Some(t), false) = (header.expire_at_ms, header.kind == Kind::String) {
             self.run(&[
@@ -412,14 +425,7 @@ impl<'s> Loader<'s> {
             ValuePart::String(value) => self.put_string(header, value),
             ValuePart::ListItems(items) => self.bulk(b"RPUSH", key, items),
             ValuePart::SetMembers(members) => self.bulk(b"SADD", key, members),
-            ValuePart::HashFields(fields) => self.bulk(
-                b"HSET",
-                key,
-                fields
-                    .into_iter()
-                    .flat_map(|f| [f.field, f.value])
-                    .collect(),
-            ),
+            ValuePart::HashFields(fields) => self.hash_fields(key, fields),
             ValuePart::ZsetMembers(members) => self.bulk(
                 b"ZADD",
                 key,
@@ -531,6 +537,44 @@ impl<'s> Loader<'s> {
             b"JUSTID".to_vec(),
         ];
         self.run(&args)
+    }
+
+    /// HSET of the fields still alive, then HPEXPIREAT of those with an expire time.
+    fn hash_fields(&mut self, key: &[u8], fields: Vec<HashField>) -> Result<(), LoadError> {
+        let now = unix_ms();
+        let before = fields.len();
+        let fields: Vec<HashField> = fields
+            .into_iter()
+            .filter(|f| f.expire_at_ms.is_none_or(|t| t > now))
+            .collect();
+        self.hash_fields_expired |= fields.len() < before;
+        if fields.is_empty() {
+            return Ok(());
+        }
+        self.hash_written = true;
+        let with_ttl: Vec<(i64, Vec<u8>)> = fields
+            .iter()
+            .filter_map(|f| f.expire_at_ms.map(|t| (t, f.field.clone())))
+            .collect();
+        let pairs = fields
+            .into_iter()
+            .flat_map(|f| [f.field, f.value])
+            .collect();
+        self.bulk(b"HSET", key, pairs)?;
+        // One command per run of equal times, fields in reverse: HPEXPIREAT places each field
+        // before the first with a time no earlier, so this rebuilds the file's order.
+        for run in with_ttl.chunk_by(|a, b| a.0 == b.0) {
+            let mut args = vec![
+                b"HPEXPIREAT".to_vec(),
+                key.to_vec(),
+                run[0].0.to_string().into_bytes(),
+                b"FIELDS".to_vec(),
+                run.len().to_string().into_bytes(),
+            ];
+            args.extend(run.iter().rev().map(|(_, f)| f.clone()));
+            self.run(&args)?;
+        }
+        Ok(())
     }
 
     /// Runs `command key` over `items` in chunks.

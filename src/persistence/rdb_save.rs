@@ -18,6 +18,9 @@
 //! sorted-set types; streams as Redis 6.2 wrote them (type 15), so their 7.0 counters
 //! (entries-added, max-deleted-entry-id) are derived again by the loader, as Redis 7.0 does when
 //! it loads a 6.2 file. Keys already expired are left out, as a loader would drop them.
+//! The `rdb-version` directive raises the version (up to 12, Redis 7.4's, which keeps hash
+//! field expire times); at a version below 12 a hash with field expire times fails the save
+//! with the writer's error rather than lose them.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -30,6 +33,7 @@ use engine::{Kind, Meta, Order, Txn};
 use formats::rdb::dump::REDIS_7_0_VERSION;
 use formats::rdb::writer::{
     estimate_entries_read, stream_fits_version9, ReplicationAux, StandardAux, DEFAULT_VERSION,
+    FIELD_TTL_VERSION,
 };
 use formats::rdb::{
     ConsumerHeader, KeyMeta, PendingEntry, StreamEntry, StreamGroupHeader, StreamMeta, ValueStart,
@@ -39,7 +43,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 
 use crate::commands::function::library::Libraries;
-use crate::commands::hash::store::{self as hash, Hash};
+use crate::commands::hash;
 use crate::commands::keys::WALK_CHUNK;
 use crate::commands::list::store::{End, List};
 use crate::commands::set::value as set;
@@ -269,7 +273,9 @@ fn write_rdb(
     let mut ctx = Ctx::new(server, &mut shared, &mut client, unix_ms());
     ctx.txn = Txn::over_snapshot(&server.engine, snapshot);
     let ctx = &mut ctx;
+    let version = ctx.server.config.read().get_int("rdb-version");
     let options = WriterOptions {
+        version: u32::try_from(version).unwrap_or(0),
         lossy_streams: true,
         ..WriterOptions::default()
     };
@@ -385,24 +391,9 @@ pub fn write_value(
             target.begin(writer, ValueStart::Set { len })?;
             write_set(ctx, key, &meta, writer)?;
         }
-        Kind::Hash => {
-            let len = meta.count;
-            target.begin(writer, ValueStart::Hash { len })?;
-            if let Some(hash) = Hash::from_meta(ctx, key, Some(meta))? {
-                let mut after: Option<Vec<u8>> = None;
-                loop {
-                    let page = hash.page(ctx, after.as_deref(), hash::PAGE)?;
-                    let done = page.len() < hash::PAGE;
-                    for (field, value) in &page {
-                        writer.hash_field(field, value)?;
-                    }
-                    match page.into_iter().last() {
-                        Some((last, _)) if !done => after = Some(last),
-                        _ => break,
-                    }
-                }
-            }
-        }
+        Kind::Hash => hash::rdb::write::<SaveError>(ctx, key, meta, writer, |writer, start| {
+            target.begin(writer, start)
+        })?,
         Kind::ZSet => {
             let len = meta.count;
             target.begin(writer, ValueStart::Zset { len })?;
@@ -434,6 +425,10 @@ pub fn write_value(
 /// state, which the estimate would change.) SAVE writes version 9 whatever its streams hold
 /// ([`WriterOptions::lossy_streams`]), as Redis 6.2 saved them.
 pub fn payload_version(ctx: &mut Ctx, key: &[u8], meta: &Meta) -> Result<u32, SaveError> {
+    // A hash with field TTLs exists only from RDB 12 (Redis 7.4), which is what 7.4 dumps.
+    if meta.kind == Kind::Hash && meta.field_expire_ms != 0 {
+        return Ok(FIELD_TTL_VERSION);
+    }
     if meta.kind != Kind::Stream {
         return Ok(DEFAULT_VERSION);
     }

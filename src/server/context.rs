@@ -202,10 +202,25 @@ impl<'a> Ctx<'a> {
     }
 
     /// A live key's metadata in database `db`, applying lazy expiry: an expired key is deleted
-    /// (and counted in `expired_keys`) and reported as missing.
+    /// (and counted in `expired_keys`) and reported as missing; a hash's fields whose own expire
+    /// time has come are deleted first (the key with its last field).
     pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>, CommandError> {
         let expired = match self.txn.get(db, key)? {
             None => return Ok(None),
+            Some(meta)
+                if !meta.is_expired(self.now_ms)
+                    && meta.field_expire_ms != 0
+                    && meta.field_expire_ms <= self.now_ms =>
+            {
+                let meta = meta.clone();
+                return crate::commands::hash::store::expire_fields(
+                    self,
+                    db,
+                    key,
+                    meta,
+                    usize::MAX,
+                );
+            }
             Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
             Some(_) => true,
         };

@@ -8,6 +8,7 @@
 //! - `collections_scale`: million-element collections stay on disk, DEL is O(1), kill -9 safe;
 //! - `streams_scale`: a million-entry stream with consumer groups: latencies, memory, O(1) DEL;
 //! - `aof`: the AOF real Redis loads (every type, rewrites, CONFIG SET), kill -9 under load;
+//! - `hash_ttl`: Redis 7.4's hash field expiry: commands, expiry, persistence, RDB 12;
 //! - `rdb_load`: every real RDB fixture loaded at startup, digests equal to Redis 7.0's;
 //! - `aof_load`: every real AOF fixture loaded at startup like Redis 7.0 (contents, digests,
 //!   truncated and corrupt files, `aof-load-truncated`), and the boot precedence of data, AOF and
@@ -36,6 +37,7 @@ mod differential;
 #[path = "../../formats/tests/common/mod.rs"]
 mod fixtures;
 mod functions;
+mod hash_ttl;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;

@@ -46,6 +46,7 @@ pub mod crc64;
 mod cursor;
 pub mod dump;
 pub mod event;
+pub mod hash_ex;
 pub mod intset;
 pub mod lzf;
 mod reader;

@@ -14,7 +14,7 @@ use super::cursor::{Cursor, Parse, Stop};
 use super::event::*;
 use super::MAX_VERSION;
 use super::{
-    intset, module_type_name, opcodes, stream, types, ziplist, zipmap, ErrorKind, RdbError,
+    hash_ex, intset, module_type_name, opcodes, stream, types, ziplist, zipmap, ErrorKind, RdbError,
 };
 use crate::listpack;
 
@@ -894,16 +894,26 @@ fn parse_element(c: &mut Cursor<'_>, t: u8, min_expire: u64) -> Parse<Event> {
         _ => {
             // Hashes with field TTLs: TTL, field, value. In the GA form a TTL is stored relative
             // to the smallest one (min_expire), plus one; zero always means "no TTL".
+            let at = c.pos;
             let ttl = c.length("a hash field TTL")?;
-            let field = c.string()?;
-            let value = c.string()?;
             let expire_at_ms = match ttl {
                 0 => None,
-                ttl if t == HASH_METADATA => {
-                    Some(ttl.wrapping_add(min_expire).wrapping_sub(1) as i64)
-                }
-                ttl => Some(ttl as i64),
+                ttl if t == HASH_METADATA => Some(ttl.wrapping_add(min_expire).wrapping_sub(1)),
+                ttl => Some(ttl),
             };
+            // 7.4 refuses times its expiry buckets cannot hold (`EB_EXPIRE_TIME_MAX`).
+            if let Some(ms) = expire_at_ms.filter(|&ms| ms > hash_ex::EXPIRE_TIME_MAX) {
+                return Err(c.error(
+                    at,
+                    ErrorKind::Unexpected {
+                        expected: "a hash field expire time of at most 2^48 - 1 ms",
+                        found: ms.to_string(),
+                    },
+                ));
+            }
+            let expire_at_ms = expire_at_ms.map(|ms| ms as i64);
+            let field = c.string()?;
+            let value = c.string()?;
             ValuePart::HashFields(vec![HashField {
                 field,
                 value,
@@ -1202,6 +1212,34 @@ mod tests {
             error(&file(10, &body)),
             "at offset 12: expected distinct members, found member or field number 1 repeated"
         );
+    }
+
+    #[test]
+    fn hash_field_ttls_decode_in_every_form_and_bad_times_are_refused() {
+        let min = 1_700_000_000_000u64;
+        // Type 24: min-expire header, then relative TTLs (0: none).
+        let mut body = vec![types::HASH_METADATA, 1, b'h'];
+        body.extend_from_slice(&min.to_le_bytes());
+        body.extend_from_slice(&[2, 1, 1, b'a', 1, b'1', 0, 1, b'b', 1, b'2']);
+        let dump = read_all(&file(12, &body), Options::default()).unwrap();
+        let Value::Hash(fields) = &dump.records[0].value else {
+            panic!("a hash");
+        };
+        assert_eq!(fields[0].expire_at_ms, Some(min as i64));
+        assert_eq!(fields[1].expire_at_ms, None);
+        // Type 22 (release candidates): absolute TTLs, no header.
+        let mut body = vec![types::HASH_METADATA_PRE_GA, 1, b'h', 1, 0x81];
+        body.extend_from_slice(&min.to_be_bytes());
+        body.extend_from_slice(&[1, b'a', 1, b'1']);
+        let dump = read_all(&file(12, &body), Options::default()).unwrap();
+        assert!(
+            matches!(&dump.records[0].value, Value::Hash(f) if f[0].expire_at_ms == Some(min as i64))
+        );
+        // A time above 2^48 - 1 is refused, as 7.4 refuses it.
+        let mut body = vec![types::HASH_METADATA_PRE_GA, 1, b'h', 1, 0x81];
+        body.extend_from_slice(&(1u64 << 48).to_be_bytes());
+        body.extend_from_slice(&[1, b'a', 1, b'1']);
+        assert!(error(&file(12, &body)).contains("at most 2^48 - 1"));
     }
 
     #[test]

@@ -34,6 +34,13 @@
 //! EXPIRETIME_MS, the type byte, key and value, then EOF and the CRC-64/Jones of everything
 //! before it (zero with `rdbchecksum no`).
 //!
+//! Hashes whose fields carry expire times (Redis 7.4) exist only from RDB 12: a writer of
+//! version 12 writes them as 7.4 does (see [`super::hash_ex`]: HASH_LISTPACK_EX (25) for a hash
+//! the caller holds in listpack form, HASH_METADATA (24) otherwise, announced with
+//! [`ValueStart::HashEx`] and fed with [`Writer::hash_field_ex`]); an older version refuses such
+//! a hash with [`WriteError::FieldTtlsNeedNewerVersion`] before writing anything of it, so the
+//! TTLs are never dropped silently. Versions 11 and 12 otherwise write what version 10 writes.
+//!
 //! A DUMP payload is one value (type byte and value, no key), the RDB version as two
 //! little-endian bytes, and the CRC-64 of all that, little-endian ([`Writer::dump`]).
 //!
@@ -56,13 +63,18 @@ use super::crc64::Crc64;
 use super::event::{
     ConsumerHeader, PendingEntry, StreamEntry, StreamGroupHeader, StreamId, StreamMeta,
 };
-use super::event::{Stream, Value};
+use super::event::{HashField, Stream, Value};
+use super::hash_ex::{self, ListpackEx};
 use super::{lzf, opcodes, types};
 use crate::listpack;
 use crate::text::string2ll;
 
 /// The version written unless asked otherwise: the one Redis 6.0 and 6.2 write.
 pub const DEFAULT_VERSION: u32 = 9;
+/// The newest version written (Redis 7.4's), the first that holds hash field expire times.
+pub const MAX_WRITE_VERSION: u32 = 12;
+/// The first version that holds hash field expire times.
+pub const FIELD_TTL_VERSION: u32 = 12;
 /// Entries per stream node (Redis's `stream-node-max-entries` default).
 pub const STREAM_NODE_MAX_ENTRIES: u64 = 100;
 
@@ -78,7 +90,8 @@ const STREAM_FLAG_SAMEFIELDS: i64 = 2;
 /// Writer settings.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
-    /// RDB version: 9 (Redis 6.0+, the default) or 10 (Redis 7.0+, streams as type 19).
+    /// RDB version: 9 (Redis 6.0+, the default), 10 or 11 (Redis 7.0+, 7.2+: streams as type
+    /// 19), or 12 (Redis 7.4+: also hashes with field expire times).
     pub version: u32,
     /// `rdbcompression`: LZF-compress strings longer than 20 bytes when it saves space.
     pub compression: bool,
@@ -102,7 +115,7 @@ impl Default for WriterOptions {
 /// Why the writer refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WriteError {
-    #[error("RDB version {0} cannot be written (9 or 10 can)")]
+    #[error("RDB version {0} cannot be written (9 to 12 can)")]
     UnsupportedVersion(u32),
     #[error("{call} is not expected now (the writer expects {expected})")]
     OutOfOrder {
@@ -117,6 +130,13 @@ pub enum WriteError {
     NodeTooBig,
     #[error("hash field expire times cannot be kept by RDB version {0} (Redis 7.4's version 12 holds them); the hash is not written")]
     FieldTtlsNeedNewerVersion(u32),
+    #[error("hash field expire time {expire_at_ms} is below the hash's announced smallest one ({min_expire_ms})")]
+    FieldTtlBelowMinimum {
+        expire_at_ms: i64,
+        min_expire_ms: i64,
+    },
+    #[error("a hash's listpack would exceed 4 GiB")]
+    HashListpackTooBig,
 }
 
 /// The start of a value: a whole string, or a collection with its element count.
@@ -132,6 +152,13 @@ pub enum ValueStart<'a> {
     /// A hash of `len` fields.
     Hash {
         len: u64,
+    },
+    /// A hash of `len` fields of which some carry expire times (RDB 12): `min_expire_ms` is the
+    /// smallest of them; `listpack` picks type 25 (7.4's listpackex) over type 24.
+    HashEx {
+        len: u64,
+        min_expire_ms: i64,
+        listpack: bool,
     },
     Zset {
         len: u64,
@@ -185,6 +212,10 @@ enum Plain {
     List,
     Set,
     Hash,
+    /// Type 24's `ttl, field, value` triples.
+    HashEx,
+    /// Type 25's triples, gathered in a listpack written at the end.
+    HashListpack,
     Zset,
 }
 
@@ -228,7 +259,7 @@ impl State {
             State::Elements { kind, .. } => match kind {
                 Plain::List => "a list item",
                 Plain::Set => "a set member",
-                Plain::Hash => "a hash field",
+                Plain::Hash | Plain::HashEx | Plain::HashListpack => "a hash field",
                 Plain::Zset => "a sorted-set member",
             },
             State::StreamEntries { .. } => "a stream entry",
@@ -269,6 +300,9 @@ pub struct Writer {
     crc_pos: usize,
     state: State,
     stream: Option<StreamInProgress>,
+    /// The hash with field expire times being written: its smallest time and, for type 25,
+    /// the listpack being filled.
+    hash_ex: Option<(i64, Option<ListpackEx>)>,
 }
 
 impl Writer {
@@ -286,7 +320,7 @@ impl Writer {
     }
 
     fn with_mode(options: WriterOptions, mode: Mode) -> Result<Self, WriteError> {
-        if !(9..=10).contains(&options.version) {
+        if !(DEFAULT_VERSION..=MAX_WRITE_VERSION).contains(&options.version) {
             return Err(WriteError::UnsupportedVersion(options.version));
         }
         Ok(Self {
@@ -297,6 +331,7 @@ impl Writer {
             crc_pos: 0,
             state: State::Top,
             stream: None,
+            hash_ex: None,
         })
     }
 
@@ -378,6 +413,7 @@ impl Writer {
     ) -> Result<(), WriteError> {
         self.at_file_top("key")?;
         self.check_stream(&value)?;
+        self.check_hash_ex(&value)?;
         if let Some(ms) = meta.expire_at_ms {
             self.out.push(opcodes::EXPIRETIME_MS);
             self.out.extend_from_slice(&ms.to_le_bytes());
@@ -397,6 +433,7 @@ impl Writer {
         if self.mode != Mode::Dump || !matches!(self.state, State::Top) {
             return Err(self.out_of_order("value"));
         }
+        self.check_hash_ex(&value)?;
         self.start_value(None, value)
     }
 
@@ -406,6 +443,18 @@ impl Writer {
             ValueStart::List { len } => (types::LIST, plain(Plain::List, len)),
             ValueStart::Set { len } => (types::SET, plain(Plain::Set, len)),
             ValueStart::Hash { len } => (types::HASH, plain(Plain::Hash, len)),
+            ValueStart::HashEx {
+                len,
+                min_expire_ms,
+                listpack,
+            } => {
+                self.hash_ex = Some((min_expire_ms, listpack.then(ListpackEx::default)));
+                if listpack {
+                    (types::HASH_LISTPACK_EX, plain(Plain::HashListpack, len))
+                } else {
+                    (types::HASH_METADATA, plain(Plain::HashEx, len))
+                }
+            }
             ValueStart::Zset { len } => (types::ZSET_2, plain(Plain::Zset, len)),
             ValueStart::Stream { meta, groups } => {
                 self.check_stream(&value)?;
@@ -440,12 +489,33 @@ impl Writer {
             | ValueStart::Set { len }
             | ValueStart::Hash { len }
             | ValueStart::Zset { len } => self.length(len),
+            ValueStart::HashEx {
+                len,
+                min_expire_ms,
+                listpack,
+            } => {
+                self.out.extend_from_slice(&min_expire_ms.to_le_bytes());
+                if !listpack {
+                    self.length(len);
+                }
+            }
             ValueStart::Stream { meta, .. } => {
                 self.length(meta.length.div_ceil(STREAM_NODE_MAX_ENTRIES))
             }
         }
         self.state = state;
         self.settle()
+    }
+
+    /// Refuses, before anything is written, a hash with field expire times that this version
+    /// cannot hold.
+    fn check_hash_ex(&self, value: &ValueStart<'_>) -> Result<(), WriteError> {
+        match value {
+            ValueStart::HashEx { .. } if self.options.version < FIELD_TTL_VERSION => {
+                Err(WriteError::FieldTtlsNeedNewerVersion(self.options.version))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Refuses, before anything is written, a stream that version 9 cannot hold.
@@ -466,7 +536,23 @@ impl Writer {
     fn settle(&mut self) -> Result<(), WriteError> {
         loop {
             self.state = match self.state {
-                State::Elements { remaining: 0, .. } => State::Top,
+                State::Elements {
+                    kind: Plain::HashListpack,
+                    remaining: 0,
+                } => {
+                    let lp = self
+                        .hash_ex
+                        .take()
+                        .and_then(|(_, lp)| lp)
+                        .unwrap_or_default();
+                    let blob = lp.finish().ok_or(WriteError::HashListpackTooBig)?;
+                    self.string(&blob);
+                    State::Top
+                }
+                State::Elements { remaining: 0, .. } => {
+                    self.hash_ex = None;
+                    State::Top
+                }
                 State::StreamEntries {
                     remaining: 0,
                     groups,
@@ -539,6 +625,43 @@ impl Writer {
         self.element("hash_field", Plain::Hash)?;
         self.string(field);
         self.string(value);
+        self.settle()
+    }
+
+    /// Writes the next field of a hash announced with [`ValueStart::HashEx`], with its expire
+    /// time (`None`: none).
+    pub fn hash_field_ex(
+        &mut self,
+        field: &[u8],
+        value: &[u8],
+        expire_at_ms: Option<i64>,
+    ) -> Result<(), WriteError> {
+        let kind = match self.state {
+            State::Elements {
+                kind: kind @ (Plain::HashEx | Plain::HashListpack),
+                ..
+            } => kind,
+            _ => return Err(self.out_of_order("hash_field_ex")),
+        };
+        self.element("hash_field_ex", kind)?;
+        let Some((min_expire_ms, lp)) = self.hash_ex.as_mut() else {
+            return Err(self.out_of_order("hash_field_ex"));
+        };
+        match lp {
+            Some(lp) => lp.push(field, value, expire_at_ms),
+            None => {
+                let min_expire_ms = *min_expire_ms;
+                let ttl = hash_ex::relative_ttl(expire_at_ms, min_expire_ms).ok_or(
+                    WriteError::FieldTtlBelowMinimum {
+                        expire_at_ms: expire_at_ms.unwrap_or(0),
+                        min_expire_ms,
+                    },
+                )?;
+                self.length(ttl);
+                self.string(field);
+                self.string(value);
+            }
+        }
         self.settle()
     }
 
@@ -689,8 +812,10 @@ impl Writer {
     }
 
     /// Writes a whole key held in memory (small values, tests, tools). A hash with field expire
-    /// times (Redis 7.4) is refused before anything of the key is written: RDB 9 and 10 cannot
-    /// hold them, and dropping them silently would make the fields live forever.
+    /// times (Redis 7.4) is written as 7.4 writes it in version 12 (type 25 when 7.4's default
+    /// limits keep it a listpack, 24 otherwise) and refused before anything of the key is
+    /// written by older versions: they cannot hold the times, and dropping them silently would
+    /// make the fields live forever.
     pub fn write_key_value(
         &mut self,
         key: &[u8],
@@ -714,7 +839,9 @@ impl Writer {
 
     fn check_field_ttls(&self, value: &Value) -> Result<(), WriteError> {
         match value {
-            Value::Hash(fields) if fields.iter().any(|f| f.expire_at_ms.is_some()) => {
+            Value::Hash(fields)
+                if has_field_ttls(fields) && self.options.version < FIELD_TTL_VERSION =>
+            {
                 Err(WriteError::FieldTtlsNeedNewerVersion(self.options.version))
             }
             _ => Ok(()),
@@ -732,6 +859,11 @@ impl Writer {
             Value::Set(members) => {
                 for m in members {
                     self.set_member(m)?;
+                }
+            }
+            Value::Hash(fields) if has_field_ttls(fields) => {
+                for f in fields {
+                    self.hash_field_ex(&f.field, &f.value, f.expire_at_ms)?;
                 }
             }
             Value::Hash(fields) => {
@@ -874,6 +1006,11 @@ fn start_of(value: &Value, meta: StreamMeta) -> ValueStart<'_> {
         Value::Set(v) => ValueStart::Set {
             len: v.len() as u64,
         },
+        Value::Hash(v) if has_field_ttls(v) => ValueStart::HashEx {
+            len: v.len() as u64,
+            min_expire_ms: hash_ex::min_expire(v),
+            listpack: hash_ex::fits_listpack(v),
+        },
         Value::Hash(v) => ValueStart::Hash {
             len: v.len() as u64,
         },
@@ -885,6 +1022,11 @@ fn start_of(value: &Value, meta: StreamMeta) -> ValueStart<'_> {
             groups: s.groups.len() as u64,
         },
     }
+}
+
+/// Whether any field of a hash has an expire time.
+pub fn has_field_ttls(fields: &[HashField]) -> bool {
+    fields.iter().any(|f| f.expire_at_ms.is_some())
 }
 
 fn plain(kind: Plain, remaining: u64) -> State {
@@ -1067,11 +1209,71 @@ mod tests {
         assert!(w.key(b"k", None, ValueStart::String(b"v")).is_err());
         w.list_item(b"x").unwrap();
         assert!(w.list_item(b"y").is_err());
-        assert!(Writer::new(WriterOptions {
-            version: 11,
+        for version in [8, 13] {
+            assert!(Writer::new(WriterOptions {
+                version,
+                ..WriterOptions::default()
+            })
+            .is_err());
+        }
+    }
+
+    fn hash_with_ttls(n: usize) -> Value {
+        Value::Hash(
+            (0..n)
+                .map(|i| HashField {
+                    field: format!("f{i}").into_bytes(),
+                    value: format!("v{i}").into_bytes(),
+                    expire_at_ms: (i % 3 != 0).then_some(1_700_000_000_000 + i as i64),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn hashes_with_field_ttls_need_version_12() {
+        for (n, rdb_type) in [(5, types::HASH_LISTPACK_EX), (600, types::HASH_METADATA)] {
+            let value = hash_with_ttls(n);
+            let mut old = Writer::new(WriterOptions::default()).unwrap();
+            assert_eq!(
+                old.write_key_value(b"h", KeyMeta::default(), &value),
+                Err(WriteError::FieldTtlsNeedNewerVersion(9))
+            );
+            // Nothing of the key was written: the file can still be finished.
+            assert_eq!(old.take_output(), b"REDIS0009");
+            let options = WriterOptions {
+                version: 12,
+                ..WriterOptions::default()
+            };
+            let mut w = Writer::new(options).unwrap();
+            w.write_key_value(b"h", KeyMeta::default(), &value).unwrap();
+            let mut file = w.take_output();
+            file.extend(w.finish().unwrap());
+            let dump = read_all(&file, Options::default()).unwrap();
+            assert_eq!(dump.version, 12);
+            assert_eq!(dump.records[0].header.rdb_type, rdb_type);
+            assert_eq!(dump.records[0].value, value);
+            // As a DUMP payload too.
+            let payload = super::super::dump::encode(&value, options).unwrap();
+            let decoded = super::super::dump::decode(&payload, 12).unwrap();
+            assert_eq!((decoded.version, decoded.value), (12, value));
+        }
+        // A field below the announced minimum is refused.
+        let options = WriterOptions {
+            version: 12,
             ..WriterOptions::default()
-        })
-        .is_err());
+        };
+        let mut w = Writer::new(options).unwrap();
+        let start = ValueStart::HashEx {
+            len: 1,
+            min_expire_ms: 100,
+            listpack: false,
+        };
+        w.key(b"h", None, start).unwrap();
+        assert!(matches!(
+            w.hash_field_ex(b"f", b"v", Some(99)),
+            Err(WriteError::FieldTtlBelowMinimum { .. })
+        ));
     }
 
     #[test]

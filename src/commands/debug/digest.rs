@@ -159,7 +159,9 @@ fn set_digest(
     })
 }
 
-/// Per field: mix(field), mix(value) on a fresh accumulator, xored in.
+/// Per field: mix(field), mix(value) on a fresh accumulator, then for a field with an expire
+/// time (Redis 7.4) the marker `!!hexpire!!` xored into it (its presence, not its value), and
+/// the result xored in.
 fn hash_digest(
     ctx: &mut Ctx,
     key: &[u8],
@@ -171,13 +173,17 @@ fn hash_digest(
     };
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let page = hash.page(ctx, after.as_deref(), hash::PAGE)?;
+        let page = hash.page_entries(ctx, after.as_deref(), hash::PAGE)?;
         let done = page.len() < hash::PAGE;
-        for (field, value) in &page {
-            xor(digest, &element_digest(field, value));
+        for entry in &page {
+            let mut element = element_digest(&entry.field, &entry.value);
+            if entry.expire_ms != 0 {
+                xor(&mut element, b"!!hexpire!!");
+            }
+            xor(digest, &element);
         }
         match page.into_iter().last() {
-            Some((last, _)) if !done => after = Some(last),
+            Some(last) if !done => after = Some(last.field),
             _ => return Ok(()),
         }
     }

@@ -16,6 +16,10 @@
 //! has in a saved file; the payload's version comes from [`rdb_save::payload_version`]. A
 //! missing key is nil.
 //!
+//! A hash whose fields carry expire times (Redis 7.4) is dumped as 7.4 dumps it: version 12,
+//! type 25 or 24 (see `hash::rdb`); RESTORE takes such payloads (and only hashes in version 11
+//! or 12), skipping fields whose time has passed.
+//!
 //! RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] follows Redis 7.0's
 //! `restoreCommand` step by step, and its errors come in the same order:
 //! 1. options, left to right: an unknown word, IDLETIME or FREQ without a value, or IDLETIME
@@ -43,12 +47,12 @@
 
 use bytes::Bytes;
 use formats::rdb::dump::{self as payload, DumpError, REDIS_7_0_VERSION};
-use formats::rdb::writer::estimate_entries_read;
+use formats::rdb::writer::{estimate_entries_read, FIELD_TTL_VERSION};
 use formats::rdb::{self, types, Value, WriteError, Writer, WriterOptions};
 use formats::resp::Reply;
 
 use crate::commands::args::parse_i64;
-use crate::commands::hash::store::Hash;
+use crate::commands::hash::rdb as hash_rdb;
 use crate::commands::list::store::{End, List};
 use crate::commands::set::value as set;
 use crate::commands::stream::id::StreamId;
@@ -192,13 +196,19 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 /// Checks and decodes a payload, with RESTORE's two error texts.
 fn decode(bytes: &[u8]) -> Result<Value, CommandError> {
-    let decoded = payload::decode(bytes, REDIS_7_0_VERSION).map_err(|e| match e {
+    let decoded = payload::decode(bytes, FIELD_TTL_VERSION as u16).map_err(|e| match e {
         DumpError::TooShort(_) | DumpError::Version { .. } | DumpError::Checksum { .. } => {
             CommandError::other(BAD_FOOTER)
         }
         DumpError::Value(_) | DumpError::NotOneValue => CommandError::other(BAD_FORMAT),
     })?;
-    let known = decoded.rdb_type <= types::STREAM_LISTPACKS_2
+    // Redis 7.0's types and versions, and 7.4's hashes with field TTLs in their version 12.
+    let hash_ex =
+        (types::HASH_METADATA_PRE_GA..=types::HASH_LISTPACK_EX).contains(&decoded.rdb_type);
+    if decoded.version > REDIS_7_0_VERSION && !hash_ex {
+        return Err(CommandError::other(BAD_FOOTER));
+    }
+    let known = (decoded.rdb_type <= types::STREAM_LISTPACKS_2 || hash_ex)
         && !matches!(decoded.rdb_type, types::MODULE_PRE_GA | types::MODULE_2 | 8);
     if !known || decoded.value.is_empty_collection() || has_duplicates(&decoded) {
         return Err(CommandError::other(BAD_FORMAT));
@@ -242,14 +252,7 @@ fn build(ctx: &mut Ctx, key: &[u8], value: Value) -> Result<(), CommandError> {
             }
             built.store(ctx, key, 0).map(drop)
         }
-        Value::Hash(fields) => {
-            let limits = Hash::limits(ctx);
-            let mut hash = Hash::write_or_create(ctx, key)?;
-            for f in fields {
-                hash.set(ctx, limits, &f.field, f.value)?;
-            }
-            hash.save(ctx, 0).map(drop)
-        }
+        Value::Hash(fields) => hash_rdb::build(ctx, key, fields).map(drop),
         Value::Zset(members) => {
             let limits = ZSet::limits(ctx);
             let longest = members.iter().map(|(m, _)| m.len()).max().unwrap_or(0);

@@ -89,7 +89,8 @@ fn string_encoding(value: &[u8]) -> &'static str {
 /// in Redis 7.0; hashes, sets and sorted sets depend on element sizes and on their history (Redis
 /// never converts back to the compact form), which only the collection code can know. Sets
 /// record their encoding in their body (`set::encoding_name`), hashes their form in their body's
-/// first byte (`hash::ELEMENTS` once converted to Redis's "hashtable"), sorted sets likewise
+/// first byte (`hash::encoding_name`: Redis 7.4's "listpackex" for a small hash with field
+/// TTLs), sorted sets likewise
 /// (`zset::encoding_name`).
 pub(crate) fn value_encoding(_ctx: &Ctx, meta: &Meta) -> &'static str {
     match meta.kind {
@@ -102,8 +103,7 @@ pub(crate) fn value_encoding(_ctx: &Ctx, meta: &Meta) -> &'static str {
         Kind::List => "quicklist",
         Kind::Stream => "stream",
         Kind::Set => crate::commands::set::encoding_name(meta),
-        Kind::Hash if meta.body.first() == Some(&crate::commands::hash::ELEMENTS) => "hashtable",
-        Kind::Hash => "listpack",
+        Kind::Hash => crate::commands::hash::encoding_name(meta),
         Kind::ZSet => crate::commands::zset::encoding_name(meta),
     }
 }

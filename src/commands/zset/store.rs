@@ -364,6 +364,7 @@ impl<'k> Loaded<'k, Entry> {
                 vec![if inline { INLINE } else { ELEMENTS }],
             ),
             inline: inline.then(Vec::new),
+            elements_tag: ELEMENTS,
         }
     }
 
