@@ -351,10 +351,10 @@ pub static DIRECTIVES: &[Directive] = &[
     yes_no(
         "replica-serve-stale-data",
         Some("slave-serve-stale-data"),
-        0,
+        EFFECTIVE,
         true,
     ),
-    yes_no("replica-read-only", Some("slave-read-only"), 0, true),
+    yes_no("replica-read-only", Some("slave-read-only"), EFFECTIVE, true),
     yes_no(
         "replica-ignore-maxmemory",
         Some("slave-ignore-maxmemory"),
@@ -388,7 +388,7 @@ pub static DIRECTIVES: &[Directive] = &[
         0,
         StrCheck::None,
     ),
-    optional("masteruser", None, SENSITIVE, StrCheck::None),
+    optional("masteruser", None, SENSITIVE | EFFECTIVE, StrCheck::None),
     optional("cluster-announce-ip", None, 0, StrCheck::None),
     text(
         "cluster-config-file",
@@ -429,7 +429,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     optional("bind-source-addr", None, 0, StrCheck::None),
     text("logfile", IMMUTABLE | EFFECTIVE, "", StrCheck::None),
-    optional("masterauth", None, SENSITIVE, StrCheck::None),
+    optional("masterauth", None, SENSITIVE | EFFECTIVE, StrCheck::None),
     optional("requirepass", None, SENSITIVE | EFFECTIVE, StrCheck::None),
     // Enumerations.
     choice("supervised", IMMUTABLE, SUPERVISED, 0),
@@ -829,7 +829,7 @@ pub static DIRECTIVES: &[Directive] = &[
     special(
         "replicaof",
         Some("slaveof"),
-        IMMUTABLE | MULTI_ARG,
+        IMMUTABLE | MULTI_ARG | EFFECTIVE,
         Special::ReplicaOf,
     ),
     special(

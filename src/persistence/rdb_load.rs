@@ -111,6 +111,17 @@ pub fn reload(server: &Server, shared: &mut Shared, save: bool) -> Result<LoadRe
     load_into(server, shared, &path, false)
 }
 
+/// A replica's full sync: empties the dataset and loads the primary's RDB from `path`, with the
+/// execution lock held by the caller (`shared`) all along.
+pub fn load_sync_payload(
+    server: &Server,
+    shared: &mut Shared,
+    path: &Path,
+) -> Result<LoadReport, LoadError> {
+    Loader::new(server, shared).run(&["FLUSHALL"])?;
+    load_into(server, shared, path, false)
+}
+
 /// Loads `path` into an empty dataset under the loading mark; on failure empties the dataset
 /// again. `fresh_start`: the node starts, so the statistics the replay left are cleared.
 fn load_into(

@@ -239,6 +239,7 @@ fn write_sync_payload(
     feed.repl.forget_selected_db();
     feed.repl.links.push(Arc::clone(link));
     let replid = feed.repl.replid.clone();
+    let stream_db = super::replica::stream_db(&feed.repl, &exclusive);
     let snapshot = server.engine.snapshot();
     drop(feed);
     drop(exclusive);
@@ -258,7 +259,7 @@ fn write_sync_payload(
     }
     link.set_state(SyncState::SendBulk);
     let aux = ReplicationAux {
-        stream_db: 0,
+        stream_db,
         id: &replid,
         offset,
     };

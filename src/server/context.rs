@@ -200,11 +200,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// A live key's metadata in database `db`, applying lazy expiry: an expired key is deleted
-    /// (and counted in `expired_keys`) and reported as missing.
+    /// (and counted in `expired_keys`) and reported as missing. A replica deletes nothing (its
+    /// primary sends the DEL): its clients see the key missing, its primary still sees it, as in
+    /// Redis 7.0's expireIfNeeded.
     pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>, CommandError> {
         let expired = match self.txn.get(db, key)? {
             None => return Ok(None),
             Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
+            Some(meta) if self.server.tunables.replica.load(Ordering::Relaxed) => {
+                return Ok((self.client.client_type == super::client::ClientType::Primary)
+                    .then(|| meta.clone()));
+            }
             Some(_) => true,
         };
         if expired {
