@@ -12,6 +12,8 @@
 //! - `rdb_save`: SAVE/BGSAVE files loaded by redis-server with equal digests, snapshot consistency;
 //! - `check_rdb`: `rockslot check-rdb` over the fixtures, verdicts equal to redis-check-rdb's;
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
+//! - `replication`: rockslot as a replica of real Redis and as the primary of real Redis replicas
+//!   (full and partial syncs, kill -9, a chain, a promotion), digests equal;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
 //!
@@ -29,6 +31,7 @@ mod fixtures;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;
+mod replication;
 mod restart;
 mod streams_scale;
 mod support;
