@@ -159,6 +159,14 @@ pub async fn run(server: Arc<Server>) {
             set_primary(&server, &mut shared, host.to_string(), port);
         }
     }
+    {
+        // A node restarted with a stored position offers it (PSYNC <replid> <offset + 1>).
+        let stored = server.engine.repl_position().ok().flatten();
+        let mut feed = server.feed.lock();
+        if let (Some(position), true) = (stored, feed.repl.following()) {
+            ensure_backlog_at(&server, &mut feed.repl, position.offset);
+        }
+    }
     let changed = Arc::clone(&server.feed.lock().repl.follow_changed);
     loop {
         let target = server
@@ -681,6 +689,11 @@ async fn apply_stream(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let acks = apply_buffered(server, conn, &mut mirror, &mut held, client_id, generation)?;
+        // What was applied reaches the OS now, so a kill -9 keeps it with its offset and the
+        // restarted node continues from there.
+        if let Err(e) = server.flush_logs(false) {
+            tracing::warn!("{e}");
+        }
         for offset in acks {
             conn.command(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()])
                 .await?;
