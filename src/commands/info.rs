@@ -648,7 +648,10 @@ fn replica_fields(
     }
     let config = ctx.server.config.read();
     r.field("slave_priority", config.get_int("replica-priority"));
-    r.field("slave_read_only", u8::from(config.get_bool("replica-read-only")));
+    r.field(
+        "slave_read_only",
+        u8::from(config.get_bool("replica-read-only")),
+    );
     r.field(
         "replica_announced",
         u8::from(config.get_bool("replica-announced")),

@@ -194,7 +194,8 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             ));
         }
         let port = parse_i64(port)?;
-        let port = u16::try_from(port).map_err(|_| CommandError::other("ERR Invalid master port"))?;
+        let port =
+            u16::try_from(port).map_err(|_| CommandError::other("ERR Invalid master port"))?;
         let host = String::from_utf8_lossy(host).into_owned();
         let same = ctx
             .server
@@ -206,10 +207,15 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             .is_some_and(|f| f.host.eq_ignore_ascii_case(&host) && f.port == port);
         if same {
             tracing::info!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
-            return Ok(Reply::Simple("OK Already connected to specified master".into()));
+            return Ok(Reply::Simple(
+                "OK Already connected to specified master".into(),
+            ));
         }
         replica::set_primary(ctx.server, ctx.shared, host.clone(), port);
-        tracing::info!("REPLICAOF {host}:{port} enabled (user request from '{}')", ctx.client.addr);
+        tracing::info!(
+            "REPLICAOF {host}:{port} enabled (user request from '{}')",
+            ctx.client.addr
+        );
     }
     let mut config = ctx.server.config.write();
     config

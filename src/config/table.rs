@@ -354,7 +354,12 @@ pub static DIRECTIVES: &[Directive] = &[
         EFFECTIVE,
         true,
     ),
-    yes_no("replica-read-only", Some("slave-read-only"), EFFECTIVE, true),
+    yes_no(
+        "replica-read-only",
+        Some("slave-read-only"),
+        EFFECTIVE,
+        true,
+    ),
     yes_no(
         "replica-ignore-maxmemory",
         Some("slave-ignore-maxmemory"),
@@ -1012,6 +1017,11 @@ mod tests {
             "no-appendfsync-on-rewrite",
             "lazyfree-lazy-expire",
             "lazyfree-lazy-server-del",
+            "replicaof",
+            "replica-read-only",
+            "replica-serve-stale-data",
+            "masterauth",
+            "masteruser",
         ]
         .into_iter()
         .collect();

@@ -116,7 +116,10 @@ pub fn set_primary(server: &Server, shared: &mut Shared, host: String, port: u16
         transfer_size: -1,
         transfer_read: 0,
     });
-    server.tunables.primary_link_up.store(false, Ordering::SeqCst);
+    server
+        .tunables
+        .primary_link_up
+        .store(false, Ordering::SeqCst);
     feed.repl.follow_changed.notify_one();
 }
 
@@ -130,7 +133,10 @@ pub fn promote(server: &Server, shared: &mut Shared) {
         return;
     }
     feed.repl.follow_changed.notify_one();
-    server.tunables.primary_link_up.store(false, Ordering::SeqCst);
+    server
+        .tunables
+        .primary_link_up
+        .store(false, Ordering::SeqCst);
     let offset = server.repl_offset.load(Ordering::SeqCst);
     feed.repl.shift_replid(offset);
     ensure_backlog_at(server, &mut feed.repl, offset);
@@ -207,18 +213,23 @@ async fn keep_link(server: &Arc<Server>, host: &str, port: u16, generation: u64)
 
 /// Whether `generation` is still the primary to follow.
 fn current(server: &Server, generation: u64) -> bool {
-    server
-        .feed
-        .lock()
-        .repl
-        .follow
+    follows(&server.feed.lock().repl, generation)
+}
+
+fn follows(repl: &super::ReplState, generation: u64) -> bool {
+    repl.follow
         .as_ref()
         .is_some_and(|f| f.generation == generation)
 }
 
 fn set_state(server: &Server, generation: u64, state: LinkState) {
     let mut feed = server.feed.lock();
-    if let Some(f) = feed.repl.follow.as_mut().filter(|f| f.generation == generation) {
+    if let Some(f) = feed
+        .repl
+        .follow
+        .as_mut()
+        .filter(|f| f.generation == generation)
+    {
         f.state = state;
         if state == LinkState::Connecting && f.down_since_ms == 0 {
             f.down_since_ms = unix_ms();
@@ -377,9 +388,7 @@ async fn handshake(server: &Server, conn: &mut Conn) -> Result<(), LinkError> {
         }
         let reply = conn.line(false).await?;
         if reply.starts_with('-') {
-            return Err(primary_error(format!(
-                "Unable to AUTH to MASTER: {reply}"
-            )));
+            return Err(primary_error(format!("Unable to AUTH to MASTER: {reply}")));
         }
     }
     conn.command(&[
@@ -390,7 +399,9 @@ async fn handshake(server: &Server, conn: &mut Conn) -> Result<(), LinkError> {
     .await?;
     let reply = conn.line(false).await?;
     if reply.starts_with('-') {
-        tracing::info!("(Non critical) Master does not understand REPLCONF listening-port: {reply}");
+        tracing::info!(
+            "(Non critical) Master does not understand REPLCONF listening-port: {reply}"
+        );
     }
     conn.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
         .await?;
@@ -447,7 +458,11 @@ async fn receive_rdb(
             format!("{size} bytes")
         }
     );
-    let path = PathBuf::from(format!("temp-{}.{}.rdb", unix_ms() / 1000, std::process::id()));
+    let path = PathBuf::from(format!(
+        "temp-{}.{}.rdb",
+        unix_ms() / 1000,
+        std::process::id()
+    ));
     let mut file = std::fs::File::create(&path)?;
     let received = match mark {
         Some(mark) => receive_marked(server, conn, &mut file, &mark, generation).await,
@@ -466,7 +481,12 @@ async fn receive_rdb(
 
 fn transfer_progress(server: &Server, generation: u64, size: i64, read: i64) {
     let mut feed = server.feed.lock();
-    if let Some(f) = feed.repl.follow.as_mut().filter(|f| f.generation == generation) {
+    if let Some(f) = feed
+        .repl
+        .follow
+        .as_mut()
+        .filter(|f| f.generation == generation)
+    {
         f.transfer_size = size;
         f.transfer_read = read;
         f.last_io_ms = unix_ms();
@@ -539,12 +559,7 @@ fn install_rdb(
     let mut shared = server.exec.lock();
     {
         let mut feed = server.feed.lock();
-        if !feed
-            .repl
-            .follow
-            .as_ref()
-            .is_some_and(|f| f.generation == generation)
-        {
+        if !follows(&feed.repl, generation) {
             return Ok(false);
         }
         // Our history is about to be replaced: sub-replicas must sync again, and until the
@@ -557,8 +572,11 @@ fn install_rdb(
     }
     tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
     tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    crate::persistence::rdb_load::load_sync_payload(server, &mut shared, path)
-        .map_err(|e| primary_error(format!("Failed trying to load the MASTER synchronization DB from disk: {e}")))?;
+    crate::persistence::rdb_load::load_sync_payload(server, &mut shared, path).map_err(|e| {
+        primary_error(format!(
+            "Failed trying to load the MASTER synchronization DB from disk: {e}"
+        ))
+    })?;
     let mut feed = server.feed.lock();
     feed.repl.replid = replid.to_string();
     server.repl_offset.store(offset, Ordering::SeqCst);
@@ -591,12 +609,7 @@ fn ensure_backlog_at(server: &Server, repl: &mut super::ReplState, offset: i64) 
 fn continue_history(server: &Server, new_id: &str, generation: u64) -> bool {
     let _exclusive = server.exec.lock();
     let mut feed = server.feed.lock();
-    if !feed
-        .repl
-        .follow
-        .as_ref()
-        .is_some_and(|f| f.generation == generation)
-    {
+    if !follows(&feed.repl, generation) {
         return false;
     }
     let offset = server.repl_offset.load(Ordering::SeqCst);
@@ -649,7 +662,10 @@ fn register_primary_client(
     follow.state = LinkState::Connected;
     follow.down_since_ms = 0;
     follow.last_io_ms = unix_ms();
-    server.tunables.primary_link_up.store(true, Ordering::SeqCst);
+    server
+        .tunables
+        .primary_link_up
+        .store(true, Ordering::SeqCst);
     Some((id, signals))
 }
 
@@ -670,7 +686,10 @@ fn drop_primary_client(server: &Server, shared: &mut Shared) {
         let _ = feed.repl.take_pending_raw();
         tracing::info!("Connection with master lost.");
     }
-    server.tunables.primary_link_up.store(false, Ordering::SeqCst);
+    server
+        .tunables
+        .primary_link_up
+        .store(false, Ordering::SeqCst);
 }
 
 /// Applies the primary's stream until the link ends, acknowledging every second.
@@ -755,7 +774,11 @@ fn apply_buffered(
         let raw = mirror.split_to(before - conn.input.len()).freeze();
         let args = &request.args;
         let name = args[0].to_ascii_lowercase();
-        if name == b"replconf" && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack")) {
+        if name == b"replconf"
+            && args
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"getack"))
+        {
             // The offset before the GETACK itself, as Redis answers.
             acks.push(server.repl_offset.load(Ordering::SeqCst));
             let mut feed = server.feed.lock();
@@ -778,7 +801,14 @@ fn apply_buffered(
             held.split().freeze()
         };
         server.feed.lock().repl.set_pending_raw(bytes);
-        dispatch::execute(server, &mut shared, client_id, args, 0);
+        let outcome = dispatch::execute(server, &mut shared, client_id, args, 0);
+        if let Some(formats::resp::Reply::Error(error)) = outcome.reply {
+            // Redis logs the same: the datasets may now differ.
+            tracing::warn!(
+                "== CRITICAL == This replica is sending an error to its master: '{error}' after processing the command '{}'",
+                String::from_utf8_lossy(&args[0])
+            );
+        }
         let mut feed = server.feed.lock();
         if let Some(untaken) = feed.repl.take_pending_raw() {
             server.publish_stored(&mut feed, untaken);

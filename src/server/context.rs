@@ -208,8 +208,10 @@ impl<'a> Ctx<'a> {
             None => return Ok(None),
             Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
             Some(meta) if self.server.tunables.replica.load(Ordering::Relaxed) => {
-                return Ok((self.client.client_type == super::client::ClientType::Primary)
-                    .then(|| meta.clone()));
+                return Ok(
+                    (self.client.client_type == super::client::ClientType::Primary)
+                        .then(|| meta.clone()),
+                );
             }
             Some(_) => true,
         };

@@ -90,7 +90,14 @@ pub fn execute(
         }
         Ok(entry) if replica_refusal(server, &client, entry).is_some() => {
             let text = replica_refusal(server, &client, entry).unwrap_or_default();
-            reject(server, shared, &mut client, Some(entry), args, CommandError::other(text))
+            reject(
+                server,
+                shared,
+                &mut client,
+                Some(entry),
+                args,
+                CommandError::other(text),
+            )
         }
         Ok(entry) if client.multi.is_some() && transaction::is_queued(entry.meta.name.as_str()) => {
             if entry.meta.flags & meta::NO_MULTI != 0 {

@@ -42,7 +42,10 @@ fn wait_for(what: &str, servers: &[&Server], mut done: impl FnMut() -> bool) {
     while !done() {
         if Instant::now() > deadline {
             let logs: Vec<String> = servers.iter().map(|s| s.log_tail(30)).collect();
-            panic!("timed out waiting for {what}; logs:\n{}", logs.join("\n-----\n"));
+            panic!(
+                "timed out waiting for {what}; logs:\n{}",
+                logs.join("\n-----\n")
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -58,7 +61,10 @@ fn wait_in_sync(primary: &Server, replica: &Server) {
 }
 
 fn digest(server: &Server) -> Reply {
-    server.conn().call(&["DEBUG", "DIGEST"]).expect("DEBUG DIGEST")
+    server
+        .conn()
+        .call(&["DEBUG", "DIGEST"])
+        .expect("DEBUG DIGEST")
 }
 
 fn assert_same_data(primary: &Server, replica: &Server) {
@@ -120,7 +126,10 @@ fn write_every_type(server: &Server, tag: &str) {
         call(&mut conn, &args);
     }
     call(&mut conn, &["MULTI"]);
-    call(&mut conn, &["SET", &format!("{tag}:tx1"), "1", "EX", "100000"]);
+    call(
+        &mut conn,
+        &["SET", &format!("{tag}:tx1"), "1", "EX", "100000"],
+    );
     call(&mut conn, &["INCR", &format!("{tag}:counter")]);
     call(&mut conn, &["EXEC"]);
 }
@@ -154,7 +163,10 @@ fn rockslot_follows_a_real_primary(diskless: bool) {
     write_every_type(&primary, "after");
     assert_same_data(&primary, &replica);
 
-    assert_eq!(info(&replica, "replication", "role").as_deref(), Some("slave"));
+    assert_eq!(
+        info(&replica, "replication", "role").as_deref(),
+        Some("slave")
+    );
     assert_eq!(info_int(&primary, "stats", "sync_full"), 1);
     let mut conn = replica.conn();
     let refused = conn.call(&["SET", "x", "1"]).expect("SET");
@@ -213,7 +225,9 @@ fn replica_killed_with_sigkill_continues_after_restart() {
     assert_eq!(info_int(&primary, "stats", "sync_full"), 1);
     assert!(info_int(&primary, "stats", "sync_partial_ok") >= 1);
     assert!(
-        replica.log().contains("Successful partial resynchronization"),
+        replica
+            .log()
+            .contains("Successful partial resynchronization"),
         "{}",
         replica.log_tail(30)
     );
@@ -243,7 +257,10 @@ fn promoted_replica_is_continued_by_a_real_replica() {
     let old_replid = info(&primary, "replication", "master_replid").expect("replid");
 
     call(&mut rockslot.conn(), &["REPLICAOF", "NO", "ONE"]);
-    assert_eq!(info(&rockslot, "replication", "role").as_deref(), Some("master"));
+    assert_eq!(
+        info(&rockslot, "replication", "role").as_deref(),
+        Some("master")
+    );
     assert_eq!(
         info(&rockslot, "replication", "master_replid2").as_deref(),
         Some(old_replid.as_str())
