@@ -169,7 +169,8 @@ pub async fn run(server: Arc<Server>) {
         // A node restarted with a stored position offers it (PSYNC <replid> <offset + 1>).
         let stored = server.engine.repl_position().ok().flatten();
         let mut feed = server.feed.lock();
-        if let (Some(position), true) = (stored, feed.repl.following()) {
+        if let (Some(position), Some(follow)) = (stored, feed.repl.follow.as_mut()) {
+            follow.db = position.stream_db.unwrap_or(0) as usize;
             ensure_backlog_at(&server, &mut feed.repl, position.offset);
         }
     }
@@ -577,13 +578,14 @@ fn install_rdb(
             "Failed trying to load the MASTER synchronization DB from disk: {e}"
         ))
     })?;
+    let stream_db = rdb_stream_db(path);
     let mut feed = server.feed.lock();
     feed.repl.replid = replid.to_string();
     server.repl_offset.store(offset, Ordering::SeqCst);
     feed.repl.backlog = None;
     ensure_backlog_at(server, &mut feed.repl, offset);
     if let Some(f) = feed.repl.follow.as_mut() {
-        f.db = 0;
+        f.db = stream_db;
     }
     server.publish_stored(&mut feed, Bytes::new());
     let aof_on = feed.aof.is_some();
@@ -594,6 +596,35 @@ fn install_rdb(
         let _ = crate::persistence::aof::rewrite::request(server);
     }
     Ok(true)
+}
+
+/// The RDB's `repl-stream-db` aux field: the database the stream after it has selected (a
+/// Redis primary starts with a SELECT anyway; a replica passing its primary's stream on does
+/// not). 0 when absent.
+fn rdb_stream_db(path: &std::path::Path) -> usize {
+    use formats::rdb::{Event, Options, Poll, Reader};
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return 0;
+    };
+    let mut reader = Reader::new(Options::default());
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match reader.poll() {
+            Ok(Poll::Event(Event::Aux { key, value })) if key == b"repl-stream-db" => {
+                return std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+            }
+            Ok(Poll::Event(Event::Header { .. } | Event::Aux { .. })) => {}
+            Ok(Poll::NeedMore) => match file.read(&mut chunk) {
+                Ok(n) if n > 0 => reader.feed(&chunk[..n]),
+                _ => return 0,
+            },
+            _ => return 0,
+        }
+    }
 }
 
 /// A backlog starting at `offset`, unless there is one.
@@ -784,6 +815,15 @@ fn apply_buffered(
             let mut feed = server.feed.lock();
             server.publish_stored(&mut feed, raw);
             continue;
+        }
+        if name == b"select" {
+            // Stored with the next batch (inside MULTI: EXEC's), so a restarted replica knows where the stream stands.
+            let db = args
+                .get(1)
+                .and_then(|a| std::str::from_utf8(a).ok()?.parse().ok());
+            if let (Some(db), Some(f)) = (db, server.feed.lock().repl.follow.as_mut()) {
+                f.db = db;
+            }
         }
         let in_multi = shared
             .clients

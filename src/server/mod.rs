@@ -242,6 +242,7 @@ impl Server {
                 replid: feed.repl.replid.clone(),
                 offset,
                 aof: feed.aof.as_ref().map(|aof| aof.position()),
+                stream_db: feed.repl.follow.as_ref().map(|f| f.db as u64),
             });
         }
         if let Err(e) = txn.commit(false) {
@@ -277,6 +278,7 @@ impl Server {
             replid: feed.repl.replid.clone(),
             offset: self.repl_offset.load(Ordering::SeqCst) + bytes.len() as i64,
             aof: feed.aof.as_ref().map(|aof| aof.position()),
+            stream_db: feed.repl.follow.as_ref().map(|f| f.db as u64),
         });
         match txn.commit(false) {
             Ok(()) => feed.repl.publish(&bytes, &self.repl_offset),

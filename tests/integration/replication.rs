@@ -217,8 +217,14 @@ fn replica_killed_with_sigkill_continues_after_restart() {
     let mut replica = replica_of(Flavor::Rockslot, &primary, &[]);
     assert_same_data(&primary, &replica);
     write_every_type(&primary, "more");
+    // The stream stands in db 3 at the kill and goes on there without a SELECT: the restarted
+    // replica must know.
+    let mut conn = primary.conn();
+    call(&mut conn, &["SELECT", "3"]);
+    call(&mut conn, &["SET", "last-before-kill", "v"]);
     wait_in_sync(&primary, &replica);
     replica.kill9();
+    call(&mut conn, &["SET", "first-while-down", "v"]);
     write_every_type(&primary, "while-down");
     replica.start_again();
     assert_same_data(&primary, &replica);
