@@ -316,3 +316,60 @@ fn real_replica_of_rockslot_disk_based() {
 fn real_replica_of_rockslot_diskless() {
     real_replica_of_rockslot(true);
 }
+
+#[test]
+fn replica_waits_for_the_primarys_del_of_an_expired_key() {
+    let primary = real_primary(false);
+    let replica = replica_of(Flavor::Rockslot, &primary, &[]);
+    let mut on_primary = primary.conn();
+    // The primary's active cycle would race the checks below: only lazy expiry remains.
+    call(&mut on_primary, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    call(&mut on_primary, &["SET", "short", "v", "PX", "300"]);
+    call(&mut on_primary, &["SET", "long", "v"]);
+    wait_in_sync(&primary, &replica);
+    let mut on_replica = replica.conn();
+    wait_for(
+        "the key to expire on the replica's reads",
+        &[&replica],
+        || on_replica.call(&["GET", "short"]).expect("GET") == Reply::Bulk(None),
+    );
+    // Expired for its clients, but still there: the replica deleted nothing.
+    assert_eq!(call(&mut on_replica, &["DBSIZE"]).as_int(), Some(2));
+    assert_eq!(
+        call(&mut on_replica, &["EXISTS", "short"]).as_int(),
+        Some(0)
+    );
+    // The primary's lazy expiry propagates the DEL.
+    assert_eq!(call(&mut on_primary, &["GET", "short"]), Reply::Bulk(None));
+    wait_in_sync(&primary, &replica);
+    assert_eq!(call(&mut on_replica, &["DBSIZE"]).as_int(), Some(1));
+    assert_same_data(&primary, &replica);
+}
+
+#[test]
+fn a_replica_without_its_primary_answers_like_redis() {
+    // Nothing listens on the primary's port.
+    let port = crate::support::server::free_port().to_string();
+    let replies: Vec<Vec<Reply>> = [Flavor::Redis, Flavor::Rockslot]
+        .map(|flavor| {
+            let server = Server::start(flavor, ["--replicaof", "127.0.0.1", &port]);
+            let mut conn = server.conn();
+            let mut replies = Vec::new();
+            for args in [
+                &["GET", "k"][..],
+                &["SET", "k", "v"],
+                &["WAIT", "1", "1"],
+                &["PSYNC", "?", "-1"],
+                &["CONFIG", "SET", "replica-serve-stale-data", "no"],
+                &["GET", "k"],
+                &["PING"],
+                &["CONFIG", "GET", "replicaof"],
+            ] {
+                replies.push(conn.call(args).expect("call"));
+            }
+            replies
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(replies[0], replies[1], "redis-server, then rockslot");
+}
