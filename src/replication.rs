@@ -17,6 +17,7 @@
 pub mod backlog;
 pub mod link;
 pub mod primary;
+pub mod replica;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -41,6 +42,13 @@ pub struct ReplState {
     pub links: Vec<Arc<Link>>,
     /// Hard `client-output-buffer-limit` of replicas, in bytes (0: none).
     pub output_limit: u64,
+    /// The primary this node replicates, when it is a replica (see [`replica`]).
+    pub follow: Option<replica::Following>,
+    /// Woken when `follow` changes (REPLICAOF).
+    pub follow_changed: Arc<tokio::sync::Notify>,
+    /// Stream bytes received from the primary that the next commit carries, verbatim, to the
+    /// backlog and the sub-replicas instead of anything it encodes itself.
+    pending_raw: Option<Bytes>,
 }
 
 impl ReplState {
@@ -53,7 +61,25 @@ impl ReplState {
             backlog: None,
             links: Vec::new(),
             output_limit: 0,
+            follow: None,
+            follow_changed: Arc::new(tokio::sync::Notify::new()),
+            pending_raw: None,
         }
+    }
+
+    /// Whether this node replicates a primary: its stream is the primary's, never its own.
+    pub fn following(&self) -> bool {
+        self.follow.is_some()
+    }
+
+    /// Hands the primary's bytes of the command about to run to the next commit.
+    pub fn set_pending_raw(&mut self, bytes: Bytes) {
+        self.pending_raw = Some(bytes);
+    }
+
+    /// The primary's bytes no commit took (the command wrote nothing and did not commit).
+    pub fn take_pending_raw(&mut self) -> Option<Bytes> {
+        self.pending_raw.take()
     }
 
     /// Whether a stream is produced (a backlog exists).
@@ -64,7 +90,10 @@ impl ReplState {
     /// Encodes a batch's ops for the stream, if one is produced (the bytes are published by
     /// [`ReplState::publish`] once the batch committed).
     pub fn encode(&mut self, ops: &[Op], unit: Unit) -> Option<Bytes> {
-        if !self.active() || ops.is_empty() {
+        if let Some(raw) = self.pending_raw.take() {
+            return Some(raw);
+        }
+        if !self.active() || ops.is_empty() || self.following() {
             return None;
         }
         let mut out = BytesMut::new();
@@ -127,5 +156,25 @@ impl ReplState {
 
     pub fn remove_link(&mut self, id: u64) {
         self.links.retain(|l| l.id != id);
+    }
+
+    /// Closes every replica link (Redis's disconnectSlaves): they reconnect and PSYNC again.
+    pub fn disconnect_replicas(&mut self) {
+        for link in self.links.drain(..) {
+            link.close();
+        }
+    }
+
+    /// Redis's shiftReplicationId (a replica is promoted): the current history becomes the
+    /// second one, valid up to `offset + 1`, and a new ID starts.
+    pub fn shift_replid(&mut self, offset: i64) {
+        self.replid2 = std::mem::replace(&mut self.replid, crate::server::random_hex_id());
+        self.second_replid_offset = offset + 1;
+        tracing::info!(
+            "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+            self.replid2,
+            self.second_replid_offset,
+            self.replid
+        );
     }
 }

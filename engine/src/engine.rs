@@ -51,10 +51,14 @@ pub struct ReplPosition {
     /// Where the AOF stood after this batch: (sequence number of the incr file written to, its
     /// size in bytes). `None` when the AOF was off.
     pub aof: Option<(u64, u64)>,
+    /// On a replica, the database its primary's stream had selected after this batch (Redis
+    /// keeps it in the RDB as `repl-stream-db`); `None` on a primary.
+    pub stream_db: Option<u64>,
 }
 
 impl ReplPosition {
-    /// `replid | offset (8, BE) [| aof incr seq (8, BE) | aof incr size (8, BE)]`.
+    /// `replid | offset (8, BE) [| aof incr seq (8, BE) | aof incr size (8, BE)]
+    /// [| stream db (8, BE)]`: the length says which parts are there.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = self.replid.as_bytes().to_vec();
         out.extend_from_slice(&self.offset.to_be_bytes());
@@ -62,21 +66,32 @@ impl ReplPosition {
             out.extend_from_slice(&seq.to_be_bytes());
             out.extend_from_slice(&size.to_be_bytes());
         }
+        if let Some(db) = self.stream_db {
+            out.extend_from_slice(&db.to_be_bytes());
+        }
         out
     }
 
     fn decode(raw: &[u8]) -> Option<ReplPosition> {
         let word = |at: usize| -> Option<[u8; 8]> { raw.get(at..at + 8)?.try_into().ok() };
-        let (replid_len, aof) = match raw.len().checked_sub(REPLID_LEN)? {
-            8 => (REPLID_LEN, None),
-            24 => (
-                REPLID_LEN,
-                Some((
-                    u64::from_be_bytes(word(REPLID_LEN + 8)?),
-                    u64::from_be_bytes(word(REPLID_LEN + 16)?),
-                )),
-            ),
+        let replid_len = REPLID_LEN;
+        let (has_aof, has_db) = match raw.len().checked_sub(REPLID_LEN)? {
+            8 => (false, false),
+            16 => (false, true),
+            24 => (true, false),
+            32 => (true, true),
             _ => return None,
+        };
+        let aof = match has_aof {
+            true => Some((
+                u64::from_be_bytes(word(REPLID_LEN + 8)?),
+                u64::from_be_bytes(word(REPLID_LEN + 16)?),
+            )),
+            false => None,
+        };
+        let stream_db = match has_db {
+            true => Some(u64::from_be_bytes(word(raw.len() - 8)?)),
+            false => None,
         };
         let replid = String::from_utf8(raw[..replid_len].to_vec()).ok()?;
         let offset = i64::from_be_bytes(word(replid_len)?);
@@ -84,6 +99,7 @@ impl ReplPosition {
             replid,
             offset,
             aof,
+            stream_db,
         })
     }
 }
@@ -674,6 +690,24 @@ pub(crate) mod tests {
             ..Default::default()
         };
         Engine::open(dir, &options).unwrap()
+    }
+
+    #[test]
+    fn repl_positions_round_trip_with_and_without_their_optional_parts() {
+        for (aof, stream_db) in [
+            (None, None),
+            (Some((3, 99)), None),
+            (None, Some(7)),
+            (Some((1, 2)), Some(0)),
+        ] {
+            let position = ReplPosition {
+                replid: "a".repeat(REPLID_LEN),
+                offset: 12345,
+                aof,
+                stream_db,
+            };
+            assert_eq!(ReplPosition::decode(&position.encode()), Some(position));
+        }
     }
 
     #[test]

@@ -555,7 +555,10 @@ fn replication(ctx: &Ctx, r: &mut Report) {
     let offset = ctx.server.repl_offset.load(Ordering::SeqCst);
     let feed = ctx.server.feed.lock();
     let repl = &feed.repl;
-    r.field("role", "master");
+    match &repl.follow {
+        None => r.field("role", "master"),
+        Some(f) => replica_fields(ctx, r, f, offset),
+    }
     r.field("connected_slaves", repl.links.len());
     let now = crate::server::unix_ms();
     for (i, link) in repl.links.iter().enumerate() {
@@ -593,6 +596,73 @@ fn replication(ctx: &Ctx, r: &mut Report) {
             r.field("repl_backlog_histlen", 0);
         }
     }
+}
+
+/// A replica's part of INFO replication, with Redis 7.0's names.
+fn replica_fields(
+    ctx: &Ctx,
+    r: &mut Report,
+    f: &crate::replication::replica::Following,
+    offset: i64,
+) {
+    use crate::replication::replica::LinkState;
+    let now = crate::server::unix_ms();
+    let connected = f.state == LinkState::Connected;
+    r.field("role", "slave");
+    r.field("master_host", &f.host);
+    r.field("master_port", f.port);
+    r.field("master_link_status", if connected { "up" } else { "down" });
+    r.field(
+        "master_last_io_seconds_ago",
+        if f.client_id.is_some() {
+            (now - f.last_io_ms).max(0) / 1000
+        } else {
+            -1
+        },
+    );
+    let transfer = f.state == LinkState::Transfer;
+    r.field("master_sync_in_progress", u8::from(transfer));
+    r.field("slave_read_repl_offset", offset + f.unapplied);
+    r.field("slave_repl_offset", offset);
+    if transfer {
+        let size = f.transfer_size;
+        r.field("master_sync_total_bytes", size);
+        r.field("master_sync_read_bytes", f.transfer_read);
+        r.field(
+            "master_sync_left_bytes",
+            if size < 0 { -1 } else { size - f.transfer_read },
+        );
+        let perc = if size > 0 {
+            f.transfer_read as f64 * 100.0 / size as f64
+        } else {
+            0.0
+        };
+        r.field("master_sync_perc", format!("{perc:.2}"));
+        r.field(
+            "master_sync_last_io_seconds_ago",
+            (now - f.last_io_ms).max(0) / 1000,
+        );
+    }
+    if !connected {
+        r.field(
+            "master_link_down_since_seconds",
+            if f.down_since_ms > 0 {
+                (now - f.down_since_ms).max(0) / 1000
+            } else {
+                -1
+            },
+        );
+    }
+    let config = ctx.server.config.read();
+    r.field("slave_priority", config.get_int("replica-priority"));
+    r.field(
+        "slave_read_only",
+        u8::from(config.get_bool("replica-read-only")),
+    );
+    r.field(
+        "replica_announced",
+        u8::from(config.get_bool("replica-announced")),
+    );
 }
 
 /// (system, user) CPU time as Redis prints it: seconds with six decimals.

@@ -354,10 +354,15 @@ pub static DIRECTIVES: &[Directive] = &[
     yes_no(
         "replica-serve-stale-data",
         Some("slave-serve-stale-data"),
-        0,
+        EFFECTIVE,
         true,
     ),
-    yes_no("replica-read-only", Some("slave-read-only"), 0, true),
+    yes_no(
+        "replica-read-only",
+        Some("slave-read-only"),
+        EFFECTIVE,
+        true,
+    ),
     yes_no(
         "replica-ignore-maxmemory",
         Some("slave-ignore-maxmemory"),
@@ -402,7 +407,7 @@ pub static DIRECTIVES: &[Directive] = &[
         0,
         StrCheck::None,
     ),
-    optional("masteruser", None, SENSITIVE, StrCheck::None),
+    optional("masteruser", None, SENSITIVE | EFFECTIVE, StrCheck::None),
     optional("cluster-announce-ip", None, 0, StrCheck::None),
     text(
         "cluster-config-file",
@@ -443,7 +448,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     optional("bind-source-addr", None, 0, StrCheck::None),
     text("logfile", IMMUTABLE | EFFECTIVE, "", StrCheck::None),
-    optional("masterauth", None, SENSITIVE, StrCheck::None),
+    optional("masterauth", None, SENSITIVE | EFFECTIVE, StrCheck::None),
     optional("requirepass", None, SENSITIVE | EFFECTIVE, StrCheck::None),
     // Enumerations.
     choice("supervised", IMMUTABLE, SUPERVISED, 0),
@@ -843,7 +848,7 @@ pub static DIRECTIVES: &[Directive] = &[
     special(
         "replicaof",
         Some("slaveof"),
-        IMMUTABLE | MULTI_ARG,
+        IMMUTABLE | MULTI_ARG | EFFECTIVE,
         Special::ReplicaOf,
     ),
     special(
@@ -1028,6 +1033,11 @@ mod tests {
             "no-appendfsync-on-rewrite",
             "lazyfree-lazy-expire",
             "lazyfree-lazy-server-del",
+            "replicaof",
+            "replica-read-only",
+            "replica-serve-stale-data",
+            "masterauth",
+            "masteruser",
         ]
         .into_iter()
         .collect();

@@ -140,6 +140,17 @@ pub fn reload(
     load_into(server, shared, &path, false, options)
 }
 
+/// A replica's full sync: empties the dataset and the libraries, and loads the primary's RDB
+/// from `path`, with the execution lock held by the caller (`shared`) all along.
+pub fn load_sync_payload(
+    server: &Server,
+    shared: &mut Shared,
+    path: &Path,
+) -> Result<LoadReport, LoadError> {
+    Loader::new(server, shared).empty()?;
+    load_into(server, shared, path, false, Reload::default())
+}
+
 /// Loads `path` into an empty dataset (or, with NOFLUSH, the current one) under the loading
 /// mark; on failure empties the dataset again (NOFLUSH: leaves what was loaded, as Redis
 /// does). `fresh_start`: the node starts, so the statistics the replay left are cleared.

@@ -98,7 +98,14 @@ async fn serve_link(
             stream.write_all(&bytes).await?;
             link.set_state(SyncState::Online);
         }
-        None => full_sync(server, link, stream, request, info).await?,
+        None => {
+            if full_sync(server, link, stream, request, info).await? {
+                // A diskless replica finds the end of the RDB by its last bytes read: nothing
+                // may follow them until it says it loaded the RDB (its first ACK), as Redis's
+                // primary waits for it.
+                wait_first_ack(link, stream, input).await?;
+            }
+        }
     }
     stream_to(link, stream, input).await
 }
@@ -154,15 +161,29 @@ fn try_partial(
     Some(out)
 }
 
+/// Reads until the replica's first `REPLCONF ACK`.
+async fn wait_first_ack(
+    link: &Link,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+) -> std::io::Result<()> {
+    while !read_acks(link, input) {
+        if stream.read_buf(input).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(())
+}
+
 /// A full sync: the `+FULLRESYNC` line and the snapshot as an RDB, written by a background
-/// thread and forwarded to the socket as it comes.
+/// thread and forwarded to the socket as it comes; true if it was diskless.
 async fn full_sync(
     server: &Arc<Server>,
     link: &Arc<Link>,
     stream: &mut TcpStream,
     request: SyncRequest,
     info: ReplicaInfo,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     server.stats.sync_full.fetch_add(1, Ordering::Relaxed);
     if matches!(request, SyncRequest::Psync { .. }) {
         server
@@ -182,7 +203,7 @@ async fn full_sync(
         stream.write_all(&chunk).await?;
     }
     match writer.await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => Ok(diskless),
         Ok(Err(e)) => Err(e),
         Err(e) => Err(std::io::Error::other(e)),
     }
@@ -240,6 +261,7 @@ fn write_sync_payload(
     feed.repl.forget_selected_db();
     feed.repl.links.push(Arc::clone(link));
     let replid = feed.repl.replid.clone();
+    let stream_db = super::replica::stream_db(&feed.repl, &exclusive);
     let snapshot = server.engine.snapshot();
     drop(feed);
     drop(exclusive);
@@ -259,7 +281,7 @@ fn write_sync_payload(
     }
     link.set_state(SyncState::SendBulk);
     let aux = ReplicationAux {
-        stream_db: 0,
+        stream_db,
         id: &replid,
         offset,
     };
@@ -328,8 +350,10 @@ async fn stream_to(
     }
 }
 
-/// Applies the replica's `REPLCONF ACK <offset>` commands waiting in `input`.
-fn read_acks(link: &Link, input: &mut BytesMut) {
+/// Applies the replica's `REPLCONF ACK <offset>` commands waiting in `input`; true if there
+/// was one.
+fn read_acks(link: &Link, input: &mut BytesMut) -> bool {
+    let mut acked = false;
     let limits = Limits {
         max_bulk_bytes: 1 << 20,
         authenticated: true,
@@ -346,7 +370,9 @@ fn read_acks(link: &Link, input: &mut BytesMut) {
             {
                 link.ack_offset.fetch_max(offset, Ordering::Relaxed);
                 link.ack_time_ms.store(unix_ms(), Ordering::Relaxed);
+                acked = true;
             }
         }
     }
+    acked
 }

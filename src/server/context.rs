@@ -203,14 +203,18 @@ impl<'a> Ctx<'a> {
 
     /// A live key's metadata in database `db`, applying lazy expiry: an expired key is deleted
     /// (and counted in `expired_keys`) and reported as missing; a hash's fields whose own expire
-    /// time has come are deleted first (the key with its last field).
+    /// time has come are deleted first (the key with its last field). A replica deletes nothing
+    /// (its primary sends the DEL): its clients see the key missing, its primary still sees it,
+    /// as in Redis 7.0's expireIfNeeded.
     pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>, CommandError> {
         let expired = match self.txn.get(db, key)? {
             None => return Ok(None),
+            // A replica leaves due fields to its primary's HDEL, as it leaves keys to its DEL.
             Some(meta)
                 if !meta.is_expired(self.now_ms)
                     && meta.field_expire_ms != 0
-                    && meta.field_expire_ms <= self.now_ms =>
+                    && meta.field_expire_ms <= self.now_ms
+                    && !self.server.tunables.replica.load(Ordering::Relaxed) =>
             {
                 let meta = meta.clone();
                 return crate::commands::hash::store::expire_fields(
@@ -222,6 +226,12 @@ impl<'a> Ctx<'a> {
                 );
             }
             Some(meta) if !meta.is_expired(self.now_ms) => return Ok(Some(meta.clone())),
+            Some(meta) if self.server.tunables.replica.load(Ordering::Relaxed) => {
+                return Ok(
+                    (self.client.client_type == super::client::ClientType::Primary)
+                        .then(|| meta.clone()),
+                );
+            }
             Some(_) => true,
         };
         if expired {

@@ -88,6 +88,17 @@ pub fn execute(
             let error = pubsub::context_error(entry.meta.name.as_str());
             reject(server, shared, &mut client, Some(entry), args, error)
         }
+        Ok(entry) if replica_refusal(server, &client, entry).is_some() => {
+            let text = replica_refusal(server, &client, entry).unwrap_or_default();
+            reject(
+                server,
+                shared,
+                &mut client,
+                Some(entry),
+                args,
+                CommandError::other(text),
+            )
+        }
         Ok(entry) if client.multi.is_some() && transaction::is_queued(entry.meta.name.as_str()) => {
             if entry.meta.flags & meta::NO_MULTI != 0 {
                 let error = CommandError::other("ERR Command not allowed inside a transaction");
@@ -258,6 +269,34 @@ fn reject(
     Reply::Error(format!(
         "EXECABORT Transaction discarded because of: {reason}"
     ))
+}
+
+/// What a replica refuses to normal clients (its primary and the node's own replays are
+/// obeyed): writes under `replica-read-only`, and commands not flagged `stale` while the link
+/// with the primary is down under `replica-serve-stale-data no` (Redis's processCommand).
+fn replica_refusal(
+    server: &Server,
+    client: &ClientState,
+    entry: &CommandEntry,
+) -> Option<&'static str> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let tunables = &server.tunables;
+    if !tunables.replica.load(Relaxed)
+        || client.replaying
+        || client.client_type == super::client::ClientType::Primary
+    {
+        return None;
+    }
+    if !tunables.primary_link_up.load(Relaxed)
+        && !tunables.replica_serve_stale_data.load(Relaxed)
+        && entry.meta.flags & meta::STALE == 0
+    {
+        return Some(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        );
+    }
+    (tunables.replica_read_only.load(Relaxed) && entry.meta.flags & meta::WRITE != 0)
+        .then_some("READONLY You can't write against a read only replica.")
 }
 
 /// Sends the MONITOR line for a command to every monitoring client, as Redis formats it:

@@ -42,7 +42,10 @@ pub async fn run_active_expire(server: Arc<Server>) {
     loop {
         let hz = server.tunables.hz.load(Ordering::Relaxed).max(1);
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
-        if !server.tunables.active_expire.load(Ordering::Relaxed) {
+        // A replica waits for its primary's DELs.
+        if !server.tunables.active_expire.load(Ordering::Relaxed)
+            || server.tunables.replica.load(Ordering::Relaxed)
+        {
             continue;
         }
         let started = Instant::now();

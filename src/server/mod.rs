@@ -93,6 +93,14 @@ pub struct Tunables {
     /// `lazyfree-lazy-server-del`: implicit deletions (SPOP of a whole set, ...) propagate as
     /// UNLINK.
     pub lazyfree_lazy_server_del: AtomicBool,
+    /// `replicaof` is set: the node is a replica (no expiry of its own, read-only rules).
+    pub replica: AtomicBool,
+    /// `replica-read-only`.
+    pub replica_read_only: AtomicBool,
+    /// `replica-serve-stale-data`.
+    pub replica_serve_stale_data: AtomicBool,
+    /// The link with the primary is up (not from the config: `replication::replica` sets it).
+    pub primary_link_up: AtomicBool,
 }
 
 impl Tunables {
@@ -112,6 +120,10 @@ impl Tunables {
             pubsub_hard_limit: AtomicU64::new(config.pubsub_hard_limit()),
             lazyfree_lazy_expire: AtomicBool::new(config.get_bool("lazyfree-lazy-expire")),
             lazyfree_lazy_server_del: AtomicBool::new(config.get_bool("lazyfree-lazy-server-del")),
+            replica: AtomicBool::new(!config.get_str("replicaof").is_empty()),
+            replica_read_only: AtomicBool::new(config.get_bool("replica-read-only")),
+            replica_serve_stale_data: AtomicBool::new(config.get_bool("replica-serve-stale-data")),
+            primary_link_up: AtomicBool::new(false),
         }
     }
 
@@ -139,6 +151,12 @@ impl Tunables {
             (
                 &self.lazyfree_lazy_server_del,
                 &fresh.lazyfree_lazy_server_del,
+            ),
+            (&self.replica, &fresh.replica),
+            (&self.replica_read_only, &fresh.replica_read_only),
+            (
+                &self.replica_serve_stale_data,
+                &fresh.replica_serve_stale_data,
             ),
         ] {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -220,13 +238,14 @@ impl Server {
             .as_mut()
             .map(|aof| aof.append(ops, unit, unix_ms() / 1000));
         let stream = feed.repl.encode(ops, unit);
-        if !txn.is_empty() || !ops.is_empty() {
+        if !txn.is_empty() || !ops.is_empty() || stream.is_some() {
             let offset = self.repl_offset.load(Ordering::SeqCst)
                 + stream.as_ref().map_or(0, |s| s.len() as i64);
             txn.set_repl_position(engine::ReplPosition {
                 replid: feed.repl.replid.clone(),
                 offset,
                 aof: feed.aof.as_ref().map(|aof| aof.position()),
+                stream_db: feed.repl.follow.as_ref().map(|f| f.db as u64),
             });
         }
         if let Err(e) = txn.commit(false) {
@@ -251,13 +270,18 @@ impl Server {
     /// in the AOF. The new offset is stored with the data. The caller holds the execution lock.
     pub fn propagate_raw(&self, args: &[&[u8]]) {
         let mut feed = self.feed.lock();
-        if !feed.repl.active() {
+        if !feed.repl.active() || feed.repl.following() {
             return;
         }
         let mut bytes = bytes::BytesMut::new();
         formats::resp::encode_command(args, &mut bytes);
-        let bytes = bytes.freeze();
-        match self.store_position(&feed, bytes.len() as i64) {
+        self.publish_stored(&mut feed, bytes.freeze());
+    }
+
+    /// Appends bytes to the replication stream with no write of their own, storing the new
+    /// offset with the data first. The caller holds the execution lock.
+    pub fn publish_stored(&self, feed: &mut propagate::Feed, bytes: Bytes) {
+        match self.store_position(feed, bytes.len() as i64) {
             Ok(()) => feed.repl.publish(&bytes, &self.repl_offset),
             Err(e) => tracing::warn!("Can't store the replication position: {e}"),
         }
@@ -275,6 +299,7 @@ impl Server {
             replid: feed.repl.replid.clone(),
             offset: self.repl_offset.load(Ordering::SeqCst) + ahead,
             aof: feed.aof.as_ref().map(|aof| aof.position()),
+            stream_db: feed.repl.follow.as_ref().map(|f| f.db as u64),
         });
         txn.commit(false)
     }

@@ -228,6 +228,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         tokio::spawn(accept_loop(Arc::clone(&server), listener));
     }
     tokio::spawn(expiry::run_active_expire(Arc::clone(&server)));
+    tokio::spawn(crate::replication::replica::run(Arc::clone(&server)));
     tokio::spawn(Durability::run_everysec(Arc::clone(&server)));
     tokio::spawn(crate::persistence::rdb_save::run_background_saves(
         Arc::clone(&server),

@@ -20,6 +20,8 @@
 //! - `config`: redis.conf files, command-line directives, FATAL reports, CONFIG REWRITE;
 //! - `functions`: FUNCTION subcommands against redis-server, libraries in DUMP payloads, RDB
 //!   files and across restarts;
+//! - `replication`: rockslot as a replica of real Redis and as the primary of real Redis replicas
+//!   (full and partial syncs, kill -9, a chain, a promotion), digests equal;
 //! - `pubsub`: Pub/Sub and keyspace notifications, every frame compared with redis-server;
 //! - `architecture`: invariants of the workspace itself (only `engine` names `rocksdb`).
 //!
@@ -41,6 +43,7 @@ mod hash_ttl;
 mod pubsub;
 mod rdb_load;
 mod rdb_save;
+mod replication;
 mod restart;
 mod streams_scale;
 mod support;

@@ -1,0 +1,862 @@
+//! Replication, the replica's side: following a primary as a Redis 7.0 replica does.
+//!
+//! `REPLICAOF host port` (or `replicaof` in the config) sets [`Following`]; one background task
+//! ([`run`]) keeps a link with that primary, reconnecting a second after any failure:
+//! 1. the handshake, each step waiting for its reply as Redis's syncWithMaster does: `PING`
+//!    (`-NOAUTH` is a fine answer), `AUTH [masteruser] masterauth` when configured,
+//!    `REPLCONF listening-port <port>`, `REPLCONF capa eof capa psync2`, then
+//!    `PSYNC <replid> <offset + 1>` when the node has a history (a backlog: it replicated, was a
+//!    primary with replicas, or restarted with a stored position), `PSYNC ? -1` otherwise;
+//! 2. `+FULLRESYNC <replid> <offset>`: the RDB follows, framed `$<length>\r\n` (from disk) or
+//!    `$EOF:<40-byte mark>\r\n ... <mark>` (diskless), after newline keep-alives. It is spooled
+//!    to a temporary file (memory stays bounded), then, under the execution lock, the dataset is
+//!    emptied and the file loaded by the RDB loader; the node adopts the primary's ID and
+//!    offset, and a fresh backlog starts there. Sub-replicas are disconnected first (their
+//!    history is gone). While the load runs the stored position names no history, so a crash
+//!    mid-load forces a full sync next time;
+//! 3. `+CONTINUE [<replid>]`: the data is kept; a new ID is adopted with the old one becoming
+//!    `replid2`, valid up to offset + 1 (PSYNC2), and sub-replicas reconnect to learn it.
+//!
+//! Then the stream: each command is executed by the dispatcher as the primary client
+//! (`ClientType::Primary`, replies discarded, exempt from `replica-read-only`), its writes go to
+//! this node's AOF, and the bytes it arrived as go verbatim, with the same commit, to this node's
+//! backlog and sub-replicas (Redis's replicationFeedStreamFromMasterStream), so
+//! `master_repl_offset` stays the primary's and is stored with the data it reflects. A MULTI
+//! block's bytes are held until its EXEC, as Redis does. `REPLCONF GETACK` is answered with
+//! `REPLCONF ACK <offset before it>`; an ACK also goes every second and right after a full sync
+//! (a diskless primary sends nothing until it).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use formats::resp::{encode_command, parse_command, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::backlog::Backlog;
+use super::NO_REPLID;
+use crate::server::client::{ClientSignals, ClientState, ClientType};
+use crate::server::{dispatch, random_hex_id, unix_ms, Server, Shared};
+
+/// Length of the mark around a diskless transfer.
+const EOF_MARK_LEN: usize = 40;
+/// Longest handshake line accepted from a primary.
+const MAX_LINE: usize = 64 * 1024;
+
+/// The link's state, as ROLE and INFO name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connect,
+    Connecting,
+    Handshake,
+    /// Receiving the RDB (`master_sync_in_progress:1`).
+    Transfer,
+    Connected,
+}
+
+impl LinkState {
+    /// ROLE's state name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// The primary this node follows and how the link with it stands.
+#[derive(Debug, Clone)]
+pub struct Following {
+    pub host: String,
+    pub port: u16,
+    /// Changes with every REPLICAOF, so a link task of an earlier primary stands down.
+    pub generation: u64,
+    pub state: LinkState,
+    /// The primary client, while the link is up.
+    pub client_id: Option<u64>,
+    /// The database the primary's stream last selected (kept across reconnections, as Redis's
+    /// cached master keeps its db).
+    pub db: usize,
+    /// Unix ms of the last bytes read from the primary.
+    pub last_io_ms: i64,
+    /// Unix ms the link went down (0: never up).
+    pub down_since_ms: i64,
+    /// Bytes read from the primary and not yet applied (`slave_read_repl_offset` minus the
+    /// applied offset).
+    pub unapplied: i64,
+    /// Size of the RDB being received (-1: unknown, diskless) and bytes received so far.
+    pub transfer_size: i64,
+    pub transfer_read: i64,
+}
+
+/// Makes this node a replica of `host:port` (REPLICAOF, or `replicaof` at startup). The caller
+/// holds the execution lock. The node's data and history stay: its first PSYNC offers them.
+pub fn set_primary(server: &Server, shared: &mut Shared, host: String, port: u16) {
+    drop_primary_client(server, shared);
+    let mut feed = server.feed.lock();
+    let generation = feed.repl.follow.as_ref().map_or(1, |f| f.generation + 1);
+    tracing::info!("Connecting to MASTER {host}:{port}");
+    feed.repl.follow = Some(Following {
+        host,
+        port,
+        generation,
+        state: LinkState::Connect,
+        client_id: None,
+        db: 0,
+        last_io_ms: 0,
+        down_since_ms: 0,
+        unapplied: 0,
+        transfer_size: -1,
+        transfer_read: 0,
+    });
+    server
+        .tunables
+        .primary_link_up
+        .store(false, Ordering::SeqCst);
+    feed.repl.follow_changed.notify_one();
+}
+
+/// REPLICAOF NO ONE: stops following, keeps the data, and starts a new history that continues
+/// the old one (Redis's replicationUnsetMaster: shiftReplicationId, then sub-replicas reconnect
+/// and continue from the backlog). The caller holds the execution lock.
+pub fn promote(server: &Server, shared: &mut Shared) {
+    drop_primary_client(server, shared);
+    let mut feed = server.feed.lock();
+    if feed.repl.follow.take().is_none() {
+        return;
+    }
+    feed.repl.follow_changed.notify_one();
+    server
+        .tunables
+        .primary_link_up
+        .store(false, Ordering::SeqCst);
+    let offset = server.repl_offset.load(Ordering::SeqCst);
+    feed.repl.shift_replid(offset);
+    ensure_backlog_at(server, &mut feed.repl, offset);
+    feed.repl.forget_selected_db();
+    feed.repl.disconnect_replicas();
+    server.publish_stored(&mut feed, Bytes::new());
+    tracing::info!("MASTER MODE enabled (user request from REPLICAOF NO ONE)");
+}
+
+/// The database a full sync's RDB tells a sub-replica the stream has selected
+/// (`repl-stream-db`): the primary client's on a replica, none selected (0) on a primary.
+pub fn stream_db(feed: &super::ReplState, shared: &Shared) -> i64 {
+    feed.follow
+        .as_ref()
+        .and_then(|f| f.client_id)
+        .and_then(|id| shared.clients.get(&id))
+        .map_or(0, |c| c.db as i64)
+}
+
+/// Keeps a link with the primary named by `follow`, for the node's lifetime.
+pub async fn run(server: Arc<Server>) {
+    let configured = server.config.read().get_str("replicaof");
+    if let Some((host, port)) = configured.split_once(' ') {
+        if let Ok(port) = port.parse::<u16>() {
+            let mut shared = server.exec.lock();
+            set_primary(&server, &mut shared, host.to_string(), port);
+        }
+    }
+    {
+        // A node restarted with a stored position offers it (PSYNC <replid> <offset + 1>).
+        let stored = server.engine.repl_position().ok().flatten();
+        let mut feed = server.feed.lock();
+        if let (Some(position), Some(follow)) = (stored, feed.repl.follow.as_mut()) {
+            follow.db = position.stream_db.unwrap_or(0) as usize;
+            ensure_backlog_at(&server, &mut feed.repl, position.offset);
+        }
+    }
+    let changed = Arc::clone(&server.feed.lock().repl.follow_changed);
+    loop {
+        let target = server
+            .feed
+            .lock()
+            .repl
+            .follow
+            .as_ref()
+            .map(|f| (f.host.clone(), f.port, f.generation));
+        let Some((host, port, generation)) = target else {
+            changed.notified().await;
+            continue;
+        };
+        tokio::select! {
+            _ = keep_link(&server, &host, port, generation) => {}
+            _ = changed.notified() => {}
+        }
+    }
+}
+
+/// Connects, syncs and applies the stream; after a failure waits a second and starts over.
+async fn keep_link(server: &Arc<Server>, host: &str, port: u16, generation: u64) {
+    loop {
+        set_state(server, generation, LinkState::Connecting);
+        if let Err(e) = link_once(server, host, port, generation).await {
+            tracing::warn!("Replication with MASTER {host}:{port}: {e}");
+        }
+        {
+            let mut shared = server.exec.lock();
+            if current(server, generation) {
+                drop_primary_client(server, &mut shared);
+                set_state(server, generation, LinkState::Connect);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Whether `generation` is still the primary to follow.
+fn current(server: &Server, generation: u64) -> bool {
+    follows(&server.feed.lock().repl, generation)
+}
+
+fn follows(repl: &super::ReplState, generation: u64) -> bool {
+    repl.follow
+        .as_ref()
+        .is_some_and(|f| f.generation == generation)
+}
+
+fn set_state(server: &Server, generation: u64, state: LinkState) {
+    let mut feed = server.feed.lock();
+    if let Some(f) = feed
+        .repl
+        .follow
+        .as_mut()
+        .filter(|f| f.generation == generation)
+    {
+        f.state = state;
+        if state == LinkState::Connecting && f.down_since_ms == 0 {
+            f.down_since_ms = unix_ms();
+        }
+    }
+}
+
+/// Why a link ended.
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Primary(String),
+}
+
+fn primary_error(text: impl Into<String>) -> LinkError {
+    LinkError::Primary(text.into())
+}
+
+/// The connection with the primary: the socket and what was read and not yet consumed.
+struct Conn {
+    stream: TcpStream,
+    input: BytesMut,
+}
+
+impl Conn {
+    async fn fill(&mut self) -> Result<(), LinkError> {
+        if self.stream.read_buf(&mut self.input).await? == 0 {
+            return Err(primary_error("the primary closed the connection"));
+        }
+        Ok(())
+    }
+
+    /// One `\r\n`-terminated line (without it); `skip_empty` skips the newlines a primary sends
+    /// as keep-alives while it prepares the RDB.
+    async fn line(&mut self, skip_empty: bool) -> Result<String, LinkError> {
+        loop {
+            if let Some(at) = self.input.iter().position(|&b| b == b'\n') {
+                let line = self.input.split_to(at + 1);
+                let text = String::from_utf8_lossy(&line[..at])
+                    .trim_end_matches('\r')
+                    .to_string();
+                if text.is_empty() && skip_empty {
+                    continue;
+                }
+                return Ok(text);
+            }
+            if self.input.len() > MAX_LINE {
+                return Err(primary_error("line too long from the primary"));
+            }
+            self.fill().await?;
+        }
+    }
+
+    async fn command(&mut self, args: &[&[u8]]) -> Result<(), LinkError> {
+        let mut out = BytesMut::new();
+        encode_command(args, &mut out);
+        self.stream.write_all(&out).await?;
+        Ok(())
+    }
+}
+
+/// One life of the link: handshake, sync, stream.
+async fn link_once(
+    server: &Arc<Server>,
+    host: &str,
+    port: u16,
+    generation: u64,
+) -> Result<(), LinkError> {
+    let stream = TcpStream::connect((host, port)).await?;
+    stream.set_nodelay(true)?;
+    tracing::info!("MASTER <-> REPLICA sync started");
+    set_state(server, generation, LinkState::Handshake);
+    let mut conn = Conn {
+        stream,
+        input: BytesMut::new(),
+    };
+    handshake(server, &mut conn).await?;
+    let (replid, offset) = psync_offer(server);
+    tracing::info!("Trying a partial resynchronization (request {replid}:{offset}).");
+    conn.command(&[b"PSYNC", replid.as_bytes(), offset.to_string().as_bytes()])
+        .await?;
+    let reply = conn.line(true).await?;
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
+        let mut parts = rest.split_whitespace();
+        let (Some(id), Some(Ok(offset))) = (parts.next(), parts.next().map(str::parse::<i64>))
+        else {
+            return Err(primary_error(format!("bad FULLRESYNC reply: {reply}")));
+        };
+        tracing::info!("Full resync from master: {id}:{offset}");
+        let path = receive_rdb(server, &mut conn, generation).await?;
+        let installed = {
+            let owner = Arc::clone(server);
+            let id = id.to_string();
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || install_rdb(&owner, &path, &id, offset, generation))
+                .await
+        };
+        let _ = std::fs::remove_file(&path);
+        match installed {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+            Err(e) => return Err(primary_error(e.to_string())),
+        }
+    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        tracing::info!("Successful partial resynchronization with master.");
+        if !continue_history(server, rest.trim(), generation) {
+            return Ok(());
+        }
+    } else {
+        return Err(primary_error(format!(
+            "unexpected reply to PSYNC from master: {reply}"
+        )));
+    }
+    let Some((client_id, signals)) = register_primary_client(server, &conn.stream, generation)
+    else {
+        return Ok(());
+    };
+    tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+    let result = tokio::select! {
+        streamed = apply_stream(server, &mut conn, client_id, generation) => streamed,
+        _ = signals.kill.notified() => Ok(()),
+    };
+    result
+}
+
+/// PING, AUTH, REPLCONF listening-port and capa, each answered before the next.
+async fn handshake(server: &Server, conn: &mut Conn) -> Result<(), LinkError> {
+    conn.command(&[b"PING"]).await?;
+    let pong = conn.line(false).await?;
+    if pong.starts_with('-')
+        && !pong.starts_with("-NOAUTH")
+        && !pong.starts_with("-NOPERM")
+        && !pong.starts_with("-ERR operation not permitted")
+    {
+        return Err(primary_error(format!(
+            "Error reply to PING from master: '{pong}'"
+        )));
+    }
+    let (user, pass, listening_port) = {
+        let config = server.config.read();
+        (
+            config.get_str("masteruser"),
+            config.get_str("masterauth"),
+            config.get_int("port"),
+        )
+    };
+    if !pass.is_empty() {
+        if user.is_empty() {
+            conn.command(&[b"AUTH", pass.as_bytes()]).await?;
+        } else {
+            conn.command(&[b"AUTH", user.as_bytes(), pass.as_bytes()])
+                .await?;
+        }
+        let reply = conn.line(false).await?;
+        if reply.starts_with('-') {
+            return Err(primary_error(format!("Unable to AUTH to MASTER: {reply}")));
+        }
+    }
+    conn.command(&[
+        b"REPLCONF",
+        b"listening-port",
+        listening_port.to_string().as_bytes(),
+    ])
+    .await?;
+    let reply = conn.line(false).await?;
+    if reply.starts_with('-') {
+        tracing::info!(
+            "(Non critical) Master does not understand REPLCONF listening-port: {reply}"
+        );
+    }
+    conn.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        .await?;
+    let reply = conn.line(false).await?;
+    if reply.starts_with('-') {
+        tracing::info!("(Non critical) Master does not understand REPLCONF capa: {reply}");
+    }
+    Ok(())
+}
+
+/// What PSYNC asks for: this node's history (ID and offset + 1) when it has one (a backlog),
+/// `? -1` otherwise.
+fn psync_offer(server: &Server) -> (String, i64) {
+    let feed = server.feed.lock();
+    if feed.repl.backlog.is_some() {
+        (
+            feed.repl.replid.clone(),
+            server.repl_offset.load(Ordering::SeqCst) + 1,
+        )
+    } else {
+        ("?".to_string(), -1)
+    }
+}
+
+/// Receives the RDB of a full sync into a temporary file in the working directory (`dir`).
+async fn receive_rdb(
+    server: &Server,
+    conn: &mut Conn,
+    generation: u64,
+) -> Result<PathBuf, LinkError> {
+    set_state(server, generation, LinkState::Transfer);
+    let header = conn.line(true).await?;
+    let Some(framing) = header.strip_prefix('$') else {
+        return Err(primary_error(format!(
+            "Bad protocol from MASTER, the first byte is not '$' (we received '{header}')"
+        )));
+    };
+    let mark = match framing.strip_prefix("EOF:") {
+        Some(mark) if mark.len() == EOF_MARK_LEN => Some(mark.as_bytes().to_vec()),
+        Some(_) => return Err(primary_error("bad EOF mark from the primary")),
+        None => None,
+    };
+    let size = match &mark {
+        Some(_) => -1,
+        None => framing
+            .parse::<i64>()
+            .map_err(|_| primary_error(format!("bad RDB length from the primary: {header}")))?,
+    };
+    tracing::info!(
+        "MASTER <-> REPLICA sync: receiving {} from master to disk",
+        if size < 0 {
+            "streamed RDB".to_string()
+        } else {
+            format!("{size} bytes")
+        }
+    );
+    let path = PathBuf::from(format!(
+        "temp-{}.{}.rdb",
+        unix_ms() / 1000,
+        std::process::id()
+    ));
+    let mut file = std::fs::File::create(&path)?;
+    let received = match mark {
+        Some(mark) => receive_marked(server, conn, &mut file, &mark, generation).await,
+        None => receive_sized(server, conn, &mut file, size as u64, generation).await,
+    };
+    let synced = match received {
+        Ok(()) => file.sync_all().map_err(LinkError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = synced {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(path)
+}
+
+fn transfer_progress(server: &Server, generation: u64, size: i64, read: i64) {
+    let mut feed = server.feed.lock();
+    if let Some(f) = feed
+        .repl
+        .follow
+        .as_mut()
+        .filter(|f| f.generation == generation)
+    {
+        f.transfer_size = size;
+        f.transfer_read = read;
+        f.last_io_ms = unix_ms();
+    }
+}
+
+/// A `$<length>` transfer: exactly that many bytes; what follows is the stream.
+async fn receive_sized(
+    server: &Server,
+    conn: &mut Conn,
+    file: &mut std::fs::File,
+    size: u64,
+    generation: u64,
+) -> Result<(), LinkError> {
+    let mut left = size;
+    while left > 0 {
+        if conn.input.is_empty() {
+            conn.fill().await?;
+        }
+        let take = (conn.input.len() as u64).min(left) as usize;
+        let chunk = conn.input.split_to(take);
+        file.write_all(&chunk)?;
+        left -= take as u64;
+        transfer_progress(server, generation, size as i64, (size - left) as i64);
+    }
+    Ok(())
+}
+
+/// A `$EOF:<mark>` transfer: everything up to the mark, which ends it.
+async fn receive_marked(
+    server: &Server,
+    conn: &mut Conn,
+    file: &mut std::fs::File,
+    mark: &[u8],
+    generation: u64,
+) -> Result<(), LinkError> {
+    // The last bytes are held back until it is clear they are not the mark.
+    let mut tail: Vec<u8> = Vec::new();
+    let mut read = 0i64;
+    loop {
+        if conn.input.is_empty() {
+            conn.fill().await?;
+        }
+        let chunk = conn.input.split();
+        read += chunk.len() as i64;
+        tail.extend_from_slice(&chunk);
+        if tail.ends_with(mark) {
+            file.write_all(&tail[..tail.len() - mark.len()])?;
+            transfer_progress(server, generation, read - mark.len() as i64, read);
+            return Ok(());
+        }
+        if tail.len() > mark.len() {
+            let keep = tail.split_off(tail.len() - mark.len());
+            file.write_all(&tail)?;
+            tail = keep;
+        }
+        transfer_progress(server, generation, -1, read);
+    }
+}
+
+/// Loads a full sync's RDB and adopts the primary's history; false when the node stopped
+/// following this primary meanwhile. Runs in a blocking thread.
+fn install_rdb(
+    server: &Server,
+    path: &std::path::Path,
+    replid: &str,
+    offset: i64,
+    generation: u64,
+) -> Result<bool, LinkError> {
+    let mut shared = server.exec.lock();
+    {
+        let mut feed = server.feed.lock();
+        if !follows(&feed.repl, generation) {
+            return Ok(false);
+        }
+        // Our history is about to be replaced: sub-replicas must sync again, and until the
+        // load is complete the stored position names no history at all.
+        feed.repl.disconnect_replicas();
+        feed.repl.backlog = None;
+        feed.repl.replid = random_hex_id();
+        feed.repl.replid2 = NO_REPLID.to_string();
+        feed.repl.second_replid_offset = -1;
+    }
+    tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+    tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    crate::persistence::rdb_load::load_sync_payload(server, &mut shared, path).map_err(|e| {
+        primary_error(format!(
+            "Failed trying to load the MASTER synchronization DB from disk: {e}"
+        ))
+    })?;
+    let stream_db = rdb_stream_db(path);
+    let mut feed = server.feed.lock();
+    feed.repl.replid = replid.to_string();
+    server.repl_offset.store(offset, Ordering::SeqCst);
+    feed.repl.backlog = None;
+    ensure_backlog_at(server, &mut feed.repl, offset);
+    if let Some(f) = feed.repl.follow.as_mut() {
+        f.db = stream_db;
+    }
+    server.publish_stored(&mut feed, Bytes::new());
+    let aof_on = feed.aof.is_some();
+    drop(feed);
+    if aof_on {
+        // The loaded data bypassed the AOF: a rewrite makes it whole again, as Redis restarts
+        // the AOF after a full sync.
+        let _ = crate::persistence::aof::rewrite::request(server);
+    }
+    Ok(true)
+}
+
+/// The RDB's `repl-stream-db` aux field: the database the stream after it has selected (a
+/// Redis primary starts with a SELECT anyway; a replica passing its primary's stream on does
+/// not). 0 when absent.
+fn rdb_stream_db(path: &std::path::Path) -> usize {
+    use formats::rdb::{Event, Options, Poll, Reader};
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return 0;
+    };
+    let mut reader = Reader::new(Options::default());
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match reader.poll() {
+            Ok(Poll::Event(Event::Aux { key, value })) if key == b"repl-stream-db" => {
+                return std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+            }
+            Ok(Poll::Event(Event::Header { .. } | Event::Aux { .. })) => {}
+            Ok(Poll::NeedMore) => match file.read(&mut chunk) {
+                Ok(n) if n > 0 => reader.feed(&chunk[..n]),
+                _ => return 0,
+            },
+            _ => return 0,
+        }
+    }
+}
+
+/// A backlog starting at `offset`, unless there is one.
+fn ensure_backlog_at(server: &Server, repl: &mut super::ReplState, offset: i64) {
+    if repl.backlog.is_none() {
+        let size = server.config.read().get_int("repl-backlog-size").max(1) as usize;
+        repl.backlog = Some(Backlog::new(size, offset));
+    }
+}
+
+/// `+CONTINUE [<replid>]`: a new ID moves the current one to `replid2` (valid up to our offset
+/// + 1) and disconnects sub-replicas so they learn it. False when the node stopped following.
+fn continue_history(server: &Server, new_id: &str, generation: u64) -> bool {
+    let _exclusive = server.exec.lock();
+    let mut feed = server.feed.lock();
+    if !follows(&feed.repl, generation) {
+        return false;
+    }
+    let offset = server.repl_offset.load(Ordering::SeqCst);
+    if !new_id.is_empty() && new_id != feed.repl.replid {
+        feed.repl.replid2 = std::mem::replace(&mut feed.repl.replid, new_id.to_string());
+        feed.repl.second_replid_offset = offset + 1;
+        tracing::info!(
+            "Master replication ID changed to {new_id}; previous ID {} valid up to offset {}",
+            feed.repl.replid2,
+            offset + 1
+        );
+        feed.repl.disconnect_replicas();
+    }
+    ensure_backlog_at(server, &mut feed.repl, offset);
+    server.publish_stored(&mut feed, Bytes::new());
+    true
+}
+
+/// Registers the primary client (CLIENT LIST flag `M`, CLIENT KILL TYPE master) and marks the
+/// link up; `None` when the node stopped following meanwhile.
+fn register_primary_client(
+    server: &Server,
+    stream: &TcpStream,
+    generation: u64,
+) -> Option<(u64, Arc<ClientSignals>)> {
+    use std::os::fd::AsRawFd;
+    let mut shared = server.exec.lock();
+    let mut feed = server.feed.lock();
+    let follow = feed
+        .repl
+        .follow
+        .as_mut()
+        .filter(|f| f.generation == generation)?;
+    let id = server.next_client_id.fetch_add(1, Ordering::SeqCst) + 1;
+    let (push, _) = tokio::sync::mpsc::channel(1);
+    let signals = Arc::new(ClientSignals::new(push));
+    let unknown = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut client = ClientState::new(
+        id,
+        stream.peer_addr().unwrap_or(unknown),
+        stream.local_addr().unwrap_or(unknown),
+        stream.as_raw_fd(),
+        Arc::clone(&signals),
+    );
+    client.authenticated = true;
+    client.client_type = ClientType::Primary;
+    client.db = follow.db;
+    shared.clients.insert(id, client);
+    follow.client_id = Some(id);
+    follow.state = LinkState::Connected;
+    follow.down_since_ms = 0;
+    follow.last_io_ms = unix_ms();
+    server
+        .tunables
+        .primary_link_up
+        .store(true, Ordering::SeqCst);
+    Some((id, signals))
+}
+
+/// Removes the primary client (the link is gone), remembering its database.
+fn drop_primary_client(server: &Server, shared: &mut Shared) {
+    let mut feed = server.feed.lock();
+    let Some(follow) = feed.repl.follow.as_mut() else {
+        return;
+    };
+    if let Some(id) = follow.client_id.take() {
+        if let Some(mut client) = shared.clients.remove(&id) {
+            follow.db = client.db;
+            shared.forget_client(&mut client);
+        }
+        follow.down_since_ms = unix_ms();
+        follow.unapplied = 0;
+        // Whatever a MULTI block held is dropped with the link, as Redis frees the client.
+        let _ = feed.repl.take_pending_raw();
+        tracing::info!("Connection with master lost.");
+    }
+    server
+        .tunables
+        .primary_link_up
+        .store(false, Ordering::SeqCst);
+}
+
+/// Applies the primary's stream until the link ends, acknowledging every second.
+async fn apply_stream(
+    server: &Server,
+    conn: &mut Conn,
+    client_id: u64,
+    generation: u64,
+) -> Result<(), LinkError> {
+    // The bytes read, mirrored: parsing consumes `conn.input`, the same bytes are cut from
+    // `mirror` to be passed on verbatim.
+    let mut mirror = BytesMut::from(&conn.input[..]);
+    let mut held = BytesMut::new();
+    send_ack(server, conn).await?;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let acks = apply_buffered(server, conn, &mut mirror, &mut held, client_id, generation)?;
+        // What was applied reaches the OS now, so a kill -9 keeps it with its offset and the
+        // restarted node continues from there.
+        if let Err(e) = server.flush_logs(false) {
+            tracing::warn!("{e}");
+        }
+        for offset in acks {
+            conn.command(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()])
+                .await?;
+        }
+        tokio::select! {
+            read = conn.stream.read_buf(&mut conn.input) => {
+                let n = read?;
+                if n == 0 {
+                    return Err(primary_error("the primary closed the connection"));
+                }
+                let start = conn.input.len() - n;
+                mirror.extend_from_slice(&conn.input[start..]);
+                let mut feed = server.feed.lock();
+                if let Some(f) = feed.repl.follow.as_mut() {
+                    f.last_io_ms = unix_ms();
+                    f.unapplied = conn.input.len() as i64;
+                }
+            }
+            _ = ticker.tick() => send_ack(server, conn).await?,
+        }
+    }
+}
+
+async fn send_ack(server: &Server, conn: &mut Conn) -> Result<(), LinkError> {
+    let offset = server.repl_offset.load(Ordering::SeqCst);
+    conn.command(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()])
+        .await
+}
+
+/// Executes the complete commands buffered, under the execution lock; returns the offsets that
+/// `REPLCONF GETACK` asked to acknowledge.
+fn apply_buffered(
+    server: &Server,
+    conn: &mut Conn,
+    mirror: &mut BytesMut,
+    held: &mut BytesMut,
+    client_id: u64,
+    generation: u64,
+) -> Result<Vec<i64>, LinkError> {
+    let limits = Limits {
+        max_bulk_bytes: i64::MAX,
+        authenticated: true,
+    };
+    let mut acks = Vec::new();
+    if conn.input.is_empty() {
+        return Ok(acks);
+    }
+    let mut shared = server.exec.lock();
+    if !current(server, generation) {
+        return Err(primary_error("no longer following this primary"));
+    }
+    loop {
+        let before = conn.input.len();
+        let request = match parse_command(&mut conn.input, limits) {
+            Ok(Some(request)) => request,
+            Ok(None) => break,
+            Err(e) => return Err(primary_error(format!("protocol error from master: {e}"))),
+        };
+        let raw = mirror.split_to(before - conn.input.len()).freeze();
+        let args = &request.args;
+        let name = args[0].to_ascii_lowercase();
+        if name == b"replconf"
+            && args
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"getack"))
+        {
+            // The offset before the GETACK itself, as Redis answers.
+            acks.push(server.repl_offset.load(Ordering::SeqCst));
+            let mut feed = server.feed.lock();
+            server.publish_stored(&mut feed, raw);
+            continue;
+        }
+        if name == b"select" {
+            // Stored with the next batch (inside MULTI: EXEC's), so a restarted replica knows where the stream stands.
+            let db = args
+                .get(1)
+                .and_then(|a| std::str::from_utf8(a).ok()?.parse().ok());
+            if let (Some(db), Some(f)) = (db, server.feed.lock().repl.follow.as_mut()) {
+                f.db = db;
+            }
+        }
+        let in_multi = shared
+            .clients
+            .get(&client_id)
+            .is_some_and(|c| c.multi.is_some());
+        if name == b"multi" || (in_multi && name != b"exec" && name != b"discard") {
+            held.extend_from_slice(&raw);
+            dispatch::execute(server, &mut shared, client_id, args, 0);
+            continue;
+        }
+        let bytes = if held.is_empty() {
+            raw
+        } else {
+            held.extend_from_slice(&raw);
+            held.split().freeze()
+        };
+        server.feed.lock().repl.set_pending_raw(bytes);
+        let outcome = dispatch::execute(server, &mut shared, client_id, args, 0);
+        if let Some(formats::resp::Reply::Error(error)) = outcome.reply {
+            // Redis logs the same: the datasets may now differ.
+            tracing::warn!(
+                "== CRITICAL == This replica is sending an error to its master: '{error}' after processing the command '{}'",
+                String::from_utf8_lossy(&args[0])
+            );
+        }
+        let mut feed = server.feed.lock();
+        if let Some(untaken) = feed.repl.take_pending_raw() {
+            server.publish_stored(&mut feed, untaken);
+        }
+    }
+    let mut feed = server.feed.lock();
+    if let Some(f) = feed.repl.follow.as_mut() {
+        f.unapplied = conn.input.len() as i64;
+    }
+    Ok(acks)
+}
