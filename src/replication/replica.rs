@@ -140,6 +140,7 @@ pub fn promote(server: &Server, shared: &mut Shared) {
     let offset = server.repl_offset.load(Ordering::SeqCst);
     feed.repl.shift_replid(offset);
     ensure_backlog_at(server, &mut feed.repl, offset);
+    server.refresh_propagation(&feed);
     feed.repl.forget_selected_db();
     feed.repl.disconnect_replicas();
     server.publish_stored(&mut feed, Bytes::new());
@@ -173,6 +174,7 @@ pub async fn run(server: Arc<Server>) {
             follow.db = position.stream_db.unwrap_or(0) as usize;
             ensure_backlog_at(&server, &mut feed.repl, position.offset);
         }
+        server.refresh_propagation(&feed);
     }
     let changed = Arc::clone(&server.feed.lock().repl.follow_changed);
     loop {
@@ -567,6 +569,7 @@ fn install_rdb(
         // load is complete the stored position names no history at all.
         feed.repl.disconnect_replicas();
         feed.repl.backlog = None;
+        server.refresh_propagation(&feed);
         feed.repl.replid = random_hex_id();
         feed.repl.replid2 = NO_REPLID.to_string();
         feed.repl.second_replid_offset = -1;
@@ -584,6 +587,7 @@ fn install_rdb(
     server.repl_offset.store(offset, Ordering::SeqCst);
     feed.repl.backlog = None;
     ensure_backlog_at(server, &mut feed.repl, offset);
+    server.refresh_propagation(&feed);
     if let Some(f) = feed.repl.follow.as_mut() {
         f.db = stream_db;
     }
@@ -655,6 +659,7 @@ fn continue_history(server: &Server, new_id: &str, generation: u64) -> bool {
         feed.repl.disconnect_replicas();
     }
     ensure_backlog_at(server, &mut feed.repl, offset);
+    server.refresh_propagation(&feed);
     server.publish_stored(&mut feed, Bytes::new());
     true
 }

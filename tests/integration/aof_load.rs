@@ -239,7 +239,9 @@ fn check_contents(conn: &mut Conn, json: &Json, label: &str) {
             Reply::Integer(expire.unwrap_or(-1)),
             "{label}: PEXPIRETIME of {shown}"
         );
-        if let Some(value_digest) = entry["digest_value"].as_str() {
+        // Redis 7.2 changed the digest of sorted sets: a file written by 7.2/7.4 records theirs.
+        let newer_zset = expected_kind == "zset" && json["loaded_with"] != "7.0.15";
+        if let Some(value_digest) = entry["digest_value"].as_str().filter(|_| !newer_zset) {
             let got = conn
                 .call(&[b"DEBUG".as_slice(), b"DIGEST-VALUE", &key])
                 .expect("DIGEST-VALUE");
@@ -271,6 +273,39 @@ fn truncation(warnings: &[String]) -> Option<(String, u64)> {
         let offset = offset.trim_end_matches(" !!!").parse().ok()?;
         Some((file.to_string(), offset))
     })
+}
+
+/// Whether Redis 7.0's refusal (its first error line) is about something of Redis 7.2/7.4
+/// that rockslot has: RDB versions 11 and 12, the hash field expiry commands.
+fn newer_than_70(lines: &[String]) -> bool {
+    const NEWER_COMMANDS: &[&str] = &[
+        "HEXPIRE",
+        "HPEXPIRE",
+        "HEXPIREAT",
+        "HPEXPIREAT",
+        "HPERSIST",
+        "HTTL",
+        "HPTTL",
+        "HEXPIRETIME",
+        "HPEXPIRETIME",
+    ];
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    first.contains("Can't handle RDB format version 11")
+        || first.contains("Can't handle RDB format version 12")
+        || NEWER_COMMANDS
+            .iter()
+            .any(|c| first.contains(&format!("Unknown command '{c}'")))
+}
+
+/// A fixture only a newer Redis loads: the contents must equal its JSON.
+fn check_newer_loads(fixture: &Path, json: &Json) {
+    let label = name(fixture);
+    let builder = Server::builder(Flavor::Rockslot).args(rockslot_args(true));
+    install(fixture, &builder.root().join("data"));
+    let server = builder.start();
+    check_contents(&mut server.conn(), json, &label);
 }
 
 fn check_loads(fixture: &Path, json: &Json) {
@@ -349,6 +384,11 @@ fn check_fixture(fixture: &Path) {
     }
     match redis_70_refusal(&json, false) {
         None => check_loads(fixture, &json),
+        // Refused by 7.0 only for what a newer Redis wrote (RDB 11/12, 7.4's hash field expiry
+        // commands), which rockslot reads: it loads the contents the JSON records.
+        Some(lines) if json["load_ok"] == Json::Bool(true) && newer_than_70(&lines) => {
+            check_newer_loads(fixture, &json)
+        }
         Some(lines) => check_refused(fixture, true, &lines),
     }
     if json.get("strict_load").is_some() {

@@ -155,7 +155,7 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if ttl < 0 {
         return Err(CommandError::other(BAD_TTL));
     }
-    let value = decode(&args[3])?;
+    let value = decode(&args[3], ctx.client.replaying)?;
     let dirty = ctx.dirty;
     let replaced = options.replace && ctx.delete(key)?;
     let expire_at_ms = match ttl {
@@ -195,17 +195,19 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 /// Checks and decodes a payload, with RESTORE's two error texts.
-fn decode(bytes: &[u8]) -> Result<Value, CommandError> {
+fn decode(bytes: &[u8], replaying: bool) -> Result<Value, CommandError> {
     let decoded = payload::decode(bytes, FIELD_TTL_VERSION as u16).map_err(|e| match e {
         DumpError::TooShort(_) | DumpError::Version { .. } | DumpError::Checksum { .. } => {
             CommandError::other(BAD_FOOTER)
         }
         DumpError::Value(_) | DumpError::NotOneValue => CommandError::other(BAD_FORMAT),
     })?;
-    // Redis 7.0's types and versions, and 7.4's hashes with field TTLs in their version 12.
+    // Redis 7.0's types and versions, and 7.4's hashes with field TTLs in their version 12. An
+    // AOF written by Redis 7.2/7.4 holds RESTOREs of their versions (11, 12) of any type: the
+    // AOF loader takes them, as those versions did.
     let hash_ex =
         (types::HASH_METADATA_PRE_GA..=types::HASH_LISTPACK_EX).contains(&decoded.rdb_type);
-    if decoded.version > REDIS_7_0_VERSION && !hash_ex {
+    if decoded.version > REDIS_7_0_VERSION && !hash_ex && !replaying {
         return Err(CommandError::other(BAD_FOOTER));
     }
     let known = (decoded.rdb_type <= types::STREAM_LISTPACKS_2 || hash_ex)
