@@ -24,23 +24,26 @@
 //! `master_repl_offset` stays the primary's and is stored with the data it reflects. A MULTI
 //! block's bytes are held until its EXEC, as Redis does. `REPLCONF GETACK` is answered with
 //! `REPLCONF ACK <offset before it>`; an ACK also goes every second and right after a full sync
-//! (a diskless primary sends nothing until it).
+//! (a diskless primary sends nothing until it). The transfer and the load are in [`transfer`],
+//! applying the stream in [`stream`].
 
-use std::io::Write;
-use std::path::PathBuf;
+mod stream;
+mod transfer;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use formats::resp::{encode_command, parse_command, Limits};
+use formats::resp::encode_command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::backlog::Backlog;
-use super::NO_REPLID;
 use crate::server::client::{ClientSignals, ClientState, ClientType};
-use crate::server::{dispatch, random_hex_id, unix_ms, Server, Shared};
+use crate::server::{unix_ms, Server, Shared};
+use stream::apply_stream;
+use transfer::{install_rdb, receive_rdb};
 
 /// Length of the mark around a diskless transfer.
 const EOF_MARK_LEN: usize = 40;
@@ -429,208 +432,6 @@ fn psync_offer(server: &Server) -> (String, i64) {
     }
 }
 
-/// Receives the RDB of a full sync into a temporary file in the working directory (`dir`).
-async fn receive_rdb(
-    server: &Server,
-    conn: &mut Conn,
-    generation: u64,
-) -> Result<PathBuf, LinkError> {
-    set_state(server, generation, LinkState::Transfer);
-    let header = conn.line(true).await?;
-    let Some(framing) = header.strip_prefix('$') else {
-        return Err(primary_error(format!(
-            "Bad protocol from MASTER, the first byte is not '$' (we received '{header}')"
-        )));
-    };
-    let mark = match framing.strip_prefix("EOF:") {
-        Some(mark) if mark.len() == EOF_MARK_LEN => Some(mark.as_bytes().to_vec()),
-        Some(_) => return Err(primary_error("bad EOF mark from the primary")),
-        None => None,
-    };
-    let size = match &mark {
-        Some(_) => -1,
-        None => framing
-            .parse::<i64>()
-            .map_err(|_| primary_error(format!("bad RDB length from the primary: {header}")))?,
-    };
-    tracing::info!(
-        "MASTER <-> REPLICA sync: receiving {} from master to disk",
-        if size < 0 {
-            "streamed RDB".to_string()
-        } else {
-            format!("{size} bytes")
-        }
-    );
-    let path = PathBuf::from(format!(
-        "temp-{}.{}.rdb",
-        unix_ms() / 1000,
-        std::process::id()
-    ));
-    let mut file = std::fs::File::create(&path)?;
-    let received = match mark {
-        Some(mark) => receive_marked(server, conn, &mut file, &mark, generation).await,
-        None => receive_sized(server, conn, &mut file, size as u64, generation).await,
-    };
-    let synced = match received {
-        Ok(()) => file.sync_all().map_err(LinkError::from),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = synced {
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(path)
-}
-
-fn transfer_progress(server: &Server, generation: u64, size: i64, read: i64) {
-    let mut feed = server.feed.lock();
-    if let Some(f) = feed
-        .repl
-        .follow
-        .as_mut()
-        .filter(|f| f.generation == generation)
-    {
-        f.transfer_size = size;
-        f.transfer_read = read;
-        f.last_io_ms = unix_ms();
-    }
-}
-
-/// A `$<length>` transfer: exactly that many bytes; what follows is the stream.
-async fn receive_sized(
-    server: &Server,
-    conn: &mut Conn,
-    file: &mut std::fs::File,
-    size: u64,
-    generation: u64,
-) -> Result<(), LinkError> {
-    let mut left = size;
-    while left > 0 {
-        if conn.input.is_empty() {
-            conn.fill().await?;
-        }
-        let take = (conn.input.len() as u64).min(left) as usize;
-        let chunk = conn.input.split_to(take);
-        file.write_all(&chunk)?;
-        left -= take as u64;
-        transfer_progress(server, generation, size as i64, (size - left) as i64);
-    }
-    Ok(())
-}
-
-/// A `$EOF:<mark>` transfer: everything up to the mark, which ends it.
-async fn receive_marked(
-    server: &Server,
-    conn: &mut Conn,
-    file: &mut std::fs::File,
-    mark: &[u8],
-    generation: u64,
-) -> Result<(), LinkError> {
-    // The last bytes are held back until it is clear they are not the mark.
-    let mut tail: Vec<u8> = Vec::new();
-    let mut read = 0i64;
-    loop {
-        if conn.input.is_empty() {
-            conn.fill().await?;
-        }
-        let chunk = conn.input.split();
-        read += chunk.len() as i64;
-        tail.extend_from_slice(&chunk);
-        if tail.ends_with(mark) {
-            file.write_all(&tail[..tail.len() - mark.len()])?;
-            transfer_progress(server, generation, read - mark.len() as i64, read);
-            return Ok(());
-        }
-        if tail.len() > mark.len() {
-            let keep = tail.split_off(tail.len() - mark.len());
-            file.write_all(&tail)?;
-            tail = keep;
-        }
-        transfer_progress(server, generation, -1, read);
-    }
-}
-
-/// Loads a full sync's RDB and adopts the primary's history; false when the node stopped
-/// following this primary meanwhile. Runs in a blocking thread.
-fn install_rdb(
-    server: &Server,
-    path: &std::path::Path,
-    replid: &str,
-    offset: i64,
-    generation: u64,
-) -> Result<bool, LinkError> {
-    let mut shared = server.exec.lock();
-    {
-        let mut feed = server.feed.lock();
-        if !follows(&feed.repl, generation) {
-            return Ok(false);
-        }
-        // Our history is about to be replaced: sub-replicas must sync again, and until the
-        // load is complete the stored position names no history at all.
-        feed.repl.disconnect_replicas();
-        feed.repl.backlog = None;
-        server.refresh_propagation(&feed);
-        feed.repl.replid = random_hex_id();
-        feed.repl.replid2 = NO_REPLID.to_string();
-        feed.repl.second_replid_offset = -1;
-    }
-    tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
-    tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    crate::persistence::rdb_load::load_sync_payload(server, &mut shared, path).map_err(|e| {
-        primary_error(format!(
-            "Failed trying to load the MASTER synchronization DB from disk: {e}"
-        ))
-    })?;
-    let stream_db = rdb_stream_db(path);
-    let mut feed = server.feed.lock();
-    feed.repl.replid = replid.to_string();
-    server.repl_offset.store(offset, Ordering::SeqCst);
-    feed.repl.backlog = None;
-    ensure_backlog_at(server, &mut feed.repl, offset);
-    server.refresh_propagation(&feed);
-    if let Some(f) = feed.repl.follow.as_mut() {
-        f.db = stream_db;
-    }
-    server.publish_stored(&mut feed, Bytes::new());
-    let aof_on = feed.aof.is_some();
-    drop(feed);
-    if aof_on {
-        // The loaded data bypassed the AOF: a rewrite makes it whole again, as Redis restarts
-        // the AOF after a full sync.
-        let _ = crate::persistence::aof::rewrite::request(server);
-    }
-    Ok(true)
-}
-
-/// The RDB's `repl-stream-db` aux field: the database the stream after it has selected (a
-/// Redis primary starts with a SELECT anyway; a replica passing its primary's stream on does
-/// not). 0 when absent.
-fn rdb_stream_db(path: &std::path::Path) -> usize {
-    use formats::rdb::{Event, Options, Poll, Reader};
-    use std::io::Read;
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return 0;
-    };
-    let mut reader = Reader::new(Options::default());
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        match reader.poll() {
-            Ok(Poll::Event(Event::Aux { key, value })) if key == b"repl-stream-db" => {
-                return std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-            }
-            Ok(Poll::Event(Event::Header { .. } | Event::Aux { .. })) => {}
-            Ok(Poll::NeedMore) => match file.read(&mut chunk) {
-                Ok(n) if n > 0 => reader.feed(&chunk[..n]),
-                _ => return 0,
-            },
-            _ => return 0,
-        }
-    }
-}
-
 /// A backlog starting at `offset`, unless there is one.
 fn ensure_backlog_at(server: &Server, repl: &mut super::ReplState, offset: i64) {
     if repl.backlog.is_none() {
@@ -726,142 +527,4 @@ fn drop_primary_client(server: &Server, shared: &mut Shared) {
         .tunables
         .primary_link_up
         .store(false, Ordering::SeqCst);
-}
-
-/// Applies the primary's stream until the link ends, acknowledging every second.
-async fn apply_stream(
-    server: &Server,
-    conn: &mut Conn,
-    client_id: u64,
-    generation: u64,
-) -> Result<(), LinkError> {
-    // The bytes read, mirrored: parsing consumes `conn.input`, the same bytes are cut from
-    // `mirror` to be passed on verbatim.
-    let mut mirror = BytesMut::from(&conn.input[..]);
-    let mut held = BytesMut::new();
-    send_ack(server, conn).await?;
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let acks = apply_buffered(server, conn, &mut mirror, &mut held, client_id, generation)?;
-        // What was applied reaches the OS now, so a kill -9 keeps it with its offset and the
-        // restarted node continues from there.
-        if let Err(e) = server.flush_logs(false) {
-            tracing::warn!("{e}");
-        }
-        for offset in acks {
-            conn.command(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()])
-                .await?;
-        }
-        tokio::select! {
-            read = conn.stream.read_buf(&mut conn.input) => {
-                let n = read?;
-                if n == 0 {
-                    return Err(primary_error("the primary closed the connection"));
-                }
-                let start = conn.input.len() - n;
-                mirror.extend_from_slice(&conn.input[start..]);
-                let mut feed = server.feed.lock();
-                if let Some(f) = feed.repl.follow.as_mut() {
-                    f.last_io_ms = unix_ms();
-                    f.unapplied = conn.input.len() as i64;
-                }
-            }
-            _ = ticker.tick() => send_ack(server, conn).await?,
-        }
-    }
-}
-
-async fn send_ack(server: &Server, conn: &mut Conn) -> Result<(), LinkError> {
-    let offset = server.repl_offset.load(Ordering::SeqCst);
-    conn.command(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()])
-        .await
-}
-
-/// Executes the complete commands buffered, under the execution lock; returns the offsets that
-/// `REPLCONF GETACK` asked to acknowledge.
-fn apply_buffered(
-    server: &Server,
-    conn: &mut Conn,
-    mirror: &mut BytesMut,
-    held: &mut BytesMut,
-    client_id: u64,
-    generation: u64,
-) -> Result<Vec<i64>, LinkError> {
-    let limits = Limits {
-        max_bulk_bytes: i64::MAX,
-        authenticated: true,
-    };
-    let mut acks = Vec::new();
-    if conn.input.is_empty() {
-        return Ok(acks);
-    }
-    let mut shared = server.exec.lock();
-    if !current(server, generation) {
-        return Err(primary_error("no longer following this primary"));
-    }
-    loop {
-        let before = conn.input.len();
-        let request = match parse_command(&mut conn.input, limits) {
-            Ok(Some(request)) => request,
-            Ok(None) => break,
-            Err(e) => return Err(primary_error(format!("protocol error from master: {e}"))),
-        };
-        let raw = mirror.split_to(before - conn.input.len()).freeze();
-        let args = &request.args;
-        let name = args[0].to_ascii_lowercase();
-        if name == b"replconf"
-            && args
-                .get(1)
-                .is_some_and(|a| a.eq_ignore_ascii_case(b"getack"))
-        {
-            // The offset before the GETACK itself, as Redis answers.
-            acks.push(server.repl_offset.load(Ordering::SeqCst));
-            let mut feed = server.feed.lock();
-            server.publish_stored(&mut feed, raw);
-            continue;
-        }
-        if name == b"select" {
-            // Stored with the next batch (inside MULTI: EXEC's), so a restarted replica knows where the stream stands.
-            let db = args
-                .get(1)
-                .and_then(|a| std::str::from_utf8(a).ok()?.parse().ok());
-            if let (Some(db), Some(f)) = (db, server.feed.lock().repl.follow.as_mut()) {
-                f.db = db;
-            }
-        }
-        let in_multi = shared
-            .clients
-            .get(&client_id)
-            .is_some_and(|c| c.multi.is_some());
-        if name == b"multi" || (in_multi && name != b"exec" && name != b"discard") {
-            held.extend_from_slice(&raw);
-            dispatch::execute(server, &mut shared, client_id, args, 0);
-            continue;
-        }
-        let bytes = if held.is_empty() {
-            raw
-        } else {
-            held.extend_from_slice(&raw);
-            held.split().freeze()
-        };
-        server.feed.lock().repl.set_pending_raw(bytes);
-        let outcome = dispatch::execute(server, &mut shared, client_id, args, 0);
-        if let Some(formats::resp::Reply::Error(error)) = outcome.reply {
-            // Redis logs the same: the datasets may now differ.
-            tracing::warn!(
-                "== CRITICAL == This replica is sending an error to its master: '{error}' after processing the command '{}'",
-                String::from_utf8_lossy(&args[0])
-            );
-        }
-        let mut feed = server.feed.lock();
-        if let Some(untaken) = feed.repl.take_pending_raw() {
-            server.publish_stored(&mut feed, untaken);
-        }
-    }
-    let mut feed = server.feed.lock();
-    if let Some(f) = feed.repl.follow.as_mut() {
-        f.unapplied = conn.input.len() as i64;
-    }
-    Ok(acks)
 }
