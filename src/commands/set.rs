@@ -217,13 +217,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ctx.delete(key)?;
         ctx.notify(notify::GENERIC, "del", key);
         ctx.dirty = dirty + count + 1;
-        let lazy = ctx
-            .server
-            .tunables
-            .lazyfree_lazy_server_del
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let command: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        ctx.rewrite_propagated(vec![Bytes::from_static(command), key.clone()]);
+        ctx.propagate_as_server_del(key);
         return Ok(Reply::Set(bulks(members)));
     }
     let picked = sample(&mut rand::thread_rng(), members.len(), count as usize);

@@ -281,14 +281,7 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Some(when) if absolute && when <= ctx.now_ms => {
             ctx.delete(key)?;
             ctx.notify(notify::GENERIC, "del", key);
-            let lazy = ctx
-                .server
-                .tunables
-                .lazyfree_lazy_expire
-                .load(std::sync::atomic::Ordering::Relaxed);
-            ctx.prevent_propagation();
-            let db = ctx.db();
-            ctx.propagate_deletion(db, key, lazy);
+            ctx.propagate_as_expired(key);
         }
         Some(when) => {
             ctx.put(key, with_deadline(when))?;

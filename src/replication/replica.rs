@@ -228,14 +228,14 @@ fn follows(repl: &super::ReplState, generation: u64) -> bool {
         .is_some_and(|f| f.generation == generation)
 }
 
+/// The link's state of generation `generation` (`None` once REPLICAOF replaced it).
+fn follow_of(repl: &mut super::ReplState, generation: u64) -> Option<&mut Following> {
+    repl.follow.as_mut().filter(|f| f.generation == generation)
+}
+
 fn set_state(server: &Server, generation: u64, state: LinkState) {
     let mut feed = server.feed.lock();
-    if let Some(f) = feed
-        .repl
-        .follow
-        .as_mut()
-        .filter(|f| f.generation == generation)
-    {
+    if let Some(f) = follow_of(&mut feed.repl, generation) {
         f.state = state;
         if state == LinkState::Connecting && f.down_since_ms == 0 {
             f.down_since_ms = unix_ms();
@@ -475,11 +475,7 @@ fn register_primary_client(
     use std::os::fd::AsRawFd;
     let mut shared = server.exec.lock();
     let mut feed = server.feed.lock();
-    let follow = feed
-        .repl
-        .follow
-        .as_mut()
-        .filter(|f| f.generation == generation)?;
+    let follow = follow_of(&mut feed.repl, generation)?;
     let id = server.next_client_id.fetch_add(1, Ordering::SeqCst) + 1;
     let (push, _) = tokio::sync::mpsc::channel(1);
     let signals = Arc::new(ClientSignals::new(push));

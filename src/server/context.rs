@@ -103,6 +103,36 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The running command deleted `key` of its database because the expire time it was given
+    /// has passed: it propagates as that deletion (DEL, or UNLINK with `lazyfree-lazy-expire`),
+    /// not as itself (EXPIRE with a past time, GETEX EXAT ...).
+    pub fn propagate_as_expired(&mut self, key: &[u8]) {
+        let lazy = self
+            .server
+            .tunables
+            .lazyfree_lazy_expire
+            .load(Ordering::Relaxed);
+        self.prevent_propagation();
+        let db = self.client.db;
+        self.propagate_deletion(db, key, lazy);
+    }
+
+    /// The running command removed `key` whole as a side effect (SPOP of every member, RESTORE
+    /// with a past TTL over an existing key): it propagates as DEL, or UNLINK with
+    /// `lazyfree-lazy-server-del`.
+    pub fn propagate_as_server_del(&mut self, key: &[u8]) {
+        let lazy = self
+            .server
+            .tunables
+            .lazyfree_lazy_server_del
+            .load(Ordering::Relaxed);
+        let command: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        self.rewrite_propagated(vec![
+            Bytes::from_static(command),
+            Bytes::copy_from_slice(key),
+        ]);
+    }
+
     /// The running command itself is not propagated (Redis's preventCommandPropagation).
     pub fn prevent_propagation(&mut self) {
         self.call_prop.prevent = true;

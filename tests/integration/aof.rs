@@ -14,16 +14,20 @@ use rand::Rng;
 use crate::support::resp::{Conn, Reply};
 use crate::support::server::{Flavor, Server};
 
-const AOF_ARGS: [&str; 8] = [
+/// Either server with the AOF on, DEBUG allowed and no snapshots.
+pub const AOF_ON: [&str; 6] = [
     "--appendonly",
     "yes",
     "--enable-debug-command",
     "yes",
     "--save",
     "",
-    "--appendfsync",
-    "always",
 ];
+
+/// rockslot with the AOF on and `appendfsync always`.
+fn aof_always() -> Vec<&'static str> {
+    [&AOF_ON[..], &["--appendfsync", "always"]].concat()
+}
 
 fn call(conn: &mut Conn, args: &[&str]) -> Reply {
     let reply = conn.call(args).expect("call");
@@ -69,14 +73,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Starts redis-server with `appendonly yes` on a copy of `aof_dir` and returns it.
 pub fn redis_loading_aof(aof_dir: &Path) -> Server {
-    let builder = Server::builder(Flavor::Redis).args([
-        "--appendonly",
-        "yes",
-        "--enable-debug-command",
-        "yes",
-        "--save",
-        "",
-    ]);
+    let builder = Server::builder(Flavor::Redis).args(AOF_ON);
     copy_dir(aof_dir, &builder.root().join("data").join("appendonlydir"));
     builder.start()
 }
@@ -209,7 +206,7 @@ fn write_every_type(server: &Server) {
 
 #[test]
 fn real_redis_loads_the_aof_before_and_after_a_rewrite() {
-    let server = Server::start(Flavor::Rockslot, AOF_ARGS);
+    let server = Server::start(Flavor::Rockslot, aof_always());
     write_every_type(&server);
     assert_real_redis_agrees(&server);
 
@@ -349,7 +346,7 @@ fn assert_all_present(server: &Server, acked: &[(String, String)]) {
 
 #[test]
 fn kill9_under_load_with_appendfsync_always_loses_nothing() {
-    let mut server = Server::start(Flavor::Rockslot, AOF_ARGS);
+    let mut server = Server::start(Flavor::Rockslot, aof_always());
     let mut rng = rand::thread_rng();
     let mut acked_total = 0;
     for trial in 0..50 {
@@ -373,7 +370,7 @@ fn kill9_under_load_with_appendfsync_always_loses_nothing() {
 /// kill -9 while a background job (BGREWRITEAOF or BGSAVE) runs under load: the node restarts,
 /// nothing acknowledged is lost, and the AOF still equals the data.
 fn kill9_during(job: &str) {
-    let mut server = Server::start(Flavor::Rockslot, AOF_ARGS);
+    let mut server = Server::start(Flavor::Rockslot, aof_always());
     let mut conn = server.conn();
     // A dataset that takes a moment to write out; made part of the AOF by a first rewrite.
     call(&mut conn, &["DEBUG", "POPULATE", "200000", "pop", "50"]);

@@ -167,13 +167,7 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if expire_at_ms != 0 && expire_at_ms <= ctx.now_ms {
         if replaced {
             ctx.notify(notify::GENERIC, "del", key);
-            let lazy = ctx
-                .server
-                .tunables
-                .lazyfree_lazy_server_del
-                .load(std::sync::atomic::Ordering::Relaxed);
-            let command: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
-            ctx.rewrite_propagated(vec![Bytes::from_static(command), key.clone()]);
+            ctx.propagate_as_server_del(key);
         }
         ctx.dirty = dirty + u64::from(replaced);
         return Ok(Reply::ok());

@@ -123,14 +123,7 @@ fn expire_generic(
     if when <= ctx.now_ms {
         ctx.delete(key)?;
         ctx.notify(notify::GENERIC, "del", key);
-        let lazy = ctx
-            .server
-            .tunables
-            .lazyfree_lazy_expire
-            .load(std::sync::atomic::Ordering::Relaxed);
-        ctx.prevent_propagation();
-        let db = ctx.db();
-        ctx.propagate_deletion(db, key, lazy);
+        ctx.propagate_as_expired(key);
     } else {
         meta.expire_at_ms = when;
         ctx.put(key, meta)?;

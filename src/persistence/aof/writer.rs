@@ -61,21 +61,15 @@ impl AofWriter {
             .iter()
             .map(|f| file_size(dir, Some(f)))
             .sum();
-        Ok(AofWriter {
-            dir: dir.to_path_buf(),
-            filename: filename.to_string(),
+        Ok(AofWriter::new(
+            dir,
+            filename,
             manifest,
             file,
-            incr_seq: incr.seq,
-            incr_size: size,
-            others_size: base_size + older,
-            base_size,
-            pending: BytesMut::new(),
-            encoder: StreamEncoder::default(),
+            (incr.seq, size),
+            (base_size + older, base_size),
             timestamps,
-            last_timestamp: 0,
-            last_write_ok: true,
-        })
+        ))
     }
 
     pub fn dir(&self) -> &Path {
@@ -177,21 +171,43 @@ impl AofWriter {
             seq,
             kind: FileKind::Incr,
         });
-        Ok(AofWriter {
+        Ok(AofWriter::new(
+            dir,
+            filename,
+            manifest,
+            file,
+            (seq, 0),
+            (others_size, base_size),
+            timestamps,
+        ))
+    }
+
+    /// A writer appending to `file`, the incr file `incr` = (sequence, size); `sizes` = (the
+    /// other files' total, the base's).
+    fn new(
+        dir: &Path,
+        filename: &str,
+        manifest: Manifest,
+        file: File,
+        incr: (u64, u64),
+        sizes: (u64, u64),
+        timestamps: bool,
+    ) -> AofWriter {
+        AofWriter {
             dir: dir.to_path_buf(),
             filename: filename.to_string(),
             manifest,
             file,
-            incr_seq: seq,
-            incr_size: 0,
-            others_size,
-            base_size,
+            incr_seq: incr.0,
+            incr_size: incr.1,
+            others_size: sizes.0,
+            base_size: sizes.1,
             pending: BytesMut::new(),
             encoder: StreamEncoder::default(),
             timestamps,
             last_timestamp: 0,
             last_write_ok: true,
-        })
+        }
     }
 
     /// Starts a new incr file (a rewrite begins): the pending bytes go to the old one, which is

@@ -9,7 +9,8 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::{
-    ensure_backlog_at, follows, primary_error, set_state, Conn, LinkError, LinkState, EOF_MARK_LEN,
+    ensure_backlog_at, follow_of, follows, primary_error, set_state, Conn, LinkError, LinkState,
+    EOF_MARK_LEN,
 };
 use crate::replication::NO_REPLID;
 use crate::server::{random_hex_id, unix_ms, Server};
@@ -69,12 +70,7 @@ pub(super) async fn receive_rdb(
 
 fn transfer_progress(server: &Server, generation: u64, size: i64, read: i64) {
     let mut feed = server.feed.lock();
-    if let Some(f) = feed
-        .repl
-        .follow
-        .as_mut()
-        .filter(|f| f.generation == generation)
-    {
+    if let Some(f) = follow_of(&mut feed.repl, generation) {
         f.transfer_size = size;
         f.transfer_read = read;
         f.last_io_ms = unix_ms();

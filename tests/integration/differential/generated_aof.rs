@@ -19,7 +19,7 @@ use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 use super::generated::{config, mixed_steps};
 use super::generators::GenCtx;
 use super::Cmd;
-use crate::aof::redis_loading_aof;
+use crate::aof::{redis_loading_aof, AOF_ON};
 use crate::support::resp::Conn;
 use crate::support::server::{Flavor, Server};
 
@@ -61,17 +61,7 @@ fn run_case(server: &Server, cmds: &[Cmd]) -> Result<(), String> {
 
 #[test]
 fn real_redis_replaying_the_aof_reaches_the_same_dataset() {
-    let server = RefCell::new(Server::start(
-        Flavor::Rockslot,
-        [
-            "--appendonly",
-            "yes",
-            "--enable-debug-command",
-            "yes",
-            "--save",
-            "",
-        ],
-    ));
+    let server = RefCell::new(Server::start(Flavor::Rockslot, AOF_ON));
     let mut runner = TestRunner::new(config(REGRESSIONS, CASES));
     let sequence = vec(mixed_steps(&GenCtx::now()), 1..=MAX_LEN).prop_map(|steps| steps.concat());
     let result = runner.run(&sequence, |cmds| {
