@@ -62,6 +62,17 @@ pub fn string2ll(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// Redis's `sdstrim(line, " \t\r\n")`: what config and manifest lines are trimmed with.
+pub fn sdstrim(line: &[u8]) -> &[u8] {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
+    &line[start..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

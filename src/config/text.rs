@@ -133,16 +133,8 @@ pub fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// Redis's `sdstrim(line, " \t\r\n")`, applied to every config line it reads.
-pub fn trim(line: &[u8]) -> &[u8] {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|b| !blank(b))
-        .map_or(start, |i| i + 1);
-    &line[start..end]
-}
+/// Redis's `sdstrim`, applied to every config line it reads.
+pub use formats::text::sdstrim as trim;
 
 /// Redis's `getAbsolutePath`: a path with leading blanks trimmed, joined to `cwd` when relative,
 /// each leading `../` removing one component of `cwd`.

@@ -87,6 +87,19 @@ pub struct LoadReport {
     pub expired: u64,
 }
 
+impl LoadReport {
+    /// INFO's `rdb_last_load_keys_loaded` and `rdb_last_load_keys_expired`.
+    pub fn record(&self, server: &Server) {
+        let stats = &server.stats;
+        stats
+            .last_load_keys_loaded
+            .store(self.keys, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .last_load_keys_expired
+            .store(self.expired, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Loads `path` into an empty data directory (or one whose last load was interrupted); returns
 /// `None` when there was nothing to do.
 pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadReport>, LoadError> {
@@ -180,13 +193,7 @@ fn load_into(
     loader.finish(fresh_start);
     server.engine.flush()?;
     server.engine.set_loading(false)?;
-    let stats = &server.stats;
-    stats
-        .last_load_keys_loaded
-        .store(report.keys, std::sync::atomic::Ordering::Relaxed);
-    stats
-        .last_load_keys_expired
-        .store(report.expired, std::sync::atomic::Ordering::Relaxed);
+    report.record(server);
     Ok(report)
 }
 

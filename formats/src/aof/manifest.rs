@@ -21,7 +21,7 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::resp::split_args;
-use crate::text::repr;
+use crate::text::{repr, sdstrim};
 
 /// The longest manifest line Redis reads (`AOF_MANIFEST_MAX_LINE`).
 pub const MAX_LINE: usize = 1024;
@@ -181,7 +181,7 @@ impl Manifest {
                     kind: ManifestErrorKind::LineTooLong,
                 });
             }
-            let line = trim(raw);
+            let line = sdstrim(raw);
             let fail = |kind| ManifestError {
                 line: Some((number, line.to_vec())),
                 kind,
@@ -280,17 +280,6 @@ pub fn temp_incr_name(appendfilename: &str) -> String {
 /// Whether `name` has no `/` (Redis's `pathIsBaseName`).
 pub fn is_base_name(name: &[u8]) -> bool {
     !name.contains(&b'/')
-}
-
-/// `sdstrim(line, " \t\r\n")`.
-fn trim(line: &[u8]) -> &[u8] {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|b| !blank(b))
-        .map_or(start, |i| i + 1);
-    &line[start..end]
 }
 
 fn parse_line(line: &[u8]) -> Result<AofFile, ManifestErrorKind> {

@@ -208,13 +208,7 @@ pub fn load_at_startup(
                 "DB loaded from append only file: {:.3} seconds",
                 started.elapsed().as_secs_f64()
             );
-            let stats = &server.stats;
-            stats
-                .last_load_keys_loaded
-                .store(report.keys, std::sync::atomic::Ordering::Relaxed);
-            stats
-                .last_load_keys_expired
-                .store(report.expired, std::sync::atomic::Ordering::Relaxed);
+            report.record(server);
             Ok(Some(report))
         }
         Err(e) => {
