@@ -143,6 +143,19 @@ impl ReplState {
         }
     }
 
+    /// Online replicas whose last acknowledgement is at most `max_lag` seconds old
+    /// (`min-replicas-to-write`).
+    pub fn good_replicas(&self, max_lag: u64) -> u64 {
+        let now = crate::server::unix_ms();
+        self.links
+            .iter()
+            .filter(|l| {
+                l.state() == link::SyncState::Online
+                    && (now - l.ack_time_ms.load(Ordering::Relaxed)) / 1000 <= max_lag as i64
+            })
+            .count() as u64
+    }
+
     /// Online replicas that acknowledged at least `offset` (WAIT).
     pub fn acknowledged(&self, offset: i64) -> i64 {
         self.links

@@ -590,7 +590,7 @@ pub static DIRECTIVES: &[Directive] = &[
     signed(
         "min-replicas-to-write",
         Some("min-slaves-to-write"),
-        0,
+        EFFECTIVE,
         (0, INT_MAX),
         0,
         Plain,
@@ -598,7 +598,7 @@ pub static DIRECTIVES: &[Directive] = &[
     signed(
         "min-replicas-max-lag",
         Some("min-slaves-max-lag"),
-        0,
+        EFFECTIVE,
         (0, INT_MAX),
         10,
         Plain,
@@ -1038,6 +1038,8 @@ mod tests {
             "replica-serve-stale-data",
             "masterauth",
             "masteruser",
+            "min-replicas-to-write",
+            "min-replicas-max-lag",
         ]
         .into_iter()
         .collect();

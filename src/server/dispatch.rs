@@ -281,11 +281,19 @@ fn replica_refusal(
 ) -> Option<&'static str> {
     use std::sync::atomic::Ordering::Relaxed;
     let tunables = &server.tunables;
-    if !tunables.replica.load(Relaxed)
-        || client.replaying
-        || client.client_type == super::client::ClientType::Primary
-    {
+    if client.replaying || client.client_type == super::client::ClientType::Primary {
         return None;
+    }
+    if !tunables.replica.load(Relaxed) {
+        // A primary with `min-replicas-to-write` refuses writes while too few replicas
+        // acknowledged within `min-replicas-max-lag` seconds (Redis's repl_good_slaves_count).
+        let wanted = tunables.min_replicas_to_write.load(Relaxed);
+        let max_lag = tunables.min_replicas_max_lag.load(Relaxed);
+        let refused = wanted > 0
+            && max_lag > 0
+            && entry.meta.flags & meta::WRITE != 0
+            && server.feed.lock().repl.good_replicas(max_lag) < wanted;
+        return refused.then_some("NOREPLICAS Not enough good replicas to write.");
     }
     if !tunables.primary_link_up.load(Relaxed)
         && !tunables.replica_serve_stale_data.load(Relaxed)

@@ -101,6 +101,9 @@ pub struct Tunables {
     pub replica_serve_stale_data: AtomicBool,
     /// The link with the primary is up (not from the config: `replication::replica` sets it).
     pub primary_link_up: AtomicBool,
+    /// `min-replicas-to-write` (0: off) and `min-replicas-max-lag` (seconds).
+    pub min_replicas_to_write: AtomicU64,
+    pub min_replicas_max_lag: AtomicU64,
 }
 
 impl Tunables {
@@ -124,6 +127,12 @@ impl Tunables {
             replica_read_only: AtomicBool::new(config.get_bool("replica-read-only")),
             replica_serve_stale_data: AtomicBool::new(config.get_bool("replica-serve-stale-data")),
             primary_link_up: AtomicBool::new(false),
+            min_replicas_to_write: AtomicU64::new(
+                config.get_int("min-replicas-to-write").max(0) as u64
+            ),
+            min_replicas_max_lag: AtomicU64::new(
+                config.get_int("min-replicas-max-lag").max(0) as u64
+            ),
         }
     }
 
@@ -142,6 +151,8 @@ impl Tunables {
         copy(&self.timeout_secs, &fresh.timeout_secs);
         copy(&self.hz, &fresh.hz);
         copy(&self.pubsub_hard_limit, &fresh.pubsub_hard_limit);
+        copy(&self.min_replicas_to_write, &fresh.min_replicas_to_write);
+        copy(&self.min_replicas_max_lag, &fresh.min_replicas_max_lag);
         self.notify_keyspace_events.store(
             fresh.notify_keyspace_events.load(Ordering::Relaxed),
             Ordering::Relaxed,

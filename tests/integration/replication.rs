@@ -373,3 +373,25 @@ fn a_replica_without_its_primary_answers_like_redis() {
         .collect();
     assert_eq!(replies[0], replies[1], "redis-server, then rockslot");
 }
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
+    let primary = Server::start(Flavor::Rockslot, DEBUG);
+    let mut conn = primary.conn();
+    call(&mut conn, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    let refused = conn.call(&["SET", "k", "v"]).expect("SET");
+    assert_eq!(
+        refused,
+        Reply::Error(b"NOREPLICAS Not enough good replicas to write.".to_vec())
+    );
+    // Reads go on; with one real replica acknowledging, writes are accepted again.
+    assert_eq!(conn.call(&["GET", "k"]).expect("GET"), Reply::Bulk(None));
+    let replica = replica_of(Flavor::Redis, &primary, &[]);
+    wait_for("a good replica", &[&primary, &replica], || {
+        primary
+            .conn()
+            .call(&["SET", "k", "v"])
+            .is_ok_and(|r| !r.is_error())
+    });
+    assert_same_data(&primary, &replica);
+}
