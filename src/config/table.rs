@@ -342,7 +342,7 @@ pub static DIRECTIVES: &[Directive] = &[
     yes_no("cluster-require-full-coverage", None, 0, true),
     yes_no("rdb-save-incremental-fsync", None, 0, true),
     yes_no("aof-load-truncated", None, EFFECTIVE, true),
-    yes_no("aof-use-rdb-preamble", None, 0, true),
+    yes_no("aof-use-rdb-preamble", None, EFFECTIVE, true),
     yes_no("aof-timestamp-enabled", None, EFFECTIVE, false),
     yes_no(
         "cluster-replica-no-failover",
@@ -1040,6 +1040,7 @@ mod tests {
             "masteruser",
             "min-replicas-to-write",
             "min-replicas-max-lag",
+            "aof-use-rdb-preamble",
         ]
         .into_iter()
         .collect();

@@ -31,7 +31,7 @@
 //! Redis's AOF rewrite).
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -219,6 +219,9 @@ struct Loader<'s> {
     /// Loading over existing data (DEBUG RELOAD NOFLUSH): whether the file's keys and libraries
     /// replace those of the same name (MERGE) or are an error.
     existing: Option<bool>,
+    /// Writes the commands to this file instead of running them (an AOF rewrite's command-form
+    /// base).
+    sink: Option<std::io::BufWriter<std::fs::File>>,
     report: LoadReport,
 }
 
@@ -238,12 +241,16 @@ impl<'s> Loader<'s> {
             hash_fields_expired: false,
             strings: None,
             existing: None,
+            sink: None,
             report: LoadReport::default(),
         }
     }
 
     /// Stores a string key in the current batch.
     fn put_string(&mut self, header: &KeyHeader, value: Vec<u8>) -> Result<(), LoadError> {
+        if self.sink.is_some() {
+            return self.run(&[b"SET".to_vec(), header.key.clone(), value]);
+        }
         let db = usize::try_from(header.db).unwrap_or(usize::MAX);
         let meta = Meta::string(value, header.expire_at_ms.unwrap_or(0));
         let (txn, count) = self
@@ -267,6 +274,12 @@ impl<'s> Loader<'s> {
 
     /// Runs one command; an error reply stops the load.
     fn run<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<(), LoadError> {
+        if let Some(sink) = self.sink.as_mut() {
+            let mut encoded = bytes::BytesMut::new();
+            formats::resp::encode_command(args, &mut encoded);
+            sink.write_all(&encoded)?;
+            return Ok(());
+        }
         self.commit_strings()?;
         let args: Vec<Bytes> = args
             .iter()
@@ -425,8 +438,9 @@ impl<'s> Loader<'s> {
             self.report.expired += 1;
             return Ok(());
         }
-        // A string's expire time went into its record with it.
-        if let (Some(t), false) = (header.expire_at_ms, header.kind == Kind::String) {
+        // A string's expire time went into its record with it (not when writing commands).
+        let in_record = header.kind == Kind::String && self.sink.is_none();
+        if let (Some(t), false) = (header.expire_at_ms, in_record) {
             self.run(&[
                 b"PEXPIREAT".to_vec(),
                 header.key.clone(),
@@ -623,6 +637,29 @@ impl<'s> Loader<'s> {
             .dirty
             .store(0, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Writes the RDB file `rdb` as the commands that rebuild its dataset (the ones the loader
+/// replays: SET, RPUSH, SADD, HSET, ZADD, XADD ..., FUNCTION LOAD, PEXPIREAT) to `out`, synced:
+/// an AOF rewrite's base with `aof-use-rdb-preamble no`.
+pub fn rdb_to_commands(
+    server: &Server,
+    shared: &mut Shared,
+    rdb: &Path,
+    out: &Path,
+) -> Result<LoadReport, LoadError> {
+    let mut loader = Loader::new(server, shared);
+    loader.sink = Some(std::io::BufWriter::new(std::fs::File::create(out)?));
+    let mut input = std::fs::File::open(rdb)?;
+    let replayed = loader.replay(&mut input);
+    let sink = loader.sink.take();
+    let report = loader.report;
+    loader.finish(false);
+    replayed?;
+    if let Some(sink) = sink {
+        sink.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    Ok(report)
 }
 
 /// Forgets the statistics a load's replayed commands left, as a node that just started has none.

@@ -405,3 +405,31 @@ fn kill9_during_bgrewriteaof_loses_nothing() {
 fn kill9_during_bgsave_loses_nothing() {
     kill9_during("BGSAVE");
 }
+
+#[test]
+fn a_command_form_base_without_rdb_preamble_loads_in_real_redis() {
+    let args = [&AOF_ON[..], &["--aof-use-rdb-preamble", "no"]].concat();
+    let server = Server::start(Flavor::Rockslot, args);
+    write_every_type(&server);
+    let mut conn = server.conn();
+    call(
+        &mut conn,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+        ],
+    );
+    call(&mut conn, &["BGREWRITEAOF"]);
+    wait_for_rewrites(&mut conn, 1);
+    call(&mut conn, &["SET", "after-rewrite", "v"]);
+    let dir = server.data_dir().join("appendonlydir");
+    let base = std::fs::read(dir.join("appendonly.aof.2.base.aof")).expect("command-form base");
+    // Commands (the library first, as Redis's rewrite writes functions first), no RDB magic.
+    assert!(
+        base.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"),
+        "not commands: {}",
+        String::from_utf8_lossy(&base[..40.min(base.len())])
+    );
+    assert_real_redis_agrees(&server);
+}

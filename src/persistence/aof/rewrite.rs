@@ -10,8 +10,9 @@
 //! 3. Under the feed lock: the manifest becomes {new base, incr files from step 1 on}; it is
 //!    persisted atomically, then the superseded files are deleted (unless `aof-disable-auto-gc`).
 //!
-//! The base is always written with an RDB preamble, as `aof-use-rdb-preamble yes` (the default)
-//! does; with `aof-use-rdb-preamble no` the base is still an RDB (real Redis loads either form).
+//! The base is an RDB file (`.base.rdb`) with `aof-use-rdb-preamble yes`, the default; with
+//! `no` it is the commands that rebuild the dataset (`.base.aof`), made by running that RDB
+//! through the RDB loader's replay in writing mode (the same commands a load would execute).
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -22,6 +23,7 @@ use formats::aof::manifest::{base_name, AofFile, FileKind, Manifest};
 
 use super::writer::{persist_manifest, AofWriter};
 use super::{aof_dir, read_manifest};
+use crate::persistence::rdb_load::rdb_to_commands;
 use crate::persistence::rdb_save::{save_snapshot, SaveError};
 use crate::server::{unix_ms, Server};
 
@@ -150,13 +152,14 @@ pub enum RewriteError {
 pub fn rewrite(server: &Server) -> Result<(), RewriteError> {
     let dir = aof_dir(server);
     std::fs::create_dir_all(&dir)?;
-    let (filename, timestamps, turned_on, auto_gc) = {
+    let (filename, timestamps, turned_on, auto_gc, preamble) = {
         let config = server.config.read();
         (
             config.get_str("appendfilename"),
             config.get_bool("aof-timestamp-enabled"),
             config.get_bool("appendonly"),
             !config.get_bool("aof-disable-auto-gc"),
+            config.get_bool("aof-use-rdb-preamble"),
         )
     };
 
@@ -187,12 +190,23 @@ pub fn rewrite(server: &Server) -> Result<(), RewriteError> {
     drop(feed);
     drop(shared);
 
-    // Step 2: the base.
+    // Step 2: the base, an RDB file, or with `aof-use-rdb-preamble no` the commands it holds.
     let base_seq = manifest.next_base_seq();
-    let name = base_name(&filename, base_seq, true);
+    let name = base_name(&filename, base_seq, preamble);
     let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-    let report = save_snapshot(server, &snapshot, &temp, &dir.join(&name), true)?;
+    let mut report = save_snapshot(server, &snapshot, &temp, &dir.join(&name), true)?;
     drop(snapshot);
+    if !preamble {
+        let rdb = dir.join(format!("temp-rewriteaof-bg-{}.rdb", std::process::id()));
+        std::fs::rename(dir.join(&name), &rdb)?;
+        let mut shared = crate::server::Shared::default();
+        let converted = rdb_to_commands(server, &mut shared, &rdb, &temp);
+        let _ = std::fs::remove_file(&rdb);
+        converted.map_err(|e| RewriteError::Io(std::io::Error::other(e)))?;
+        std::fs::rename(&temp, dir.join(&name))?;
+        std::fs::File::open(&dir)?.sync_all()?;
+        report.bytes = std::fs::metadata(dir.join(&name))?.len();
+    }
     tracing::info!(
         "Successfully created the temporary AOF base file {name} ({} keys)",
         report.keys
