@@ -307,7 +307,11 @@ fn check_groups(conn: &mut Conn, read: usize, when: &str) {
 #[test]
 fn million_entry_stream_reads_by_position_and_deletes_in_constant_time() {
     let started = Instant::now();
-    let mut server = Server::start(flavor(), ["--appendonly", "yes"]);
+    // No automatic AOF rewrite during the RSS measurement (both servers; see collections_scale).
+    let mut server = Server::start(
+        flavor(),
+        ["--appendonly", "yes", "--auto-aof-rewrite-percentage", "0"],
+    );
     let mut conn = server.conn();
     load(&mut conn);
     for group in GROUPS {
