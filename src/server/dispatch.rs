@@ -68,7 +68,13 @@ pub fn execute(
     let mut after = After::default();
     let mut commit_seq = None;
     let mut block = None;
-    let reply = match server.commands.lookup(args) {
+    let lookup = server.commands.lookup(args);
+    // Asked once: with `min-replicas-to-write` it counts the good replicas under the feed's lock.
+    let refusal = lookup
+        .as_ref()
+        .ok()
+        .and_then(|entry| replica_refusal(server, &client, entry));
+    let reply = match lookup {
         Err(e) => reject(server, shared, &mut client, None, args, e),
         Ok(entry)
             if server.requires_auth()
@@ -88,8 +94,8 @@ pub fn execute(
             let error = pubsub::context_error(entry.meta.name.as_str());
             reject(server, shared, &mut client, Some(entry), args, error)
         }
-        Ok(entry) if replica_refusal(server, &client, entry).is_some() => {
-            let text = replica_refusal(server, &client, entry).unwrap_or_default();
+        Ok(entry) if refusal.is_some() => {
+            let text = refusal.unwrap_or_default();
             reject(
                 server,
                 shared,
