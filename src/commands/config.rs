@@ -72,11 +72,19 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             .set_policy(FsyncPolicy::parse(&config.get_str("appendfsync")));
     }
     let appendonly = config.get_bool("appendonly");
+    let backlog_size = config.get_int("repl-backlog-size").max(1) as usize;
+    let replica_limit = config.replica_hard_limit();
     drop(config);
     tracing::debug!("CONFIG SET changed {changed:?}");
     if changed.contains(&"appendonly") {
         aof::turn(server, appendonly);
     }
+    // The backlog keeps its newest bytes in a ring of the new size; replica links get the new
+    // output limit at once.
+    let mut feed = server.feed.lock();
+    feed.repl.resize_backlog(backlog_size);
+    feed.repl.output_limit = replica_limit;
+    drop(feed);
     Ok(Reply::ok())
 }
 

@@ -395,3 +395,26 @@ fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
     });
     assert_same_data(&primary, &replica);
 }
+
+#[test]
+fn config_set_repl_backlog_size_resizes_the_live_backlog() {
+    let primary = Server::start(Flavor::Rockslot, DEBUG);
+    let replica = replica_of(Flavor::Redis, &primary, &[]);
+    write_every_type(&primary, "before");
+    assert_same_data(&primary, &replica);
+    call(
+        &mut primary.conn(),
+        &["CONFIG", "SET", "repl-backlog-size", "16384"],
+    );
+    assert_eq!(
+        info_int(&primary, "replication", "repl_backlog_size"),
+        16384
+    );
+    // The resized ring still serves a partial resync.
+    call(&mut primary.conn(), &["CLIENT", "KILL", "TYPE", "replica"]);
+    write_every_type(&primary, "after");
+    wait_for("a partial resync", &[&primary, &replica], || {
+        info_int(&primary, "stats", "sync_partial_ok") >= 1
+    });
+    assert_same_data(&primary, &replica);
+}
