@@ -15,6 +15,7 @@
 //! a promotion), valid up to `second_replid_offset`.
 
 pub mod backlog;
+pub mod cron;
 pub mod link;
 pub mod primary;
 pub mod replica;
@@ -122,9 +123,7 @@ impl ReplState {
     /// no second one, as Redis's syncCommand does.
     pub fn ensure_backlog(&mut self, size: usize, offset: i64) {
         if self.backlog.is_none() {
-            self.replid = crate::server::random_hex_id();
-            self.replid2 = NO_REPLID.to_string();
-            self.second_replid_offset = -1;
+            self.new_history();
             self.backlog = Some(Backlog::new(size, offset));
             tracing::info!(
                 "Replication backlog created, my new replication IDs are '{}' and '{}'",
@@ -132,6 +131,20 @@ impl ReplState {
                 self.replid2
             );
         }
+    }
+
+    /// Frees the backlog and starts a new history with no second one (the backlog outlived
+    /// `repl-backlog-ttl`): no stream is produced until the next replica arrives.
+    pub fn drop_history(&mut self) {
+        self.backlog = None;
+        self.new_history();
+    }
+
+    /// Redis's changeReplicationId + clearReplicationId2.
+    fn new_history(&mut self) {
+        self.replid = crate::server::random_hex_id();
+        self.replid2 = NO_REPLID.to_string();
+        self.second_replid_offset = -1;
     }
 
     /// CONFIG SET repl-backlog-size.

@@ -72,7 +72,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             .set_policy(FsyncPolicy::parse(&config.get_str("appendfsync")));
     }
     let appendonly = config.get_bool("appendonly");
-    let backlog_size = config.get_int("repl-backlog-size").max(1) as usize;
+    let backlog_size = config.repl_backlog_size();
     let replica_limit = config.replica_hard_limit();
     drop(config);
     tracing::debug!("CONFIG SET changed {changed:?}");

@@ -185,6 +185,11 @@ impl Config {
         }
     }
 
+    /// `repl-backlog-size` in bytes, at least Redis's CONFIG_REPL_BACKLOG_MIN_SIZE (16 KiB).
+    pub fn repl_backlog_size(&self) -> usize {
+        self.get_int("repl-backlog-size").max(16 * 1024) as usize
+    }
+
     /// A yes/no directive's value; false for anything else.
     pub fn get_bool(&self, name: &str) -> bool {
         matches!(

@@ -72,6 +72,8 @@ pub struct Link {
     pub addr: SocketAddr,
     /// The port it listens on (REPLCONF listening-port), shown in INFO.
     pub listening_port: u16,
+    /// It came with SYNC, not PSYNC: it never acknowledges.
+    pub pre_psync: bool,
     queue: Mutex<Queue>,
     /// Woken when there is something to send.
     pub wake: tokio::sync::Notify,
@@ -82,11 +84,12 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(id: u64, addr: SocketAddr, listening_port: u16) -> Link {
+    pub fn new(id: u64, addr: SocketAddr, listening_port: u16, pre_psync: bool) -> Link {
         Link {
             id,
             addr,
             listening_port,
+            pre_psync,
             queue: Mutex::new(Queue {
                 spool: None,
                 chunks: VecDeque::new(),
@@ -220,7 +223,7 @@ mod tests {
     #[test]
     fn spools_during_the_sync_then_queues_in_memory() {
         let dir = std::env::temp_dir();
-        let link = Link::new(7, SocketAddr::from(([127, 0, 0, 1], 1)), 6380);
+        let link = Link::new(7, SocketAddr::from(([127, 0, 0, 1], 1)), 6380, false);
         link.start_spool(&dir).unwrap();
         link.push(&Bytes::from_static(b"abc"), 1);
         link.push(&Bytes::from_static(b"def"), 1);
@@ -232,7 +235,7 @@ mod tests {
 
     #[test]
     fn closes_a_link_over_its_memory_limit() {
-        let link = Link::new(7, SocketAddr::from(([127, 0, 0, 1], 1)), 6380);
+        let link = Link::new(7, SocketAddr::from(([127, 0, 0, 1], 1)), 6380, false);
         link.push(&Bytes::from_static(b"0123456789"), 5);
         assert!(link.is_closed());
         assert!(matches!(link.take().unwrap(), Pending::Closed));

@@ -70,7 +70,8 @@ pub async fn serve(
     info: ReplicaInfo,
 ) -> std::io::Result<()> {
     let addr = stream.peer_addr()?;
-    let link = Arc::new(Link::new(id, addr, info.listening_port));
+    let pre_psync = request == SyncRequest::Sync;
+    let link = Arc::new(Link::new(id, addr, info.listening_port, pre_psync));
     // CLIENT KILL (TYPE replica, ...) ends the link like a disconnection.
     let result = tokio::select! {
         served = serve_link(server, &link, stream, &mut input, request, info) => served,
@@ -199,8 +200,20 @@ async fn full_sync(
     let writer = tokio::task::spawn_blocking(move || {
         write_sync_payload(&owner, &writer_link, psync, diskless, &tx)
     });
-    while let Some(chunk) = rx.recv().await {
-        stream.write_all(&chunk).await?;
+    // Until the payload starts (a disk-based transfer writes its file first), a newline every
+    // second keeps the replica from timing out, as Redis's primary sends them.
+    let mut payload_started = false;
+    let mut keepalive = tokio::time::interval(Duration::from_secs(1));
+    keepalive.tick().await;
+    loop {
+        tokio::select! {
+            chunk = rx.recv() => {
+                let Some(chunk) = chunk else { break };
+                payload_started |= chunk.first() == Some(&b'$');
+                stream.write_all(&chunk).await?;
+            }
+            _ = keepalive.tick(), if !payload_started => stream.write_all(b"\n").await?,
+        }
     }
     match writer.await {
         Ok(Ok(())) => Ok(diskless),
@@ -251,7 +264,7 @@ fn write_sync_payload(
     diskless: bool,
     tx: &mpsc::Sender<Bytes>,
 ) -> std::io::Result<()> {
-    let backlog_size = server.config.read().get_int("repl-backlog-size").max(1) as usize;
+    let backlog_size = server.config.read().repl_backlog_size();
     let exclusive = server.exec.lock();
     let mut feed = server.feed.lock();
     let offset = server.repl_offset.load(Ordering::SeqCst);
@@ -326,13 +339,12 @@ async fn stream_to(
 ) -> std::io::Result<()> {
     link.set_state(SyncState::Online);
     loop {
+        // Let the commands ready to run now add theirs first: like Redis writing a replica's
+        // buffer once per event-loop turn, one send carries many commands.
+        tokio::task::yield_now().await;
         loop {
             match link.take()? {
-                Pending::Bytes(chunks) => {
-                    for chunk in chunks {
-                        stream.write_all(&chunk).await?;
-                    }
-                }
+                Pending::Bytes(chunks) => write_chunks(stream, chunks).await?,
                 Pending::Nothing => break,
                 Pending::Closed => return Ok(()),
             }
@@ -346,6 +358,20 @@ async fn stream_to(
                 }
             }
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Sends `chunks` with one write (joined when there are several).
+async fn write_chunks(stream: &mut TcpStream, chunks: Vec<Bytes>) -> std::io::Result<()> {
+    match chunks.as_slice() {
+        [one] => stream.write_all(one).await,
+        many => {
+            let mut joined = BytesMut::with_capacity(many.iter().map(Bytes::len).sum());
+            for chunk in many {
+                joined.extend_from_slice(chunk);
+            }
+            stream.write_all(&joined).await
         }
     }
 }

@@ -217,6 +217,11 @@ async fn keep_link(server: &Arc<Server>, host: &str, port: u16, generation: u64)
     }
 }
 
+/// `repl-timeout`, in seconds in the configuration.
+fn repl_timeout(server: &Server) -> Duration {
+    Duration::from_secs(server.config.read().get_int("repl-timeout").max(1) as u64)
+}
+
 /// Whether `generation` is still the primary to follow.
 fn current(server: &Server, generation: u64) -> bool {
     follows(&server.feed.lock().repl, generation)
@@ -260,14 +265,23 @@ fn primary_error(text: impl Into<String>) -> LinkError {
 struct Conn {
     stream: TcpStream,
     input: BytesMut,
+    /// `repl-timeout`: the longest the primary may stay silent.
+    timeout: Duration,
 }
 
 impl Conn {
+    /// Reads more, failing as Redis does when the primary sends nothing for `repl-timeout`
+    /// (during the handshake and the transfer; the stream checks its own silence).
     async fn fill(&mut self) -> Result<(), LinkError> {
-        if self.stream.read_buf(&mut self.input).await? == 0 {
-            return Err(primary_error("the primary closed the connection"));
+        let read = tokio::time::timeout(self.timeout, self.stream.read_buf(&mut self.input)).await;
+        match read {
+            Err(_) => Err(primary_error(
+                "Timeout connecting to the MASTER... (no data for repl-timeout)",
+            )),
+            Ok(Ok(0)) => Err(primary_error("the primary closed the connection")),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
         }
-        Ok(())
     }
 
     /// One `\r\n`-terminated line (without it); `skip_empty` skips the newlines a primary sends
@@ -313,6 +327,7 @@ async fn link_once(
     let mut conn = Conn {
         stream,
         input: BytesMut::new(),
+        timeout: repl_timeout(server),
     };
     handshake(server, &mut conn).await?;
     let (replid, offset) = psync_offer(server);
@@ -435,7 +450,7 @@ fn psync_offer(server: &Server) -> (String, i64) {
 /// A backlog starting at `offset`, unless there is one.
 fn ensure_backlog_at(server: &Server, repl: &mut super::ReplState, offset: i64) {
     if repl.backlog.is_none() {
-        let size = server.config.read().get_int("repl-backlog-size").max(1) as usize;
+        let size = server.config.read().repl_backlog_size();
         repl.backlog = Some(Backlog::new(size, offset));
     }
 }

@@ -214,7 +214,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         let mut feed = server.feed.lock();
         feed.repl.output_limit = config.replica_hard_limit();
         if repl_offset > 0 {
-            let size = config.get_int("repl-backlog-size").max(1) as usize;
+            let size = config.repl_backlog_size();
             feed.repl.backlog = Some(crate::replication::backlog::Backlog::new(size, repl_offset));
         }
         server.refresh_propagation(&feed);
@@ -229,6 +229,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
     }
     tokio::spawn(expiry::run_active_expire(Arc::clone(&server)));
     tokio::spawn(crate::replication::replica::run(Arc::clone(&server)));
+    tokio::spawn(crate::replication::cron::run(Arc::clone(&server)));
     tokio::spawn(Durability::run_everysec(Arc::clone(&server)));
     tokio::spawn(crate::persistence::rdb_save::run_background_saves(
         Arc::clone(&server),

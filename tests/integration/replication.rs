@@ -134,6 +134,61 @@ fn write_every_type(server: &Server, tag: &str) {
     call(&mut conn, &["EXEC"]);
 }
 
+/// Keys preloaded before a full sync (issue: 200,000 of every type).
+const PRELOAD_KEYS: usize = 200_000;
+
+/// Writes `PRELOAD_KEYS` keys in db 0, cycling through every type (strings with and without a
+/// TTL, lists, hashes, sets of integers and of strings, sorted sets, streams, HyperLogLogs),
+/// pipelined in rounds.
+fn preload(server: &Server) {
+    let mut conn = server.conn();
+    let mut round: Vec<Vec<String>> = Vec::new();
+    for i in 0..PRELOAD_KEYS {
+        let key = format!("pre:{i}");
+        let words: Vec<String> = match i % 9 {
+            0 => vec!["SET".into(), key, format!("value-{i}")],
+            1 => vec![
+                "SET".into(),
+                key,
+                i.to_string(),
+                "EX".into(),
+                "100000".into(),
+            ],
+            2 => vec!["RPUSH".into(), key, "a".into(), i.to_string(), "c".into()],
+            3 => vec![
+                "HSET".into(),
+                key,
+                "f".into(),
+                i.to_string(),
+                "g".into(),
+                "x".repeat(80),
+            ],
+            4 => vec!["SADD".into(), key, "1".into(), "2".into(), i.to_string()],
+            5 => vec!["SADD".into(), key, "m".into(), format!("n{i}")],
+            6 => vec![
+                "ZADD".into(),
+                key,
+                "1.5".into(),
+                "a".into(),
+                i.to_string(),
+                "b".into(),
+            ],
+            7 => vec!["XADD".into(), key, "*".into(), "f".into(), i.to_string()],
+            _ => vec!["PFADD".into(), key, "a".into(), i.to_string()],
+        };
+        round.push(words);
+        if round.len() == 10_000 || i + 1 == PRELOAD_KEYS {
+            let replies = conn.pipeline(&round).expect("preload round");
+            assert!(replies.iter().all(|r| !r.is_error()), "preload failed");
+            round.clear();
+        }
+    }
+    assert_eq!(
+        call(&mut conn, &["DBSIZE"]).as_int(),
+        Some(PRELOAD_KEYS as i64)
+    );
+}
+
 fn real_primary(diskless: bool) -> Server {
     let mut args: Vec<&str> = DEBUG.to_vec();
     args.extend([
@@ -155,6 +210,7 @@ fn replica_of(flavor: Flavor, primary: &Server, extra: &[&str]) -> Server {
 
 fn rockslot_follows_a_real_primary(diskless: bool) {
     let primary = real_primary(diskless);
+    preload(&primary);
     write_every_type(&primary, "before");
     let replica = replica_of(Flavor::Rockslot, &primary, &[]);
     // Writes while the sync is being set up or runs.
@@ -285,6 +341,7 @@ fn real_replica_of_rockslot(diskless: bool) {
     let mut args: Vec<&str> = DEBUG.to_vec();
     args.extend(["--repl-diskless-sync", if diskless { "yes" } else { "no" }]);
     let primary = Server::start(Flavor::Rockslot, args);
+    preload(&primary);
     write_every_type(&primary, "before");
     let replica = replica_of(Flavor::Redis, &primary, &[]);
     write_every_type(&primary, "during");
@@ -417,4 +474,146 @@ fn config_set_repl_backlog_size_resizes_the_live_backlog() {
         info_int(&primary, "stats", "sync_partial_ok") >= 1
     });
     assert_same_data(&primary, &replica);
+}
+
+#[test]
+fn chain_rockslot_real_replica_rockslot() {
+    let primary = Server::start(Flavor::Rockslot, DEBUG);
+    write_every_type(&primary, "before");
+    let middle = replica_of(Flavor::Redis, &primary, &[]);
+    wait_in_sync(&primary, &middle);
+    let last = replica_of(Flavor::Rockslot, &middle, &[]);
+    write_every_type(&primary, "after");
+    assert_same_data(&primary, &middle);
+    assert_same_data(&middle, &last);
+    assert_same_data(&primary, &last);
+}
+
+/// The primary's backlog is 16 KiB (Redis's smallest): a replica restarted after less than
+/// that gets `+CONTINUE`, after more a full resync; digests equal each time. `restart` stops
+/// and starts the replica (a real Redis replica saves its replication ID and offset in its RDB
+/// at SHUTDOWN; a rockslot replica keeps them with its data, even across kill -9).
+fn restarted_replica_continues_or_resyncs(
+    primary: &Server,
+    replica: &mut Server,
+    stop: fn(&mut Server),
+) {
+    let mut conn = primary.conn();
+    write_every_type(primary, "before");
+    assert_same_data(primary, replica);
+    let full = info_int(primary, "stats", "sync_full");
+    let partial = info_int(primary, "stats", "sync_partial_ok");
+
+    stop(replica);
+    write_every_type(primary, "small-gap");
+    replica.start_again();
+    assert_same_data(primary, replica);
+    assert_eq!(info_int(primary, "stats", "sync_partial_ok"), partial + 1);
+    assert_eq!(info_int(primary, "stats", "sync_full"), full);
+
+    stop(replica);
+    let value = "v".repeat(1000);
+    for i in 0..40 {
+        call(&mut conn, &["SET", &format!("big-gap:{i}"), &value]);
+    }
+    write_every_type(primary, "big-gap");
+    replica.start_again();
+    assert_same_data(primary, replica);
+    assert_eq!(info_int(primary, "stats", "sync_full"), full + 1);
+    assert_eq!(info_int(primary, "stats", "sync_partial_ok"), partial + 1);
+}
+
+fn shutdown_saving(server: &mut Server) {
+    // SHUTDOWN closes the connection without a reply; the process exit is what counts.
+    let _ = server.conn().call(&["SHUTDOWN", "SAVE"]);
+    server.terminate();
+}
+
+#[test]
+fn real_replica_of_rockslot_continues_or_resyncs_after_a_restart() {
+    let mut args: Vec<&str> = DEBUG.to_vec();
+    args.extend(["--repl-backlog-size", "16384"]);
+    let primary = Server::start(Flavor::Rockslot, args);
+    let mut replica = replica_of(Flavor::Redis, &primary, &[]);
+    restarted_replica_continues_or_resyncs(&primary, &mut replica, shutdown_saving);
+}
+
+#[test]
+fn rockslot_replica_continues_or_resyncs_after_kill9() {
+    let mut args: Vec<&str> = DEBUG.to_vec();
+    args.extend(["--repl-backlog-size", "16384"]);
+    let primary = Server::start(Flavor::Redis, args);
+    let mut replica = replica_of(Flavor::Rockslot, &primary, &[]);
+    restarted_replica_continues_or_resyncs(&primary, &mut replica, Server::kill9);
+}
+
+/// An idle primary PINGs its replicas every `repl-ping-replica-period` seconds, so a replica
+/// with a short `repl-timeout` keeps its link; the PINGs move the offset on both.
+#[test]
+fn an_idle_primary_pings_its_replicas() {
+    let mut args: Vec<&str> = DEBUG.to_vec();
+    args.extend(["--repl-ping-replica-period", "1"]);
+    let primary = Server::start(Flavor::Rockslot, args);
+    let replica = replica_of(Flavor::Redis, &primary, &["--repl-timeout", "3"]);
+    write_every_type(&primary, "before");
+    assert_same_data(&primary, &replica);
+    let offset = info_int(&primary, "replication", "master_repl_offset");
+    // `*1\r\n$4\r\nPING\r\n` is 14 bytes: at least four PINGs in the 6 s that follow.
+    std::thread::sleep(Duration::from_secs(6));
+    let moved = info_int(&primary, "replication", "master_repl_offset") - offset;
+    assert!(
+        moved >= 4 * 14 && moved % 14 == 0,
+        "offset moved by {moved}"
+    );
+    assert_same_data(&primary, &replica);
+    assert_eq!(info_int(&primary, "stats", "sync_partial_ok"), 0);
+    assert_eq!(info_int(&primary, "stats", "sync_full"), 1);
+}
+
+/// A rockslot replica whose primary stays silent longer than `repl-timeout` drops the link
+/// and continues with PSYNC, as a Redis replica does.
+#[test]
+fn a_replica_drops_a_silent_primary_and_continues() {
+    let primary = real_primary(false);
+    write_every_type(&primary, "before");
+    // Redis PINGs every 10 s by default: a 2 s timeout fires first.
+    let replica = replica_of(Flavor::Rockslot, &primary, &["--repl-timeout", "2"]);
+    assert_same_data(&primary, &replica);
+    wait_for(
+        "a partial resync after the timeout",
+        &[&primary, &replica],
+        || info_int(&primary, "stats", "sync_partial_ok") >= 1,
+    );
+    assert!(
+        replica.log().contains("MASTER timeout"),
+        "{}",
+        replica.log_tail(20)
+    );
+    write_every_type(&primary, "after");
+    assert_same_data(&primary, &replica);
+}
+
+/// After `repl-backlog-ttl` seconds without replicas, a primary frees its backlog and takes a
+/// new replication ID; rockslot and Redis side by side.
+#[test]
+fn the_backlog_is_freed_after_repl_backlog_ttl() {
+    for flavor in [Flavor::Redis, Flavor::Rockslot] {
+        let mut args: Vec<&str> = DEBUG.to_vec();
+        args.extend(["--repl-backlog-ttl", "1"]);
+        let primary = Server::start(flavor, args);
+        let replica = replica_of(Flavor::Redis, &primary, &[]);
+        write_every_type(&primary, "before");
+        assert_same_data(&primary, &replica);
+        let replid = info(&primary, "replication", "master_replid");
+        assert_eq!(info_int(&primary, "replication", "repl_backlog_active"), 1);
+        call(&mut replica.conn(), &["REPLICAOF", "NO", "ONE"]);
+        wait_for("the backlog to be freed", &[&primary], || {
+            info_int(&primary, "replication", "repl_backlog_active") == 0
+        });
+        assert_ne!(info(&primary, "replication", "master_replid"), replid);
+        assert_eq!(
+            info(&primary, "replication", "master_replid2").as_deref(),
+            Some("0000000000000000000000000000000000000000")
+        );
+    }
 }

@@ -51,7 +51,19 @@ pub(super) async fn apply_stream(
                     f.unapplied = conn.input.len() as i64;
                 }
             }
-            _ = ticker.tick() => send_ack(server, conn).await?,
+            _ = ticker.tick() => {
+                let silent_ms = server
+                    .feed
+                    .lock()
+                    .repl
+                    .follow
+                    .as_ref()
+                    .map_or(0, |f| unix_ms() - f.last_io_ms);
+                if silent_ms > super::repl_timeout(server).as_millis() as i64 {
+                    return Err(primary_error("MASTER timeout: no data nor PING received..."));
+                }
+                send_ack(server, conn).await?;
+            }
         }
     }
 }
