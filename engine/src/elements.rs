@@ -145,7 +145,7 @@ impl<'e> Txn<'e> {
         let mut pending = pending.into_iter().peekable();
 
         let mut opts = match self.snapshot {
-            Some(snapshot) => snapshot.read_options(),
+            Some(snapshot) => snapshot.element_read_options(),
             None => ReadOptions::default(),
         };
         if let Bound::Included(l) | Bound::Excluded(l) = &lower {

@@ -17,17 +17,27 @@ pub struct Snapshot<'e> {
     inner: SnapshotWithThreadMode<'e, DB>,
     /// Logical → physical databases when the snapshot was taken (SWAPDB may change them).
     pub(crate) db_map: Vec<u8>,
+    /// Which physical databases held no key when the snapshot was taken, from the key
+    /// counters (a walk of an empty database would otherwise seek once per slot).
+    empty: Vec<bool>,
     _pin: Pin,
 }
 
 impl Engine {
-    /// A consistent view of the data as of now.
+    /// A consistent view of the data as of now. The caller excludes commits meanwhile (the
+    /// node's execution lock), so that the key counters read here match the view.
     pub fn snapshot(&self) -> Snapshot<'_> {
         // Pin first: every element the view can reach is then kept.
         let pin = self.reclaimer.pin();
+        let db_map = self.db_map.lock().clone();
+        let empty = (0..=u8::MAX)
+            .take(db_map.len())
+            .map(|physical| self.physical_is_empty(physical))
+            .collect();
         Snapshot {
             engine: self,
-            db_map: self.db_map.lock().clone(),
+            db_map,
+            empty,
             inner: self.db.snapshot(),
             _pin: pin,
         }
@@ -42,6 +52,21 @@ impl Snapshot<'_> {
         let mut opts = ReadOptions::default();
         opts.set_snapshot(&self.inner);
         opts.fill_cache(false);
+        opts
+    }
+
+    /// Whether physical database `physical` held no key when the snapshot was taken.
+    pub(crate) fn is_empty(&self, physical: u8) -> bool {
+        self.empty.get(physical as usize).copied().unwrap_or(false)
+    }
+
+    /// Read options for collection elements as of the snapshot. Unlike the walk over metadata
+    /// records, element reads go through the block cache: a walk reads many small collections
+    /// one after the other, mostly from the same blocks, each with an iterator of its own that
+    /// would otherwise read and decompress its blocks again.
+    pub(crate) fn element_read_options(&self) -> ReadOptions {
+        let mut opts = ReadOptions::default();
+        opts.set_snapshot(&self.inner);
         opts
     }
 

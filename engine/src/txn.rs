@@ -292,8 +292,13 @@ impl<'e> Txn<'e> {
         limit: usize,
     ) -> Result<(Vec<ScanItem>, Option<Vec<u8>>)> {
         let physical = self.physical(db)?;
-        let flushed = self.flushed.contains(&physical);
-        let (items, next) = if flushed {
+        // An empty database is not walked: its walk would seek once per slot.
+        let empty = self.flushed.contains(&physical)
+            || match self.snapshot {
+                Some(snapshot) => snapshot.is_empty(physical),
+                None => self.engine.physical_is_empty(physical),
+            };
+        let (items, next) = if empty {
             (Vec::new(), None)
         } else {
             self.engine

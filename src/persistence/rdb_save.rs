@@ -44,7 +44,6 @@ use tokio::sync::mpsc;
 
 use crate::commands::function::library::Libraries;
 use crate::commands::hash;
-use crate::commands::keys::WALK_CHUNK;
 use crate::commands::list::store::{End, List};
 use crate::commands::set::value as set;
 use crate::commands::stream::id::StreamId;
@@ -55,6 +54,10 @@ use crate::server::{unix_ms, ClientSignals, ClientState, Ctx, Server, Shared};
 
 /// Output taken from the writer before it is written to the file.
 const FLUSH_BYTES: usize = 1 << 20;
+/// Keys read from the snapshot per step: each step opens iterators and seeks again, which
+/// costs block reads in every file of the level-0 and level-1 runs, so steps are large (their
+/// metadata records, without collection elements, take a few MB).
+const SAVE_CHUNK: usize = 16 * 1024;
 
 #[derive(Debug, Error)]
 pub enum SaveError {
@@ -89,12 +92,13 @@ pub fn internal_client(id: u64) -> ClientState {
 /// The id of the saving client (never in the client registry).
 const SAVER_CLIENT_ID: u64 = u64::MAX - 1;
 
-/// SAVE: writes `dbfilename` now, in the caller's thread, and records the outcome.
+/// SAVE: writes `dbfilename` now, in the caller's thread (which holds the execution lock), and
+/// records the outcome.
 pub fn save_now(server: &Server) -> Result<SaveReport, SaveError> {
     let started = std::time::Instant::now();
     let dirty = server.stats.dirty.load(Ordering::Relaxed);
     let path = PathBuf::from(server.config.read().get_str("dbfilename"));
-    let report = save(server, &path)?;
+    let report = save(server, &server.engine.snapshot(), &path)?;
     saved(server, dirty);
     tracing::info!(
         "DB saved on disk: {} keys, {} bytes in {:.3} seconds",
@@ -147,7 +151,11 @@ pub async fn run_background_saves(server: Arc<Server>) {
         let owner = Arc::clone(&server);
         let result = tokio::task::spawn_blocking(move || {
             let path = PathBuf::from(owner.config.read().get_str("dbfilename"));
-            save(&owner, &path)
+            let snapshot = {
+                let _exclusive = owner.exec.lock();
+                owner.engine.snapshot()
+            };
+            save(&owner, &snapshot, &path)
         })
         .await;
         let stats = &server.stats;
@@ -210,11 +218,14 @@ fn save_points(text: &str) -> Vec<(i64, u64)> {
         .collect()
 }
 
-/// Writes the dataset as of now to `path` (relative to `dir`), atomically.
-pub fn save(server: &Server, path: &Path) -> Result<SaveReport, SaveError> {
-    let snapshot = server.engine.snapshot();
+/// Writes the dataset as of `snapshot` to `path` (relative to `dir`), atomically.
+pub fn save(
+    server: &Server,
+    snapshot: &engine::Snapshot<'_>,
+    path: &Path,
+) -> Result<SaveReport, SaveError> {
     let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
-    save_snapshot(server, &snapshot, &temp, path, false)
+    save_snapshot(server, snapshot, &temp, path, false)
 }
 
 /// Writes the dataset of `snapshot` to `temp`, syncs it and renames it to `path`, then syncs
@@ -299,7 +310,7 @@ fn write_rdb(
         let mut selected = false;
         let mut position = Vec::new();
         loop {
-            let (items, next) = ctx.txn.scan(db, &position, WALK_CHUNK)?;
+            let (items, next) = ctx.txn.scan(db, &position, SAVE_CHUNK)?;
             for item in items {
                 if item.meta.is_expired(ctx.now_ms) {
                     continue;

@@ -94,18 +94,22 @@ const MAX_LITERAL: usize = 32;
 const MAX_MATCH: usize = 264;
 /// Farthest back a match may start: 13 bits of distance minus one.
 const MAX_DISTANCE: usize = 8192;
-const HASH_BITS: u32 = 14;
+/// Hash table sizes (bits): the table covers about the input's length, within these bounds.
+const MIN_HASH_BITS: u32 = 8;
+const MAX_HASH_BITS: u32 = 14;
 
 /// Compresses `input` into the LZF format. The result may be longer than the input when the
 /// input does not compress (Redis then stores the string as it is).
 pub fn compress(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() / 2 + 16);
-    // Position + 1 of the last occurrence of each 3-byte hash (0: none).
-    let mut table = vec![0usize; 1 << HASH_BITS];
+    // Position + 1 of the last occurrence of each 3-byte hash (0: none), sized for the input:
+    // zeroing a full table for every short string would cost more than compressing it.
+    let bits = (usize::BITS - input.len().leading_zeros()).clamp(MIN_HASH_BITS, MAX_HASH_BITS);
+    let mut table = vec![0usize; 1 << bits];
     let mut literal_start = 0;
     let mut ip = 0;
     while ip + 2 < input.len() {
-        let slot = hash3(&input[ip..ip + 3]);
+        let slot = hash3(&input[ip..ip + 3], bits);
         let candidate = table[slot];
         table[slot] = ip + 1;
         if let Some(len) = match_len(input, candidate, ip) {
@@ -121,9 +125,9 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hash3(b: &[u8]) -> usize {
+fn hash3(b: &[u8], bits: u32) -> usize {
     let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-    (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+    (v.wrapping_mul(2_654_435_761) >> (32 - bits)) as usize
 }
 
 /// The length of the match between the earlier position `candidate - 1` and `ip`, if there is
