@@ -227,8 +227,9 @@ impl Server {
 
 impl Server {
     /// Commits a batch together with what it propagates (`ops`, forming execution units as
-    /// `unit` says) and the replication and AOF positions it brings the stream to, so that after
-    /// any crash the data says which prefix of the stream it reflects. With `track` (some client
+    /// `unit` says) and the replication and AOF positions it brings the stream to (when there
+    /// is a stream or an AOF), so that after any crash the data says which prefix of the stream
+    /// it reflects. With `track` (some client
     /// watches or blocks on keys: [`Shared::tracks_keys`]) it returns the keys the batch
     /// changed, in first-write order, for [`Server::after_commit`] and the blocked clients.
     pub fn commit<'a>(
@@ -249,7 +250,10 @@ impl Server {
             .as_mut()
             .map(|aof| aof.append(ops, unit, unix_ms() / 1000));
         let stream = feed.repl.encode(ops, unit);
-        if !txn.is_empty() || !ops.is_empty() || stream.is_some() {
+        // The stored position moves only with a sink: with neither an AOF nor a stream, the
+        // one stored last still names where the data stands.
+        let changes = !txn.is_empty() || !ops.is_empty();
+        if stream.is_some() || (changes && feed.aof.is_some()) {
             let offset = self.repl_offset.load(Ordering::SeqCst)
                 + stream.as_ref().map_or(0, |s| s.len() as i64);
             txn.set_repl_position(engine::ReplPosition {
