@@ -196,16 +196,49 @@ for name in redis rockslot; do
     mkdir -p "$work/load-$name"
     cp "$work/gen/dump.rdb" "$work/load-$name/dump.rdb"
 done
+# time_load NAME BINARY ARGS... : starts a server on $work/NAME (its dump.rdb), sets $port and
+# writes "rdbload keys/s" to $work/NAME.rate. Not in a subshell (see start).
 time_load() {
     local name=$1 bin=$2 began ended
+    shift 2
     began=$(date +%s.%N)
-    start "$name" "$bin" --save ""
+    start "$name" "$bin" --save "" "$@"
     ended=$(date +%s.%N)
-    awk -v k="$loaded" -v a="$began" -v b="$ended" 'BEGIN { printf "rdbload %.0f\n", k / (b - a) }'
+    awk -v k="$loaded" -v a="$began" -v b="$ended" 'BEGIN { printf "rdbload %.0f\n", k / (b - a) }' \
+        >"$work/$name.rate"
 }
-time_load load-redis "$redis_bin" >"$work/redis.out"
-time_load load-rockslot "$rockslot_bin" >"$work/rockslot.out"
+time_load load-redis "$redis_bin" --repl-diskless-sync-delay 0
+load_redis_port=$port
+time_load load-rockslot "$rockslot_bin"
+load_rockslot_port=$port
+cp "$work/load-redis.rate" "$work/redis.out"
+cp "$work/load-rockslot.rate" "$work/rockslot.out"
 row "rdbload" "-"
+
+# Full sync of that dataset to a real Redis replica (diskless, Redis's default, with no delay),
+# from each server in turn: keys per second from REPLICAOF until the replica's link is up and
+# its offset equals the primary's. Then SETs to each primary while its replica is attached.
+sync_replica() {
+    local name=$1 primary_port=$2 began ended
+    start "$name" "$redis_bin" --save ""
+    began=$(date +%s.%N)
+    redis-cli -p "$port" replicaof 127.0.0.1 "$primary_port" >/dev/null
+    until redis-cli -p "$port" info replication | grep -q "master_link_status:up" &&
+        [ "$(redis-cli -p "$port" info replication | tr -d '\r' | awk -F: '/^slave_repl_offset/ { print $2 }')" = \
+            "$(redis-cli -p "$primary_port" info replication | tr -d '\r' | awk -F: '/^master_repl_offset/ { print $2 }')" ]; do
+        sleep 0.05
+    done
+    ended=$(date +%s.%N)
+    awk -v k="$loaded" -v a="$began" -v b="$ended" 'BEGIN { printf "fullsync %.0f\n", k / (b - a) }'
+}
+echo "bench: full sync of $loaded keys to a real Redis replica, from redis then from rockslot" >&2
+sync_replica sync-redis "$load_redis_port" >"$work/redis.out"
+sync_replica sync-rockslot "$load_rockslot_port" >"$work/rockslot.out"
+row "fullsync" "-"
+echo "bench: SET to each primary with its replica attached" >&2
+measure "$load_redis_port" set 1 "$aof_requests" | sed "s/^SET/set-replica/" >"$work/redis.out"
+measure "$load_rockslot_port" set 1 "$aof_requests" | sed "s/^SET/set-replica/" >"$work/rockslot.out"
+row "set-replica" 1
 
 cat "$table"
 if [ -n "${BENCH_OUT:-}" ]; then
