@@ -1,12 +1,18 @@
 //! Replication with Debian's real redis-server on the other end.
 //!
-//! rockslot as a replica of a real Redis primary (full sync with the primary's disk-based and
-//! diskless transfers, writes of every type before, during and after it), partial resyncs after
-//! CLIENT KILL TYPE master and after a kill -9 of the replica, a chain Redis → rockslot → Redis,
-//! and a promotion (REPLICAOF NO ONE) that a real Redis replica continues from. Then rockslot as
-//! the primary of a real Redis replica. Every test ends with equal DEBUG DIGESTs once the
-//! replicas' offsets reached the primary's (polled in INFO, never a blind sleep), and checks
-//! the primary's `sync_full` / `sync_partial_ok` counters for the kind of sync that happened.
+//! rockslot as a replica of a real Redis primary (full sync of 200,000 preloaded keys of every
+//! type with the primary's disk-based and diskless transfers, writes of every type before,
+//! during and after it), partial resyncs after CLIENT KILL TYPE master and after a kill -9 of
+//! the replica, a backlog overrun while the replica is down forcing a full resync, a silent
+//! primary dropped after `repl-timeout`, a chain Redis → rockslot → Redis, and a promotion
+//! (REPLICAOF NO ONE) that a real Redis replica continues from. Then rockslot as the primary of
+//! real Redis replicas: the same full syncs, CLIENT KILL TYPE replica and replica restarts
+//! (CONTINUE, or a full resync once the gap outgrew the backlog), the chain rockslot → Redis →
+//! rockslot, idle PINGs, WAIT with two replicas, `min-replicas-to-write`, a live backlog
+//! resize, and `repl-backlog-ttl` side by side with Redis. Every test ends with equal DEBUG
+//! DIGESTs once the replicas' offsets reached the primary's (polled in INFO, never a blind
+//! sleep), and checks the primary's `sync_full` / `sync_partial_ok` counters for the kind of
+//! sync that happened.
 
 use std::time::{Duration, Instant};
 
@@ -615,5 +621,37 @@ fn the_backlog_is_freed_after_repl_backlog_ttl() {
             info(&primary, "replication", "master_replid2").as_deref(),
             Some("0000000000000000000000000000000000000000")
         );
+    }
+}
+
+/// WAIT counts the replicas that acknowledged: two real Redis replicas, then one after the
+/// other is stopped (WAIT then times out with the one), as Redis's own WAIT answers.
+#[test]
+fn wait_counts_the_real_replicas_that_acknowledged() {
+    for flavor in [Flavor::Redis, Flavor::Rockslot] {
+        let primary = Server::start(flavor, DEBUG);
+        let first = replica_of(Flavor::Redis, &primary, &[]);
+        let mut second = replica_of(Flavor::Redis, &primary, &[]);
+        write_every_type(&primary, "before");
+        assert_same_data(&primary, &first);
+        assert_same_data(&primary, &second);
+        let mut conn = primary.conn();
+        call(&mut conn, &["SET", "waited", "1"]);
+        assert_eq!(
+            call(&mut conn, &["WAIT", "2", "5000"]).as_int(),
+            Some(2),
+            "{flavor:?}"
+        );
+        second.terminate();
+        wait_for("the primary to see one replica", &[&primary], || {
+            info_int(&primary, "replication", "connected_slaves") == 1
+        });
+        call(&mut conn, &["SET", "waited", "2"]);
+        assert_eq!(
+            call(&mut conn, &["WAIT", "2", "300"]).as_int(),
+            Some(1),
+            "{flavor:?}"
+        );
+        assert_same_data(&primary, &first);
     }
 }
