@@ -217,23 +217,49 @@ row "rdbload" "-"
 
 # Full sync of that dataset to a real Redis replica (diskless, Redis's default, with no delay),
 # from each server in turn: keys per second from REPLICAOF until the replica's link is up and
-# its offset equals the primary's. Then SETs to each primary while its replica is attached.
+# its offset equals the primary's. First at once after the load (`fullsync-cold`: rockslot's
+# RocksDB still compacts the files the load ingested, on the same two cores), then again once
+# those compactions settled (`fullsync`, the steady state). Then SETs to each primary while
+# its replica is attached.
 sync_replica() {
-    local name=$1 primary_port=$2 began ended
-    start "$name" "$redis_bin" --save ""
+    local replica_port=$1 primary_port=$2 name=$3 began ended
+    redis-cli -p "$replica_port" replicaof no one >/dev/null
+    redis-cli -p "$replica_port" flushall >/dev/null
     began=$(date +%s.%N)
-    redis-cli -p "$port" replicaof 127.0.0.1 "$primary_port" >/dev/null
-    until redis-cli -p "$port" info replication | grep -q "master_link_status:up" &&
-        [ "$(redis-cli -p "$port" info replication | tr -d '\r' | awk -F: '/^slave_repl_offset/ { print $2 }')" = \
+    redis-cli -p "$replica_port" replicaof 127.0.0.1 "$primary_port" >/dev/null
+    until redis-cli -p "$replica_port" info replication | grep -q "master_link_status:up" &&
+        [ "$(redis-cli -p "$replica_port" info replication | tr -d '\r' | awk -F: '/^slave_repl_offset/ { print $2 }')" = \
             "$(redis-cli -p "$primary_port" info replication | tr -d '\r' | awk -F: '/^master_repl_offset/ { print $2 }')" ]; do
         sleep 0.05
     done
     ended=$(date +%s.%N)
-    awk -v k="$loaded" -v a="$began" -v b="$ended" 'BEGIN { printf "fullsync %.0f\n", k / (b - a) }'
+    awk -v k="$loaded" -v a="$began" -v b="$ended" -v n="$name" 'BEGIN { printf "%s %.0f\n", n, k / (b - a) }'
 }
-echo "bench: full sync of $loaded keys to a real Redis replica, from redis then from rockslot" >&2
-sync_replica sync-redis "$load_redis_port" >"$work/redis.out"
-sync_replica sync-rockslot "$load_rockslot_port" >"$work/rockslot.out"
+# settle PORT : waits (two minutes at most) until rockslot reports no flush or compaction to do.
+settle() {
+    local info
+    for _ in $(seq 1200); do
+        info=$(redis-cli -p "$1" info rocksdb | tr -d '\r')
+        if grep -q '^compaction_pending:0' <<<"$info" && grep -q '^running_compactions:0' <<<"$info" &&
+            grep -q '^running_flushes:0' <<<"$info"; then
+            return
+        fi
+        sleep 0.1
+    done
+    echo "bench: rockslot's compactions did not settle in two minutes" >&2
+}
+start sync-redis "$redis_bin" --save ""
+redis_replica_port=$port
+start sync-rockslot "$redis_bin" --save ""
+rockslot_replica_port=$port
+echo "bench: full sync of $loaded keys to a real Redis replica at once after the load" >&2
+sync_replica "$redis_replica_port" "$load_redis_port" fullsync-cold >"$work/redis.out"
+sync_replica "$rockslot_replica_port" "$load_rockslot_port" fullsync-cold >"$work/rockslot.out"
+row "fullsync-cold" "-"
+echo "bench: the same once rockslot's compactions settled" >&2
+settle "$load_rockslot_port"
+sync_replica "$redis_replica_port" "$load_redis_port" fullsync >"$work/redis.out"
+sync_replica "$rockslot_replica_port" "$load_rockslot_port" fullsync >"$work/rockslot.out"
 row "fullsync" "-"
 echo "bench: SET to each primary with its replica attached" >&2
 measure "$load_redis_port" set 1 "$aof_requests" | sed "s/^SET/set-replica/" >"$work/redis.out"

@@ -140,11 +140,20 @@ const SECTIONS: &[(&str, &str, SectionWriter)] = &[
     ("keyspace", "Keyspace", keyspace),
 ];
 
+/// rockslot's own sections: shown only when named (`all` and `everything` keep Redis's list).
+const OWN_SECTIONS: &[(&str, &str, SectionWriter)] = &[("rocksdb", "RocksDB", rocksdb)];
+
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let selection = Selection::parse(&args[1..]);
     let mut report = Report::default();
     for (name, title, write) in SECTIONS {
         if selection.wants(name) {
+            report.section(title);
+            write(ctx, &mut report);
+        }
+    }
+    for (name, title, write) in OWN_SECTIONS {
+        if selection.names.contains(*name) {
             report.section(title);
             write(ctx, &mut report);
         }
@@ -253,6 +262,22 @@ fn clients(ctx: &Ctx, r: &mut Report) {
         .filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline.is_some()))
         .count();
     r.field("clients_in_timeout_table", in_timeout_table);
+}
+
+/// The storage engine's background work, summed over the column families: what a benchmark
+/// or an operator waits on after a bulk load (compactions still to run settle the files).
+fn rocksdb(ctx: &Ctx, r: &mut Report) {
+    let engine = &ctx.server.engine;
+    for (field, property) in [
+        ("compaction_pending", "rocksdb.compaction-pending"),
+        ("running_compactions", "rocksdb.num-running-compactions"),
+        ("running_flushes", "rocksdb.num-running-flushes"),
+        ("level0_files", "rocksdb.num-files-at-level0"),
+        ("live_sst_bytes", "rocksdb.live-sst-files-size"),
+        ("memtable_bytes", "rocksdb.cur-size-all-mem-tables"),
+    ] {
+        r.field(field, engine.property_sum(property));
+    }
 }
 
 /// Highest `used_memory` any INFO has seen in this process (`used_memory_peak`).

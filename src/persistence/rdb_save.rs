@@ -322,9 +322,7 @@ fn write_rdb(
                 write_key(ctx, &item.key, item.meta, &mut writer)?;
                 keys += 1;
                 if writer.buffered() >= FLUSH_BYTES {
-                    let out = writer.take_output();
-                    bytes += out.len() as u64;
-                    file.write_all(&out)?;
+                    bytes += writer.drain_output(file)? as u64;
                 }
             }
             match next {

@@ -233,7 +233,8 @@ impl ChannelWriter<'_> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        let next = Vec::with_capacity(RDB_CHUNK + RDB_CHUNK / 4);
+        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, next));
         self.tx
             .blocking_send(chunk)
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "replica gone"))
@@ -286,7 +287,7 @@ fn write_sync_payload(
 
     let mut out = ChannelWriter {
         tx,
-        buffer: Vec::new(),
+        buffer: Vec::with_capacity(RDB_CHUNK + RDB_CHUNK / 4),
     };
     if psync {
         out.write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())?;

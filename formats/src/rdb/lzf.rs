@@ -105,7 +105,21 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
     // Position + 1 of the last occurrence of each 3-byte hash (0: none), sized for the input:
     // zeroing a full table for every short string would cost more than compressing it.
     let bits = (usize::BITS - input.len().leading_zeros()).clamp(MIN_HASH_BITS, MAX_HASH_BITS);
-    let mut table = vec![0usize; 1 << bits];
+    TABLE.with_borrow_mut(|table| {
+        table.clear();
+        table.resize(1 << bits, 0);
+        compress_with(input, table, bits, &mut out);
+    });
+    out
+}
+
+thread_local! {
+    /// The hash table of [`compress`], kept per thread: a dump compresses millions of short
+    /// strings, and a fresh table each time costs an allocation bigger than the string.
+    static TABLE: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn compress_with(input: &[u8], table: &mut [usize], bits: u32, out: &mut Vec<u8>) {
     let mut literal_start = 0;
     let mut ip = 0;
     while ip + 2 < input.len() {
@@ -113,16 +127,15 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
         let candidate = table[slot];
         table[slot] = ip + 1;
         if let Some(len) = match_len(input, candidate, ip) {
-            push_literals(&mut out, &input[literal_start..ip]);
-            push_match(&mut out, len, ip - (candidate - 1));
+            push_literals(out, &input[literal_start..ip]);
+            push_match(out, len, ip - (candidate - 1));
             ip += len;
             literal_start = ip;
         } else {
             ip += 1;
         }
     }
-    push_literals(&mut out, &input[literal_start..]);
-    out
+    push_literals(out, &input[literal_start..]);
 }
 
 fn hash3(b: &[u8], bits: u32) -> usize {

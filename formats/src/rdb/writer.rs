@@ -342,6 +342,18 @@ impl Writer {
         std::mem::take(&mut self.out)
     }
 
+    /// Hands the bytes written so far to `sink` and empties the buffer, keeping its capacity
+    /// (a long dump fills it again and again: regrowing it each time costs more than the copy);
+    /// returns how many bytes went.
+    pub fn drain_output(&mut self, sink: &mut impl std::io::Write) -> std::io::Result<usize> {
+        self.crc.update(&self.out[self.crc_pos..]);
+        self.crc_pos = 0;
+        sink.write_all(&self.out)?;
+        let len = self.out.len();
+        self.out.clear();
+        Ok(len)
+    }
+
     /// Bytes waiting in the output buffer.
     pub fn buffered(&self) -> usize {
         self.out.len()
