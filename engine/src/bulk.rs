@@ -66,6 +66,8 @@ const QUEUED_BATCHES: usize = 4;
 /// A bulk load in progress. See the module documentation.
 pub struct BulkLoad<'e> {
     engine: &'e Engine,
+    /// The logical→physical database map (nothing swaps databases during a load).
+    physical: Vec<u8>,
     dir: PathBuf,
     /// The batch being encoded: one run per column family, as [`Writer::runs`].
     batch: Vec<Run>,
@@ -75,6 +77,8 @@ pub struct BulkLoad<'e> {
     messages: Option<SyncSender<Message>>,
     /// The writer's answers to [`Message::Claim`]: whether the key was there already.
     found: Receiver<bool>,
+    /// Batches the writer emptied, to fill again (their arenas are allocated already).
+    emptied: Receiver<Vec<Run>>,
     writer: Option<JoinHandle<Result<()>>>,
 }
 
@@ -171,10 +175,35 @@ impl Run {
     }
 
     /// Sorts the records, writes them to a new table file at `path` and empties the run.
-    fn write_sorted(&mut self, options: &Options, path: &Path) -> Result<()> {
+    /// `by_slot`: the keys start with their 2-byte slot, so a counting sort by slot first
+    /// leaves each slot's few records to compare (a fraction of the comparisons of one sort).
+    fn write_sorted(&mut self, options: &Options, path: &Path, by_slot: bool) -> Result<()> {
         let arena = &self.arena;
-        self.records
-            .sort_unstable_by(|a, b| a.key(arena).cmp(b.key(arena)));
+        if by_slot {
+            let slot = |r: &Record| usize::from(u16::from_be_bytes([arena[r.at], arena[r.at + 1]]));
+            let mut starts = vec![0usize; usize::from(u16::MAX) + 2];
+            for record in &self.records {
+                starts[slot(record) + 1] += 1;
+            }
+            for at in 1..starts.len() {
+                starts[at] += starts[at - 1];
+            }
+            let mut sorted = self.records.clone();
+            let mut next = starts.clone();
+            for record in &self.records {
+                let at = &mut next[slot(record)];
+                sorted[*at] = *record;
+                *at += 1;
+            }
+            for bounds in starts.windows(2).filter(|b| b[1] - b[0] > 1) {
+                sorted[bounds[0]..bounds[1]]
+                    .sort_unstable_by(|a, b| a.key(arena).cmp(b.key(arena)));
+            }
+            self.records = sorted;
+        } else {
+            self.records
+                .sort_unstable_by(|a, b| a.key(arena).cmp(b.key(arena)));
+        }
         let mut writer = SstFileWriter::create(options);
         writer.open(path)?;
         for record in &self.records {
@@ -247,17 +276,20 @@ impl Engine {
         self.set_auto_compactions(false)?;
         let (messages, inbox) = mpsc::sync_channel(QUEUED_BATCHES);
         let (answer, found) = mpsc::sync_channel(1);
+        let (give_back, emptied) = mpsc::sync_channel(QUEUED_BATCHES);
         let writer = std::thread::Builder::new()
             .name("bulk-load".into())
-            .spawn(move || writer.run(inbox, answer))?;
+            .spawn(move || writer.run(inbox, answer, give_back))?;
         Ok(BulkLoad {
             engine: self,
+            physical: self.db_map.lock().clone(),
             dir,
             batch: (0..runs).map(|_| Run::default()).collect(),
             batch_keys: 0,
             counts: vec![(0, 0); self.counters.len()],
             messages: Some(messages),
             found,
+            emptied,
             writer: Some(writer),
         })
     }
@@ -289,7 +321,7 @@ impl BulkLoad<'_> {
         mut meta: Meta,
         elements: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<()> {
-        let physical = self.engine.physical_db(db)?;
+        let physical = self.physical(db)?;
         if meta.kind != Kind::String {
             meta.version = self.engine.new_version();
         }
@@ -328,7 +360,7 @@ impl BulkLoad<'_> {
     /// Claims `key` of logical database `db`, which the caller then writes through
     /// transactions: [`EngineError::DuplicateKey`] when it was put or claimed before.
     pub fn claim(&mut self, db: usize, key: &[u8]) -> Result<()> {
-        let physical = self.engine.physical_db(db)?;
+        let physical = self.physical(db)?;
         self.send_batch()?;
         self.send(Message::Claim(layout::meta_key(
             key_slot(key),
@@ -345,11 +377,21 @@ impl BulkLoad<'_> {
         }
     }
 
+    fn physical(&self, db: usize) -> Result<u8> {
+        self.physical
+            .get(db)
+            .copied()
+            .ok_or(EngineError::DbIndex(db))
+    }
+
     fn send_batch(&mut self) -> Result<()> {
         if self.batch_keys == 0 {
             return Ok(());
         }
-        let fresh = (0..self.batch.len()).map(|_| Run::default()).collect();
+        let fresh = self
+            .emptied
+            .try_recv()
+            .unwrap_or_else(|_| (0..self.batch.len()).map(|_| Run::default()).collect());
         let batch = std::mem::replace(&mut self.batch, fresh);
         self.batch_keys = 0;
         self.send(Message::Batch(batch))
@@ -438,14 +480,23 @@ fn writer_gone() -> EngineError {
 
 impl Writer {
     /// Applies the messages until the channel closes, then writes the last chunk.
-    fn run(mut self, inbox: Receiver<Message>, found: SyncSender<bool>) -> Result<()> {
+    fn run(
+        mut self,
+        inbox: Receiver<Message>,
+        found: SyncSender<bool>,
+        emptied: SyncSender<Vec<Run>>,
+    ) -> Result<()> {
         for message in inbox {
             match message {
-                Message::Batch(batch) => {
+                Message::Batch(mut batch) => {
                     self.check_batch(&batch)?;
-                    for (run, records) in self.runs.iter_mut().zip(&batch) {
+                    for (run, records) in self.runs.iter_mut().zip(&mut batch) {
                         self.buffered += run.append(records);
+                        records.arena.clear();
+                        records.records.clear();
                     }
+                    // Back to the caller, unless it has enough (then it is freed here).
+                    let _ = emptied.try_send(batch);
                     if self.buffered >= self.chunk_bytes {
                         self.write_chunk()?;
                     }
@@ -515,11 +566,12 @@ impl Writer {
             return Ok(());
         }
         let (dir, chunk, options) = (&self.dir, self.chunks, &self.options);
+        let families = usize::from(self.families);
         let build = |runs: Vec<(usize, &mut Run)>| -> Result<Vec<(usize, PathBuf)>> {
             let mut files = Vec::new();
             for (index, run) in runs {
                 let path = dir.join(format!("{chunk}-{index}.sst"));
-                run.write_sorted(&options[index], &path)?;
+                run.write_sorted(&options[index], &path, index < families)?;
                 files.push((index, path));
             }
             Ok(files)

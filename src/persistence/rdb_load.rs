@@ -269,6 +269,8 @@ struct Bulk<'e> {
     /// The current key's value parts while it may still be written whole; `None` once it goes
     /// through commands (a stream, a hash with field TTLs, a value too big to hold).
     parts: Option<Vec<ValuePart>>,
+    /// An emptied `parts`, to hold the next key's (one allocation less per key).
+    spare: Vec<ValuePart>,
     /// Bytes the held parts take, roughly.
     held: usize,
 }
@@ -284,20 +286,21 @@ impl<'e> Bulk<'e> {
             zset: zset::store::ZSet::configured_limits(&config),
             max_intset_entries: config.get_int("set-max-intset-entries"),
             parts: None,
+            spare: Vec::new(),
             held: 0,
         }
     }
 
     /// The engine's bulk load, started if it was not.
     fn load(&mut self) -> Result<&mut BulkLoad<'e>, LoadError> {
-        if self.load.is_none() {
-            let load = self
-                .server
-                .engine
-                .bulk_load(BULK_CHUNK_BYTES, self.keys_hint)?;
-            self.load = Some(load);
-        }
-        self.load.as_mut().ok_or(LoadError::Truncated)
+        Ok(match self.load {
+            Some(ref mut load) => load,
+            None => {
+                let engine = &self.server.engine;
+                self.load
+                    .insert(engine.bulk_load(BULK_CHUNK_BYTES, self.keys_hint)?)
+            }
+        })
     }
 
     /// Stores a key built whole.
@@ -371,10 +374,11 @@ impl<'e> Bulk<'e> {
     }
 }
 
-/// A value from its parts, in the form the commands replaying it would store it; the parts
-/// back (possibly merged into one) when the commands must build it: an empty collection, an
-/// element named twice, a NaN score, a stream, parts of another type.
-fn build(bulk: &Bulk, kind: Kind, parts: Vec<ValuePart>) -> Result<Stored, Vec<ValuePart>> {
+/// A value from its `parts` (which it empties), in the form the commands replaying it would
+/// store it; `None` when the commands must build it (an empty collection, an element named
+/// twice, a NaN score, a stream, parts of another type), `parts` then holding the value (in one
+/// part, or as it was).
+fn build(bulk: &Bulk, kind: Kind, parts: &mut Vec<ValuePart>) -> Option<Stored> {
     let all_of = |variant: fn(&ValuePart) -> bool| parts.iter().all(variant);
     let matching = match kind {
         Kind::String => parts.len() == 1 && all_of(|p| matches!(p, ValuePart::String(_))),
@@ -384,12 +388,12 @@ fn build(bulk: &Bulk, kind: Kind, parts: Vec<ValuePart>) -> Result<Stored, Vec<V
         Kind::Zset => all_of(|p| matches!(p, ValuePart::ZsetMembers(_))),
         Kind::Stream => false,
     };
-    if !matching || parts.is_empty() {
-        return Err(parts);
+    if !matching {
+        return None;
     }
-    let mut parts = parts.into_iter();
-    let mut whole = parts.next().unwrap_or(ValuePart::ListItems(Vec::new()));
-    for part in parts {
+    let mut drained = parts.drain(..);
+    let mut whole = drained.next()?;
+    for part in drained {
         match (&mut whole, part) {
             (ValuePart::ListItems(all), ValuePart::ListItems(more))
             | (ValuePart::SetMembers(all), ValuePart::SetMembers(more)) => all.extend(more),
@@ -405,32 +409,36 @@ fn build(bulk: &Bulk, kind: Kind, parts: Vec<ValuePart>) -> Result<Stored, Vec<V
         _ => false,
     };
     if empty {
-        return Err(vec![whole]);
+        parts.push(whole);
+        return None;
     }
     match whole {
-        ValuePart::String(value) => Ok((Meta::string(value, 0), Vec::new())),
-        ValuePart::ListItems(items) => Ok(list::store::build(items)),
+        ValuePart::String(value) => Some((Meta::string(value, 0), Vec::new())),
+        ValuePart::ListItems(items) => Some(list::store::build(items)),
         ValuePart::SetMembers(members) => {
             // As SADD adds them (a member named twice is added once).
             let mut set = set::value::Built::new(bulk.max_intset_entries);
             for member in &members {
                 set.add(member);
             }
-            Ok(set.into_stored())
+            Some(set.into_stored())
         }
         ValuePart::HashFields(fields)
             if !keys::repeats(fields.iter().map(|f| f.field.as_slice())) =>
         {
             let pairs = fields.into_iter().map(|f| (f.field, f.value)).collect();
-            Ok(hash::store::build(pairs, bulk.hash))
+            Some(hash::store::build(pairs, bulk.hash))
         }
         ValuePart::ZsetMembers(members)
             if !members.iter().any(|m| m.1.is_nan())
                 && !keys::repeats(members.iter().map(|m| m.0.as_slice())) =>
         {
-            Ok(zset::store::build(members, bulk.zset))
+            Some(zset::store::build(members, bulk.zset))
         }
-        other => Err(vec![other]),
+        other => {
+            parts.push(other);
+            None
+        }
     }
 }
 
@@ -649,7 +657,7 @@ impl<'s> Loader<'s> {
                 bulk.parts = None;
                 bulk.claim(&header)?;
             } else {
-                bulk.parts = Some(Vec::new());
+                bulk.parts = Some(std::mem::take(&mut bulk.spare));
             }
         }
         if let Some(merge) = self.existing {
@@ -686,14 +694,15 @@ impl<'s> Loader<'s> {
             return Ok(());
         };
         if let Some(bulk) = self.bulk.as_mut() {
-            if let Some(parts) = bulk.parts.take() {
-                match build(bulk, header.kind, parts) {
-                    Ok(stored) => {
+            if let Some(mut parts) = bulk.parts.take() {
+                match build(bulk, header.kind, &mut parts) {
+                    Some(stored) => {
+                        bulk.spare = parts;
                         bulk.put(header, stored)?;
                         self.report.keys += 1;
                         return Ok(());
                     }
-                    Err(parts) => {
+                    None => {
                         bulk.claim(&header)?;
                         self.key = Some(header.clone());
                         for part in parts {
