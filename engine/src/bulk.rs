@@ -10,13 +10,14 @@
 //! thread, so that the caller (parsing the file) and the writer share the node's two cores. The
 //! writer:
 //! - gathers the batches into a chunk of about `chunk_bytes`;
-//! - when the chunk is full, sorts each family's records, writes them with RocksDB's
-//!   `SstFileWriter` into a file built with the family's own table options, and ingests the
-//!   files (`IngestExternalFile`, moving them), one chunk after the other. A chunk's files may
-//!   overlap earlier chunks' (keys arrive in file order, not key order): RocksDB places each file
-//!   at the deepest level it does not overlap, and compactions merge them like any others, once
-//!   the load is over (automatic compactions are off meanwhile: each ingest would set them
-//!   going on the cores the load needs);
+//! - when the chunk is full, sorts each family's records (by slot with a counting sort, then
+//!   each slot's few records), writes them with RocksDB's `SstFileWriter` into a file built with
+//!   the family's own table options (two families at a time, on two threads: this is most of a
+//!   load's work), and ingests the files (`IngestExternalFile`, moving them), one chunk after
+//!   the other. A chunk's files may overlap earlier chunks' (keys arrive in file order, not key
+//!   order): RocksDB places each file at the deepest level it does not overlap, and compactions
+//!   merge them like any others, once the load is over (automatic compactions are off
+//!   meanwhile: each ingest would set them going on the cores the load needs).
 //!
 //! Keys and expires are counted per (database, slot) as they are put; [`BulkLoad::finish`]
 //! writes the counter records once, at the end.

