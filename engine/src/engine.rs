@@ -140,8 +140,8 @@ pub struct Engine {
     /// detached before this one is dropped).
     pub(crate) db: Arc<DB>,
     pub(crate) reclaimer: Arc<Reclaimer>,
-    families: u16,
-    family_names: Vec<String>,
+    pub(crate) families: u16,
+    pub(crate) family_names: Vec<String>,
     databases: usize,
     /// `[physical db * 16384 + slot]`.
     pub(crate) counters: Vec<Counters>,
@@ -158,7 +158,8 @@ pub struct Engine {
     pub(crate) meta_cache: MetaCache,
     /// The replication position last written, so an unchanged one is not written again.
     pub(crate) last_repl: Mutex<Option<ReplPosition>>,
-    _cache: Cache,
+    /// The block cache every family shares (bulk loads build their files with it too).
+    pub(crate) cache: Cache,
     _write_buffers: WriteBufferManager,
 }
 
@@ -171,6 +172,29 @@ fn now_micros() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
+}
+
+/// The options of a column family: `point_lookups` adds a bloom filter (slot families). Bulk
+/// loads build their files with the same options, so ingested files look like flushed ones.
+pub(crate) fn family_options(cache: &Cache, point_lookups: bool) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    if point_lookups {
+        table.set_bloom_filter(10.0, false);
+    }
+    // Index and filters in small cached partitions under a pinned top level: a seek reads a few
+    // KB of index, never a whole file's index block, and big files cost no unbounded
+    // table-reader memory.
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_pin_top_level_index_and_filter(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut o = Options::default();
+    o.set_block_based_table_factory(&table);
+    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    o.set_write_buffer_size(64 << 20);
+    o
 }
 
 impl Engine {
@@ -224,34 +248,14 @@ impl Engine {
             )));
         }
         let family_names: Vec<String> = (0..families).map(layout::slot_family_name).collect();
-        let cf_opts = |point_lookups: bool| {
-            let mut table = BlockBasedOptions::default();
-            table.set_block_cache(&cache);
-            if point_lookups {
-                table.set_bloom_filter(10.0, false);
-            }
-            // Index and filters in small cached partitions under a pinned top level: a seek
-            // reads a few KB of index, never a whole file's index block, and big files cost no
-            // unbounded table-reader memory.
-            table.set_cache_index_and_filter_blocks(true);
-            table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
-            table.set_partition_filters(true);
-            table.set_pin_top_level_index_and_filter(true);
-            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-            let mut o = Options::default();
-            o.set_block_based_table_factory(&table);
-            o.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            o.set_write_buffer_size(64 << 20);
-            o
-        };
         let reclaimer = Arc::new(Reclaimer::default());
         let mut descriptors = vec![
-            ColumnFamilyDescriptor::new(CF_DEFAULT, cf_opts(false)),
-            ColumnFamilyDescriptor::new(CF_EXPIRES, cf_opts(false)),
-            ColumnFamilyDescriptor::new(CF_FIELD_EXPIRES, cf_opts(false)),
+            ColumnFamilyDescriptor::new(CF_DEFAULT, family_options(&cache, false)),
+            ColumnFamilyDescriptor::new(CF_EXPIRES, family_options(&cache, false)),
+            ColumnFamilyDescriptor::new(CF_FIELD_EXPIRES, family_options(&cache, false)),
         ];
         descriptors.extend(family_names.iter().map(|n| {
-            let mut o = cf_opts(true);
+            let mut o = family_options(&cache, true);
             o.set_compaction_filter_factory(StaleElementsFactory::new(n, reclaimer.clone()));
             ColumnFamilyDescriptor::new(n, o)
         }));
@@ -275,7 +279,7 @@ impl Engine {
             commit_lock: Mutex::new(()),
             meta_cache: MetaCache::default(),
             last_repl: Mutex::new(None),
-            _cache: cache,
+            cache,
             _write_buffers: write_buffers,
         };
         engine.load_node_records()?;
@@ -433,7 +437,7 @@ impl Engine {
         version
     }
 
-    fn counter(&self, physical: u8, slot: u16) -> &Counters {
+    pub(crate) fn counter(&self, physical: u8, slot: u16) -> &Counters {
         &self.counters[physical as usize * SLOT_COUNT as usize + slot as usize]
     }
 

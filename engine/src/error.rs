@@ -12,4 +12,11 @@ pub enum EngineError {
     Layout(String),
     #[error("database index {0} out of range")]
     DbIndex(usize),
+    #[error("a bulk load needs an empty keyspace")]
+    NotEmpty,
+    /// A bulk load was given a key twice (physical database, key).
+    #[error("a bulk load was given a key twice")]
+    DuplicateKey { physical: u8, key: Vec<u8> },
+    #[error("bulk load: {0}")]
+    Io(#[from] std::io::Error),
 }

@@ -4,11 +4,12 @@
 //! This is the only crate of the workspace that names `rocksdb`. The node sees typed operations:
 //! key metadata records ([`Meta`]), transactions that read their own writes and commit as one
 //! RocksDB `WriteBatch` together with the replication position ([`Txn`]), per-database and
-//! per-slot key counters, iteration over a database's keys, the expire index, and consistent
-//! snapshots ([`Snapshot`]). Element records of deleted or overwritten collections are removed
-//! in the background by a compaction filter (`compaction`). The on-disk layout is described in
-//! [`layout`].
+//! per-slot key counters, iteration over a database's keys, the expire index, consistent
+//! snapshots ([`Snapshot`]), and bulk loads into an empty keyspace ([`BulkLoad`]). Element
+//! records of deleted or overwritten collections are removed in the background by a compaction
+//! filter (`compaction`). The on-disk layout is described in [`layout`].
 
+mod bulk;
 mod compaction;
 mod elements;
 mod engine;
@@ -19,6 +20,7 @@ mod meta_cache;
 mod snapshot;
 mod txn;
 
+pub use bulk::BulkLoad;
 pub use elements::{prefix_successor, Instance, Order};
 pub use engine::{DueExpire, Engine, EngineOptions, ReplPosition, ScanItem};
 pub use error::EngineError;

@@ -128,6 +128,13 @@ impl Meta {
         let mut out = Vec::with_capacity(
             HEADER_BYTES + if collection { COLLECTION_BYTES } else { 0 } + self.body.len(),
         );
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// [`Meta::encode`], appended to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        let collection = self.kind != Kind::String;
         let field_expire = collection && self.field_expire_ms != 0;
         let form_bits = match self.string_form {
             _ if field_expire => RAW_BIT,
@@ -145,7 +152,6 @@ impl Meta {
             }
         }
         out.extend_from_slice(&self.body);
-        out
     }
 
     /// The collection version of an encoded record without decoding the rest (the body of a

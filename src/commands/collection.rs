@@ -9,6 +9,7 @@
 
 use engine::{EngineError, Instance, Kind, Meta};
 
+use crate::config::Config;
 use crate::error::CommandError;
 use crate::server::Ctx;
 
@@ -133,7 +134,11 @@ impl<'k, T: InlineForm> Loaded<'k, T> {
 
     /// This type's conversion thresholds.
     pub fn limits(ctx: &Ctx) -> Limits {
-        let config = ctx.server.config.read();
+        Self::configured_limits(&ctx.server.config.read())
+    }
+
+    /// This type's conversion thresholds in `config`.
+    pub fn configured_limits(config: &Config) -> Limits {
         let (entries, value) = T::LIMIT_DIRECTIVES;
         Limits {
             entries: u64::try_from(config.get_int(entries)).unwrap_or(0),
@@ -161,6 +166,10 @@ impl<'k, T: InlineForm> Loaded<'k, T> {
         Ok(deleted)
     }
 }
+
+/// What a whole collection is stored as: its metadata record (version 0 until its writer gives
+/// it one) and, for one stored as element records, those records as (field, value) pairs.
+pub type Stored = (Meta, Vec<(Vec<u8>, Vec<u8>)>);
 
 /// The error for a stored record that does not decode.
 pub fn corrupt(what: &'static str, detail: &str) -> CommandError {

@@ -14,6 +14,7 @@
 //! committed state only.
 
 mod dump;
+pub(crate) use dump::repeats;
 pub(crate) mod element_scan;
 mod expire;
 pub(crate) mod object;

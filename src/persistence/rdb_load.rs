@@ -3,21 +3,41 @@
 //! rockslot's own RocksDB data is authoritative: the file in `dir/dbfilename` is loaded only
 //! when the data directory holds no keys (a real Redis `/data` volume mounted for the first
 //! time), or when an earlier load was interrupted. The file is read in chunks through the
-//! streaming reader of `formats::rdb`, so memory stays bounded whatever its size, and each key
-//! is replayed as the commands that rebuild it, through the same dispatcher clients use (so
-//! every type's encoding rules, counters and indexes are those of normal writes): RPUSH, SADD,
-//! HSET and ZADD in chunks as the reader yields elements; strings, the bulk of most files, are
-//! written as SET would store them straight into engine transactions of a thousand keys; for streams XADD with the
+//! streaming reader of `formats::rdb`, so memory stays bounded whatever its size.
+//!
+//! TWO WAYS IN. A load into an emptied keyspace (startup, DEBUG RELOAD without NOFLUSH or
+//! MERGE, a replica's full sync) takes the BULK PATH: each key's value is held until the key
+//! ends (up to [`BULK_VALUE_BYTES`]), built in the form its type's commands would leave it in
+//! (the store modules' `build` functions apply the same `*-max-listpack-*` and
+//! `set-max-intset-entries` rules), and written blind, with its expire, into an
+//! [`engine::BulkLoad`], which sorts chunks of records into table files on a second thread and
+//! ingests them, then writes the key counters once at the end. That is nearly every key of
+//! nearly every file: a million small keys load in about 1.2 s on two cores (Redis 7.0: 0.9 s,
+//! the commands replayed before took about 8 s), and memory stays bounded by the chunks.
+//!
+//! Everything else is REPLAYED as the commands that rebuild it, through the same dispatcher
+//! clients use (so every type's encoding rules, counters and indexes are those of normal
+//! writes): on the bulk path, streams, Redis 7.4 hashes with field TTLs, values too big to hold
+//! and the rare values whose commands would shape them differently (an empty collection, an
+//! element named twice, a NaN score); and every key of a load over existing data (NOFLUSH,
+//! MERGE), of an AOF's RDB part, and of an AOF rewrite's command-form base. The forms: RPUSH,
+//! SADD, HSET and ZADD in chunks as the reader yields elements; strings written as SET would
+//! store them straight into engine transactions of a thousand keys; for streams XADD with the
 //! entry IDs, XSETID with the stream's metadata, XGROUP CREATE with each group's last ID and
 //! read counter, and XCLAIM ... FORCE JUSTID with each pending entry's owner, delivery time and
-//! count (Redis's own AOF rewrite uses the same forms); then PEXPIREAT. Keys whose expire time
-//! has passed are skipped, as a Redis primary skips them. Hash fields with their own expire
-//! time (Redis 7.4) follow their HSET as HPEXPIREAT; a field whose time has passed is skipped
-//! as a primary skips it, and a hash left without fields counts as an expired key.
+//! count (Redis's own AOF rewrite uses the same forms); then PEXPIREAT. Hash fields with their
+//! own expire time (Redis 7.4) follow their HSET as HPEXPIREAT; a field whose time has passed is
+//! skipped as a primary skips it, and a hash left without fields counts as an expired key.
+//!
+//! Keys whose expire time has passed are skipped, as a Redis primary skips them. A file that
+//! names a key twice in one database is refused with Redis 7.0's error ("RDB has duplicated key
+//! ..."): the bulk path checks every key (`BulkLoad::claim`), a NOFLUSH load checks the data
+//! already there, and MERGE replaces the older key instead.
 //!
 //! Crash safety: a synced "loading" mark is written before the first key and removed, after a
-//! flush, once the last key is in. A node that dies meanwhile finds the mark at its next start,
-//! empties the data and loads the file again, so a prefix of a file is never served. A file
+//! flush, once the last key is in (the bulk path's chunks are ingested under it, one after the
+//! other). A node that dies meanwhile finds the mark at its next start, empties the data and
+//! loads the file again, so a prefix of a file is never served. A file
 //! the reader refuses (corruption, a version above 12, module data) empties what was loaded
 //! and stops the node with the reader's error, as Redis refuses to start.
 //!
@@ -36,13 +56,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use engine::{Meta, Txn};
+use engine::{BulkLoad, Meta, Txn};
 use formats::rdb::{
     Event, HashField, KeyHeader, Kind, Options, PendingEntry, Poll, Reader, StreamId, ValuePart,
 };
 use formats::resp::Reply;
 use thiserror::Error;
 
+use crate::commands::collection::{Limits, Stored};
+use crate::commands::{hash, keys, list, set, zset};
 use crate::server::{dispatch, unix_ms, Server, Shared};
 
 /// The newest RDB version loaded: Redis 7.4's, whose hashes may carry field TTLs.
@@ -57,6 +79,11 @@ const LOADER_CLIENT_ID: u64 = u64::MAX;
 const STRINGS_PER_BATCH: usize = 1024;
 /// Keys between two progress lines in the log.
 const PROGRESS_KEYS: u64 = 1_000_000;
+/// Bytes of records the bulk path buffers before it writes them out as table files.
+const BULK_CHUNK_BYTES: usize = 64 << 20;
+/// The largest value (roughly, in bytes) the bulk path holds to write it whole; a bigger one is
+/// replayed as commands.
+const BULK_VALUE_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -177,9 +204,12 @@ fn load_into(
     let mut loader = Loader::new(server, shared);
     loader.existing = options.no_flush.then_some(options.merge);
     server.engine.set_loading(true)?;
-    let report = match loader.load_file(path) {
+    // Into an emptied keyspace whose keys the file may not repeat: the bulk path.
+    let bulk = !options.no_flush && !options.merge;
+    let report = match loader.load_file(path, bulk) {
         Ok(report) => report,
         Err(e) => {
+            loader.bulk = None;
             // Never serve part of a file: empty what was loaded before reporting the error.
             if !options.no_flush {
                 loader.empty()?;
@@ -222,7 +252,195 @@ struct Loader<'s> {
     /// Writes the commands to this file instead of running them (an AOF rewrite's command-form
     /// base).
     sink: Option<std::io::BufWriter<std::fs::File>>,
+    /// The bulk path, when loading into an emptied keyspace.
+    bulk: Option<Bulk<'s>>,
     report: LoadReport,
+}
+
+/// The bulk path's state (see the module documentation).
+struct Bulk<'e> {
+    server: &'e Server,
+    /// Started at the file's first key, with its size hint.
+    load: Option<BulkLoad<'e>>,
+    /// The keys the file announces (RESIZEDB) before its first key.
+    keys_hint: u64,
+    hash: Limits,
+    zset: Limits,
+    max_intset_entries: i64,
+    /// The current key's value parts while it may still be written whole; `None` once it goes
+    /// through commands (a stream, a hash with field TTLs, a value too big to hold).
+    parts: Option<Vec<ValuePart>>,
+    /// An emptied `parts`, to hold the next key's (one allocation less per key).
+    spare: Vec<ValuePart>,
+    /// Bytes the held parts take, roughly.
+    held: usize,
+}
+
+impl<'e> Bulk<'e> {
+    fn new(server: &'e Server) -> Bulk<'e> {
+        let config = server.config.read();
+        Bulk {
+            server,
+            load: None,
+            keys_hint: 0,
+            hash: hash::store::Hash::configured_limits(&config),
+            zset: zset::store::ZSet::configured_limits(&config),
+            max_intset_entries: config.get_int("set-max-intset-entries"),
+            parts: None,
+            spare: Vec::new(),
+            held: 0,
+        }
+    }
+
+    /// The engine's bulk load, started if it was not.
+    fn load(&mut self) -> Result<&mut BulkLoad<'e>, LoadError> {
+        Ok(match self.load {
+            Some(ref mut load) => load,
+            None => {
+                let engine = &self.server.engine;
+                self.load
+                    .insert(engine.bulk_load(BULK_CHUNK_BYTES, self.keys_hint)?)
+            }
+        })
+    }
+
+    /// Stores a key built whole.
+    fn put(&mut self, header: KeyHeader, (mut meta, elements): Stored) -> Result<(), LoadError> {
+        meta.expire_at_ms = header.expire_at_ms.unwrap_or(0);
+        let db = usize::try_from(header.db).unwrap_or(usize::MAX);
+        let put = self.load()?.put(db, &header.key, meta, &elements);
+        put.map_err(|e| self.failed(e))
+    }
+
+    /// Claims a key the commands will write.
+    fn claim(&mut self, header: &KeyHeader) -> Result<(), LoadError> {
+        let db = usize::try_from(header.db).unwrap_or(usize::MAX);
+        let claimed = self.load()?.claim(db, &header.key);
+        claimed.map_err(|e| self.failed(e))
+    }
+
+    /// Writes out what is left: every key is in.
+    fn finish(mut self) -> Result<(), LoadError> {
+        match self.load.take() {
+            Some(load) => load.finish().map_err(|e| self.failed(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// A bulk load's error, a key given twice as Redis words it.
+    fn failed(&self, error: engine::EngineError) -> LoadError {
+        match error {
+            engine::EngineError::DuplicateKey { physical, key } => LoadError::Duplicate {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                db: self
+                    .server
+                    .engine
+                    .logical_db(physical)
+                    .map_or(u64::from(physical), |db| db as u64),
+            },
+            other => LoadError::Engine(other),
+        }
+    }
+
+    /// Holds `part` of the current key; gives it back when the key cannot be written whole,
+    /// with the parts held so far when it just turned out so (to be replayed before it).
+    fn hold(&mut self, part: ValuePart) -> Result<(), (Option<Vec<ValuePart>>, ValuePart)> {
+        let Some(parts) = self.parts.as_mut() else {
+            return Err((None, part));
+        };
+        let bytes = match &part {
+            ValuePart::String(value) => Some(value.len()),
+            ValuePart::ListItems(items) | ValuePart::SetMembers(items) => {
+                Some(items.iter().map(|i| i.len() + 24).sum())
+            }
+            ValuePart::HashFields(fields) if fields.iter().all(|f| f.expire_at_ms.is_none()) => {
+                Some(
+                    fields
+                        .iter()
+                        .map(|f| f.field.len() + f.value.len() + 56)
+                        .sum(),
+                )
+            }
+            ValuePart::ZsetMembers(members) => Some(members.iter().map(|m| m.0.len() + 32).sum()),
+            _ => None,
+        };
+        match bytes {
+            Some(bytes) if self.held + bytes <= BULK_VALUE_BYTES => {
+                self.held += bytes;
+                parts.push(part);
+                Ok(())
+            }
+            _ => Err((self.parts.take(), part)),
+        }
+    }
+}
+
+/// A value from its `parts` (which it empties), in the form the commands replaying it would
+/// store it; `None` when the commands must build it (an empty collection, an element named
+/// twice, a NaN score, a stream, parts of another type), `parts` then holding the value (in one
+/// part, or as it was).
+fn build(bulk: &Bulk, kind: Kind, parts: &mut Vec<ValuePart>) -> Option<Stored> {
+    let all_of = |variant: fn(&ValuePart) -> bool| parts.iter().all(variant);
+    let matching = match kind {
+        Kind::String => parts.len() == 1 && all_of(|p| matches!(p, ValuePart::String(_))),
+        Kind::List => all_of(|p| matches!(p, ValuePart::ListItems(_))),
+        Kind::Set => all_of(|p| matches!(p, ValuePart::SetMembers(_))),
+        Kind::Hash => all_of(|p| matches!(p, ValuePart::HashFields(_))),
+        Kind::Zset => all_of(|p| matches!(p, ValuePart::ZsetMembers(_))),
+        Kind::Stream => false,
+    };
+    if !matching {
+        return None;
+    }
+    let mut drained = parts.drain(..);
+    let mut whole = drained.next()?;
+    for part in drained {
+        match (&mut whole, part) {
+            (ValuePart::ListItems(all), ValuePart::ListItems(more))
+            | (ValuePart::SetMembers(all), ValuePart::SetMembers(more)) => all.extend(more),
+            (ValuePart::HashFields(all), ValuePart::HashFields(more)) => all.extend(more),
+            (ValuePart::ZsetMembers(all), ValuePart::ZsetMembers(more)) => all.extend(more),
+            _ => {}
+        }
+    }
+    let empty = match &whole {
+        ValuePart::ListItems(all) | ValuePart::SetMembers(all) => all.is_empty(),
+        ValuePart::HashFields(all) => all.is_empty(),
+        ValuePart::ZsetMembers(all) => all.is_empty(),
+        _ => false,
+    };
+    if empty {
+        parts.push(whole);
+        return None;
+    }
+    match whole {
+        ValuePart::String(value) => Some((Meta::string(value, 0), Vec::new())),
+        ValuePart::ListItems(items) => Some(list::store::build(items)),
+        ValuePart::SetMembers(members) => {
+            // As SADD adds them (a member named twice is added once).
+            let mut set = set::value::Built::new(bulk.max_intset_entries);
+            for member in &members {
+                set.add(member);
+            }
+            Some(set.into_stored())
+        }
+        ValuePart::HashFields(fields)
+            if !keys::repeats(fields.iter().map(|f| f.field.as_slice())) =>
+        {
+            let pairs = fields.into_iter().map(|f| (f.field, f.value)).collect();
+            Some(hash::store::build(pairs, bulk.hash))
+        }
+        ValuePart::ZsetMembers(members)
+            if !members.iter().any(|m| m.1.is_nan())
+                && !keys::repeats(members.iter().map(|m| m.0.as_slice())) =>
+        {
+            Some(zset::store::build(members, bulk.zset))
+        }
+        other => {
+            parts.push(other);
+            None
+        }
+    }
 }
 
 impl<'s> Loader<'s> {
@@ -242,6 +460,7 @@ impl<'s> Loader<'s> {
             strings: None,
             existing: None,
             sink: None,
+            bulk: None,
             report: LoadReport::default(),
         }
     }
@@ -305,11 +524,18 @@ impl<'s> Loader<'s> {
         self.run(&["FUNCTION", "FLUSH"])
     }
 
-    fn load_file(&mut self, path: &Path) -> Result<LoadReport, LoadError> {
+    /// Loads the file at `path`; `bulk`: through the bulk path (into an emptied keyspace).
+    fn load_file(&mut self, path: &Path, bulk: bool) -> Result<LoadReport, LoadError> {
         let started = std::time::Instant::now();
         tracing::info!("Loading RDB file {}", path.display());
         let mut file = std::fs::File::open(path)?;
+        if bulk {
+            self.bulk = Some(Bulk::new(self.server));
+        }
         self.replay(&mut file)?;
+        if let Some(bulk) = self.bulk.take() {
+            bulk.finish()?;
+        }
         tracing::info!(
             "DB loaded from disk: {:.3} seconds",
             started.elapsed().as_secs_f64()
@@ -381,11 +607,36 @@ impl<'s> Loader<'s> {
                 }
                 Ok(())
             }
+            Event::ResizeDb { db_size, .. } => {
+                if let Some(bulk) = self.bulk.as_mut() {
+                    bulk.keys_hint += db_size;
+                }
+                Ok(())
+            }
             Event::Key(header) => self.start_key(header),
-            Event::Value(part) => match self.key.clone() {
-                Some(header) => self.value(&header, part),
-                None => Ok(()),
-            },
+            Event::Value(part) => {
+                if self.key.is_none() {
+                    return Ok(());
+                }
+                let (held, part) = match self.bulk.as_mut() {
+                    Some(bulk) => match bulk.hold(part) {
+                        Ok(()) => return Ok(()),
+                        Err(given_back) => given_back,
+                    },
+                    None => (None, part),
+                };
+                let Some(header) = self.key.clone() else {
+                    return Ok(());
+                };
+                if let (Some(bulk), Some(_)) = (self.bulk.as_mut(), &held) {
+                    // The commands write this key from now on.
+                    bulk.claim(&header)?;
+                }
+                for earlier in held.into_iter().flatten() {
+                    self.value(&header, earlier)?;
+                }
+                self.value(&header, part)
+            }
             Event::ValueEnd => self.end_key(),
             _ => Ok(()),
         }
@@ -400,6 +651,15 @@ impl<'s> Loader<'s> {
         if self.db != Some(header.db) {
             self.run(&[b"SELECT".to_vec(), header.db.to_string().into_bytes()])?;
             self.db = Some(header.db);
+        }
+        if let Some(bulk) = self.bulk.as_mut() {
+            bulk.held = 0;
+            if header.kind == Kind::Stream {
+                bulk.parts = None;
+                bulk.claim(&header)?;
+            } else {
+                bulk.parts = Some(std::mem::take(&mut bulk.spare));
+            }
         }
         if let Some(merge) = self.existing {
             if self.exists(&header)? {
@@ -434,6 +694,28 @@ impl<'s> Loader<'s> {
         let Some(header) = self.key.take() else {
             return Ok(());
         };
+        if let Some(bulk) = self.bulk.as_mut() {
+            if let Some(mut parts) = bulk.parts.take() {
+                match build(bulk, header.kind, &mut parts) {
+                    Some(stored) => {
+                        bulk.spare = parts;
+                        bulk.put(header, stored)?;
+                        self.report.keys += 1;
+                        return Ok(());
+                    }
+                    None => {
+                        bulk.claim(&header)?;
+                        self.key = Some(header.clone());
+                        for part in parts {
+                            self.value(&header, part)?;
+                        }
+                        self.key = None;
+                    }
+                }
+            }
+            // A claimed key is written before the next is claimed (see `BulkLoad::claim`).
+            self.commit_strings()?;
+        }
         if header.kind == Kind::Hash && self.hash_fields_expired && !self.hash_written {
             self.report.expired += 1;
             return Ok(());

@@ -334,3 +334,244 @@ fn info_reports_the_load() {
     );
     assert!(text.contains("rdb_changes_since_last_save:0\r\n"), "{text}");
 }
+
+/// A dump.rdb written by real Redis after `commands` (run in order, SELECT included), with the
+/// Redis that wrote it still running (to compare with).
+fn redis_dump(commands: &[Vec<String>]) -> (Server, Vec<u8>) {
+    let redis = Server::start(
+        Flavor::Redis,
+        ["--save", "", "--enable-debug-command", "yes"],
+    );
+    let mut conn = redis.conn();
+    for reply in conn.pipeline(commands).expect("pipeline") {
+        assert!(
+            !reply.is_error(),
+            "Redis refused a setup command: {reply:?}"
+        );
+    }
+    conn.call(&["SELECT", "0"]).expect("SELECT");
+    assert_eq!(
+        conn.call(&["SAVE"]).expect("SAVE"),
+        Reply::Simple(b"OK".to_vec())
+    );
+    let rdb = std::fs::read(redis.data_dir().join("dump.rdb")).expect("read dump.rdb");
+    (redis, rdb)
+}
+
+/// A rockslot started on a data directory whose dump.rdb is `rdb`.
+fn rockslot_on(rdb: &[u8]) -> Server {
+    let builder = Server::builder(Flavor::Rockslot).args(["--enable-debug-command", "yes"]);
+    let data = builder.root().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(data.join("dump.rdb"), rdb).expect("write dump.rdb");
+    builder.start()
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+/// Every key of each type and encoding the bulk path builds itself, and those it leaves to the
+/// commands (a stream, a big set), across databases, with and without expire times.
+fn mixed_dataset() -> Vec<Vec<String>> {
+    let mut commands = vec![
+        words("DEBUG POPULATE 3000 str 20"),
+        words("HSET h:small a 1 b 2 c 3"),
+        words("HSET h:long a 1 b 0123456789012345678901234567890123456789012345678901234567890123456789"),
+        words("SADD s:ints 3 1 2 -7"),
+        words("SADD s:words apple pear 10"),
+        words("ZADD z:small 1 a 2 b 0 c -0 d -inf e +inf f"),
+        words("ZADD z:long 1 0123456789012345678901234567890123456789012345678901234567890123456789"),
+        words("RPUSH l:small a b c"),
+        words("SET ttl:str v PX 3600000"),
+        words("HSET ttl:hash f v"),
+        words("PEXPIRE ttl:hash 3600000"),
+        words("XADD x:stream 1-1 f v"),
+        words("SET {tag}one 1"),
+        words("SET {tag}two 2"),
+        words("SELECT 3"),
+        words("SET other 1"),
+        words("ZADD z:other 5 m"),
+        words("SELECT 0"),
+    ];
+    let mut big_hash = words("HSET h:big");
+    let mut big_ints = words("SADD s:bigints");
+    let mut big_zset = words("ZADD z:big");
+    let mut big_list = words("RPUSH l:big");
+    for i in 0..600 {
+        big_hash.extend([format!("f{i}"), format!("v{i}")]);
+        big_ints.push(i.to_string());
+        big_zset.extend([format!("{}", i % 7), format!("m{i}")]);
+        big_list.push(format!("item{i}"));
+    }
+    let mut huge_set = words("SADD s:huge");
+    huge_set.extend((0..40_000).map(|i| format!("member-{i:032}")));
+    commands.extend([big_hash, big_ints, big_zset, big_list, huge_set]);
+    commands
+}
+
+#[test]
+fn a_bulk_load_holds_what_redis_holds_key_by_key() {
+    let (redis, rdb) = redis_dump(&mixed_dataset());
+    let mut redis_conn = redis.conn();
+    let mut server = rockslot_on(&rdb);
+    for restarted in [false, true] {
+        let mut conn = server.conn();
+        for db in ["0", "3"] {
+            conn.call(&["SELECT", db]).expect("SELECT");
+            redis_conn.call(&["SELECT", db]).expect("SELECT");
+            assert_eq!(
+                conn.call(&["DEBUG", "DIGEST"]).expect("DIGEST"),
+                redis_conn.call(&["DEBUG", "DIGEST"]).expect("DIGEST"),
+                "db {db} (restarted: {restarted})"
+            );
+            assert_eq!(
+                conn.call(&["DBSIZE"]).expect("DBSIZE"),
+                redis_conn.call(&["DBSIZE"]).expect("DBSIZE"),
+                "db {db} (restarted: {restarted})"
+            );
+            let keys = redis_conn.call(&["KEYS", "*"]).expect("KEYS");
+            for key in keys.as_items().expect("KEYS reply") {
+                let key = key.as_bytes().expect("key name");
+                let encoding = |c: &mut crate::support::resp::Conn| {
+                    c.call(&[&b"OBJECT"[..], b"ENCODING", key]).expect("OBJECT")
+                };
+                assert_eq!(
+                    encoding(&mut conn),
+                    encoding(&mut redis_conn),
+                    "OBJECT ENCODING {} in db {db}",
+                    String::from_utf8_lossy(key)
+                );
+            }
+        }
+        // The key counters and the expire index: INFO keyspace counts keys and volatile keys.
+        let keyspace = |c: &mut crate::support::resp::Conn| {
+            let info = c.call(&["INFO", "keyspace"]).expect("INFO");
+            let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+            text.lines()
+                .filter_map(|l| l.split(",avg_ttl").next())
+                .filter(|l| l.starts_with("db"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keyspace(&mut conn), keyspace(&mut redis_conn));
+        conn.call(&["SELECT", "0"]).expect("SELECT");
+        let ttl = conn.call(&["PTTL", "ttl:hash"]).expect("PTTL").as_int();
+        assert!(ttl.is_some_and(|t| t > 0), "PTTL ttl:hash: {ttl:?}");
+        // The counters were written with the data: they survive a restart.
+        server.terminate();
+        server.start_again();
+    }
+}
+
+#[test]
+fn keys_loaded_with_an_expire_are_expired_by_the_active_cycle() {
+    let mut commands = vec![words("DEBUG POPULATE 500 keep 10")];
+    for i in 0..200 {
+        commands.push(words(&format!("SET short:{i} v PX 2500")));
+        commands.push(words(&format!("HSET shorthash:{i} f v")));
+        commands.push(words(&format!("PEXPIRE shorthash:{i} 2500")));
+    }
+    let (_redis, rdb) = redis_dump(&commands);
+    let server = rockslot_on(&rdb);
+    let mut conn = server.conn();
+    // DBSIZE counts keys the active cycle has not deleted yet; only the expire index leads it
+    // to them, since nothing reads them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let size = conn.call(&["DBSIZE"]).expect("DBSIZE").as_int();
+        if size == Some(500) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the loaded volatile keys were never expired: DBSIZE {size:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let info = conn.call(&["INFO", "keyspace"]).expect("INFO");
+    let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+    assert!(text.contains("db0:keys=500,expires=0,"), "{text}");
+}
+
+#[test]
+fn a_file_naming_a_key_twice_is_refused_like_redis() {
+    use formats::rdb::{ValueStart, Writer, WriterOptions};
+    let mut writer = Writer::new(WriterOptions::default()).expect("writer");
+    writer.select_db(0, 3, 0).expect("SELECT");
+    for (key, value) in [("a", "1"), ("dup", "2"), ("dup", "3")] {
+        writer
+            .key(key.as_bytes(), None, ValueStart::String(value.as_bytes()))
+            .expect("key");
+    }
+    let rdb = writer.finish().expect("finish");
+    let redis = start_on_dump(Flavor::Redis, &rdb);
+    assert!(
+        !redis.status.success(),
+        "Redis 7.0 refuses a duplicated key"
+    );
+    let exited = start_on_dump(Flavor::Rockslot, &rdb);
+    assert!(
+        !exited.status.success(),
+        "rockslot started: {}",
+        exited.stdout
+    );
+    let output = format!("{}{}", exited.stdout, exited.stderr);
+    assert!(
+        output.contains("RDB has duplicated key 'dup' in DB 0"),
+        "{output}"
+    );
+}
+
+#[test]
+fn kill9_at_any_point_of_a_bulk_load_loads_everything_at_the_next_start() {
+    // Big enough for several chunks of table files (values compress in the file, not in the
+    // chunks), with collections as well.
+    let mut commands = vec![words("DEBUG POPULATE 200000 key 700")];
+    for i in 0..2000 {
+        commands.push(words(&format!("HSET h:{i} a {i} b {i}")));
+        commands.push(words(&format!("ZADD z:{i} {i} m")));
+    }
+    let (redis, rdb) = redis_dump(&commands);
+    let digest = redis.conn().call(&["DEBUG", "DIGEST"]).expect("DIGEST");
+    for delay_ms in [0, 200, 600, 1200] {
+        let builder = Server::builder(Flavor::Rockslot).args(["--enable-debug-command", "yes"]);
+        let data = builder.root().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        std::fs::write(data.join("dump.rdb"), &rdb).expect("write dump.rdb");
+        let log = builder.root().join("first.log");
+        let port = free_port().to_string();
+        let mut first = std::process::Command::new(Flavor::Rockslot.program())
+            .args(["--port", &port, "--bind", "127.0.0.1", "--dir"])
+            .arg(&data)
+            .stdout(std::fs::File::create(&log).expect("log"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn rockslot");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("Loading RDB file")
+        {
+            assert!(std::time::Instant::now() < deadline, "the load never began");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        first.kill().expect("kill -9");
+        first.wait().expect("reap");
+
+        let server = builder.start();
+        let mut conn = server.conn();
+        assert_eq!(
+            conn.call(&["DEBUG", "DIGEST"]).expect("DEBUG DIGEST"),
+            digest,
+            "killed {delay_ms} ms into the load (log:\n{})",
+            server.log_tail(20)
+        );
+        assert_eq!(
+            conn.call(&["DBSIZE"]).expect("DBSIZE"),
+            Reply::Integer(204_000),
+            "killed {delay_ms} ms into the load"
+        );
+    }
+}

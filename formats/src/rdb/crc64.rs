@@ -2,9 +2,11 @@
 //! output, initial value 0, no final xor. It protects whole RDB files (the 8 bytes after the EOF
 //! opcode) and DUMP payloads. The check value for ASCII `123456789` is 0xe9c6d914c4b8d9ca.
 
-use crc::{Crc, Digest, CRC_64_REDIS};
+use crc::{Crc, Digest, Table, CRC_64_REDIS};
 
-static REDIS: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+/// Sixteen tables of 256 entries (32 KB): the checksum runs over every byte of a file being
+/// loaded, and slicing by 16 makes it several times faster than one table.
+static REDIS: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS);
 
 /// CRC-64/Jones of one buffer.
 pub fn checksum(bytes: &[u8]) -> u64 {
@@ -14,7 +16,7 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 /// An incremental CRC-64/Jones, fed in pieces.
 #[derive(Clone)]
 pub struct Crc64 {
-    digest: Digest<'static, u64>,
+    digest: Digest<'static, u64, Table<16>>,
 }
 
 impl Default for Crc64 {

@@ -5,7 +5,8 @@
 //! 32 starts a literal run of `ctrl + 1` bytes copied as they are. Any other control byte is a
 //! back-reference: its top three bits give the match length minus 2 (7 means "add the next
 //! byte"), its low five bits and the following byte give the distance back into the output
-//! minus 1. Matches may overlap the bytes they produce, so they are copied byte by byte.
+//! minus 1. Matches may overlap the bytes they produce (a distance of 1 repeats one byte), so
+//! they are copied in doubling pieces of the repeated bytes.
 //!
 //! Redis stores the uncompressed length beside the compressed data, so the decoder knows the
 //! exact output size and refuses any stream that would produce more or fewer bytes, or that
@@ -73,9 +74,13 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError
                     at,
                 });
             }
-            for i in 0..len {
-                let b = out[start + i];
-                out.push(b);
+            // An overlapping match repeats the `back` bytes at `start`; what is copied so far is
+            // a whole number of repetitions, so the next copy may take all of it at once.
+            let mut copied = 0;
+            while copied < len {
+                let chunk = (len - copied).min(back + copied);
+                out.extend_from_within(start..start + chunk);
+                copied += chunk;
             }
         }
     }

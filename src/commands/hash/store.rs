@@ -35,7 +35,7 @@ use bytes::Bytes;
 use engine::{Kind, Meta, Order};
 
 pub use crate::commands::collection::Limits;
-use crate::commands::collection::{self, InlineForm, Loaded};
+use crate::commands::collection::{self, InlineForm, Loaded, Stored};
 use crate::error::CommandError;
 use crate::server::{notify, Ctx};
 
@@ -146,6 +146,33 @@ pub fn expire_fields(
     // No change counted (`save` with 0), as Redis counts none for expired fields.
     hash.save(ctx, 0)?;
     Ok(ctx.txn.get(db, key)?.cloned())
+}
+
+/// A hash read whole from an RDB file (distinct fields, none with an expire time), in the form
+/// the HSETs that rebuild it leave it in: inline in the file's order when it has at most
+/// `limits.entries` fields and no field or value is longer than `limits.value`, element records
+/// otherwise.
+pub fn build(fields: Vec<Pair>, limits: Limits) -> Stored {
+    let count = fields.len() as u64;
+    let fits = |part: &Vec<u8>| part.len() <= limits.value;
+    if count <= limits.entries && fields.iter().all(|(f, v)| fits(f) && fits(v)) {
+        let entries: Vec<Entry> = fields
+            .into_iter()
+            .map(|(field, value)| Entry {
+                field,
+                value,
+                expire_ms: 0,
+            })
+            .collect();
+        return (
+            Meta::collection(Kind::Hash, 0, count, encode(&entries)),
+            Vec::new(),
+        );
+    }
+    (
+        Meta::collection(Kind::Hash, 0, count, vec![ELEMENTS]),
+        fields,
+    )
 }
 
 impl<'k> Loaded<'k, Entry> {

@@ -216,10 +216,6 @@ fn decode(bytes: &[u8], replaying: bool) -> Result<Value, CommandError> {
 /// Redis's loader refuses. Packed encodings are only checked that deeply with
 /// `sanitize-dump-payload yes`, which rockslot does not have.
 fn has_duplicates(decoded: &payload::Decoded) -> bool {
-    fn repeats<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> bool {
-        let len = items.len();
-        items.collect::<std::collections::HashSet<_>>().len() != len
-    }
     match (&decoded.value, decoded.rdb_type) {
         (Value::Set(members), types::SET) => repeats(members.iter().map(Vec::as_slice)),
         (Value::Hash(fields), types::HASH) => repeats(fields.iter().map(|f| f.field.as_slice())),
@@ -228,6 +224,12 @@ fn has_duplicates(decoded: &payload::Decoded) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `items` (members or fields of one collection) name an element twice.
+pub fn repeats<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> bool {
+    let len = items.len();
+    items.collect::<std::collections::HashSet<_>>().len() != len
 }
 
 /// Stores `value` at `key` (which does not exist) through its type's store.

@@ -14,6 +14,7 @@ use std::ops::Bound;
 
 use engine::{EngineError, Instance, Kind, Meta, Order};
 
+use crate::commands::collection::Stored;
 use crate::error::CommandError;
 use crate::server::Ctx;
 
@@ -140,7 +141,7 @@ impl<'k> List<'k> {
 
     /// The field of the element at `index`.
     fn field(&self, index: u64) -> [u8; 8] {
-        self.head.wrapping_add(index).to_be_bytes()
+        field_at(self.head, index)
     }
 
     pub fn len(&self) -> u64 {
@@ -358,6 +359,22 @@ impl<'k> List<'k> {
         ctx.dirty = dirty + changes;
         Ok(())
     }
+}
+
+/// A list read whole from an RDB file, as the RPUSHes that rebuild it store it.
+pub fn build(items: Vec<Vec<u8>>) -> Stored {
+    let count = items.len() as u64;
+    let records = (0..)
+        .zip(items)
+        .map(|(index, item)| (field_at(START, index).to_vec(), item))
+        .collect();
+    let meta = Meta::collection(Kind::List, 0, count, START.to_be_bytes().to_vec());
+    (meta, records)
+}
+
+/// The field of the element at `index` of a list whose first element is `head`.
+fn field_at(head: u64, index: u64) -> [u8; 8] {
+    head.wrapping_add(index).to_be_bytes()
 }
 
 fn decode_seq(raw: &[u8]) -> Result<u64, CommandError> {

@@ -17,6 +17,7 @@ use std::ops::Bound;
 use engine::{Instance, Kind, Meta, Order};
 
 use crate::commands::args::parse_i64;
+use crate::commands::collection::Stored;
 use crate::error::CommandError;
 use crate::server::Ctx;
 
@@ -344,21 +345,31 @@ impl Built {
             ctx.delete(key)?;
             return Ok(0);
         }
-        let mut meta =
-            Meta::collection(Kind::Set, ctx.server.engine.new_version(), 0, vec![INTSET]);
+        let (mut meta, records) = self.into_stored();
+        meta.version = ctx.server.engine.new_version();
         meta.expire_at_ms = expire_at_ms;
-        if self.hashtable {
-            meta.body = vec![HASHTABLE];
-            meta.count = len as u64;
-            let inst = instance(ctx, key, &meta);
-            for member in &self.strings {
-                ctx.txn.element_put(inst, member, Vec::new())?;
-            }
-        } else {
-            set_ints(&mut meta, &self.ints.iter().copied().collect::<Vec<_>>());
+        let inst = instance(ctx, key, &meta);
+        for (member, value) in records {
+            ctx.txn.element_put(inst, &member, value)?;
         }
         ctx.put(key, meta)?;
         Ok(len)
+    }
+
+    /// What this (non-empty) set is stored as: an intset record, or a hashtable record and one
+    /// element record per member.
+    pub fn into_stored(self) -> Stored {
+        if self.hashtable {
+            let count = self.strings.len() as u64;
+            let records = self.strings.into_iter().map(|m| (m, Vec::new())).collect();
+            return (
+                Meta::collection(Kind::Set, 0, count, vec![HASHTABLE]),
+                records,
+            );
+        }
+        let mut meta = Meta::collection(Kind::Set, 0, 0, vec![INTSET]);
+        set_ints(&mut meta, &self.ints.into_iter().collect::<Vec<_>>());
+        (meta, Vec::new())
     }
 }
 

@@ -44,7 +44,7 @@ use engine::{Kind, Meta, Order};
 
 use crate::commands::args::parse_f64;
 pub use crate::commands::collection::Limits;
-use crate::commands::collection::{self, InlineForm, Loaded};
+use crate::commands::collection::{self, InlineForm, Loaded, Stored};
 use crate::error::CommandError;
 use crate::server::{notify, Ctx};
 
@@ -457,11 +457,9 @@ impl<'k> Loaded<'k, Entry> {
                 entries.insert(at, entry);
             }
             None => {
-                let value = score.to_bits().to_be_bytes().to_vec();
-                ctx.txn
-                    .element_put(instance, &member_field(member), value.clone())?;
-                ctx.txn
-                    .element_put(instance, &index_field(score, member), value)?;
+                for (field, value) in element_records(member, score) {
+                    ctx.txn.element_put(instance, &field, value)?;
+                }
             }
         }
         Ok(())
@@ -849,36 +847,67 @@ pub fn replace(
 }
 
 /// Replaces `key` with a new sorted set of `entries` (distinct members, any order, at least
-/// one), without an expire, in the form Redis's `zsetConvertToListpackIfNeeded` leaves a computed result in
-/// (inline when it has at most `zset-max-listpack-entries` members, none longer than
-/// `zset-max-listpack-value`). An empty result deletes `key` instead. Returns the stored length.
-/// Dirty counting and keyspace events are the caller's.
+/// one), without an expire, in the form [`build`] gives it. Returns the stored length. Dirty
+/// counting and keyspace events are the caller's.
 fn store(
     ctx: &mut Ctx,
     key: &[u8],
     limits: Limits,
-    mut entries: Vec<Entry>,
+    entries: Vec<Entry>,
 ) -> Result<u64, CommandError> {
-    entries.sort_by(entry_order);
+    let (mut meta, records) = build(entries, limits);
+    meta.version = ctx.server.engine.new_version();
+    let instance = engine::Instance {
+        db: ctx.db(),
+        key,
+        version: meta.version,
+    };
+    for (field, value) in records {
+        ctx.txn.element_put(instance, &field, value)?;
+    }
+    let len = meta.count;
+    ctx.put(key, meta)?;
+    Ok(len)
+}
+
+/// A sorted set of `entries` (distinct members, no NaN score, any order) in the form Redis's
+/// `zsetConvertToListpackIfNeeded` leaves a computed result in, which is also the form the ZADDs
+/// rebuilding a set read from an RDB file leave it in: inline (scores as a listpack keeps them,
+/// -0 as 0) when it has at most `zset-max-listpack-entries` members, none longer than
+/// `zset-max-listpack-value`; element records otherwise.
+pub fn build(mut entries: Vec<Entry>, limits: Limits) -> Stored {
     let len = entries.len() as u64;
     let longest = entries.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
-    let inline = len <= limits.entries && longest <= limits.value;
-    let mut zset = ZSet::create(ctx, key, limits, if inline { 0 } else { u64::MAX }, 0);
-    if inline {
+    if len <= limits.entries && longest <= limits.value {
         for entry in &mut entries {
             if entry.1 == 0.0 {
                 entry.1 = 0.0;
             }
         }
-        zset.inline = Some(entries);
-    } else {
-        for (member, score) in &entries {
-            zset.insert_new(ctx, member, *score)?;
-        }
+        entries.sort_by(entry_order);
+        return (
+            Meta::collection(Kind::ZSet, 0, len, encode(&entries)),
+            Vec::new(),
+        );
     }
-    zset.meta.count = len;
-    zset.save(ctx, 0)?;
-    Ok(len)
+    let records = entries
+        .iter()
+        .flat_map(|(member, score)| element_records(member, *score))
+        .collect();
+    (
+        Meta::collection(Kind::ZSet, 0, len, vec![ELEMENTS]),
+        records,
+    )
+}
+
+/// The element records of a member of an element-bodied set: member → score, and its score
+/// index entry.
+fn element_records(member: &[u8], score: f64) -> [(Vec<u8>, Vec<u8>); 2] {
+    let value = score.to_bits().to_be_bytes().to_vec();
+    [
+        (member_field(member), value.clone()),
+        (index_field(score, member), value),
+    ]
 }
 
 /// A range bound's number as `zslParseRange` reads it: C's `strtod` up to the string's first
