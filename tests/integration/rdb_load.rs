@@ -575,3 +575,36 @@ fn kill9_at_any_point_of_a_bulk_load_loads_everything_at_the_next_start() {
         );
     }
 }
+
+/// `INFO rocksdb` (rockslot's own section, shown only when named) reports the table files a
+/// load ingested and, once they are settled, no flush or compaction left to run; `INFO
+/// everything` keeps Redis's list of sections.
+#[test]
+fn info_rocksdb_shows_the_loaded_files_settling() {
+    let (_redis, rdb) = redis_dump(&[words("DEBUG POPULATE 20000 key 100")]);
+    let server = rockslot_on(&rdb);
+    let mut conn = server.conn();
+    let field = |conn: &mut crate::support::resp::Conn, name: &str| -> u64 {
+        let info = conn.call(&["INFO", "rocksdb"]).expect("INFO rocksdb");
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        assert!(text.starts_with("# RocksDB\r\n"), "{text}");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    // The load wrote table files, not memtables (DEBUG POPULATE's padded values compress well).
+    assert!(field(&mut conn, "live_sst_bytes") > 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while field(&mut conn, "compaction_pending") + field(&mut conn, "running_compactions") > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "compactions never settled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(field(&mut conn, "running_flushes"), 0);
+    let everything = conn.call(&["INFO", "everything"]).expect("INFO");
+    let text = String::from_utf8_lossy(everything.as_bytes().unwrap_or_default()).into_owned();
+    assert!(!text.contains("# RocksDB"), "{text}");
+}
