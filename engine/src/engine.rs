@@ -104,6 +104,17 @@ impl ReplPosition {
     }
 }
 
+/// Compacts the families `names` whole, bottommost level included.
+fn compact_families(db: &DB, names: &[String]) {
+    let mut opts = CompactOptions::default();
+    opts.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+    for name in names {
+        if let Some(cf) = db.cf_handle(name) {
+            db.compact_range_cf_opt(cf, None::<&[u8]>, None::<&[u8]>, &opts);
+        }
+    }
+}
+
 /// Length of a replication ID (40 hex characters, as Redis's).
 const REPLID_LEN: usize = 40;
 /// Records a key walk steps over with `next` before it seeks past them instead.
@@ -659,11 +670,21 @@ impl Engine {
     /// Runs a full compaction of every slot family (bottommost level included), which removes
     /// every stale collection element not pinned by a snapshot. Blocks until done.
     pub fn compact_all(&self) {
-        let mut opts = CompactOptions::default();
-        opts.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
-        for name in &self.family_names {
-            self.db
-                .compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &opts);
+        compact_families(&self.db, &self.family_names);
+    }
+
+    /// [`Engine::compact_all`] on a thread of its own; returns at once. After a bulk load the
+    /// ingested table files overlap chunk by chunk, too few per family to start an automatic
+    /// compaction, and every read would merge them: one compaction leaves each family a single
+    /// sorted run while the node already serves.
+    pub fn compact_in_background(&self) {
+        let db = Arc::clone(&self.db);
+        let names = self.family_names.clone();
+        let spawned = std::thread::Builder::new()
+            .name("compact-all".into())
+            .spawn(move || compact_families(&db, &names));
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a background compaction: {e}");
         }
     }
 

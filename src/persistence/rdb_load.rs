@@ -223,6 +223,9 @@ fn load_into(
     loader.finish(fresh_start);
     server.engine.flush()?;
     server.engine.set_loading(false)?;
+    if bulk {
+        server.engine.compact_in_background();
+    }
     report.record(server);
     Ok(report)
 }

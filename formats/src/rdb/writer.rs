@@ -314,6 +314,28 @@ impl Writer {
         Ok(w)
     }
 
+    /// A writer of a fragment of a file's keys, written by another thread than the file's own
+    /// writer: keys only, no header; its bytes ([`Writer::take_fragment`]) go into the file
+    /// through [`Writer::append_fragment`].
+    pub fn fragment(options: WriterOptions) -> Result<Self, WriteError> {
+        Self::with_mode(options, Mode::File)
+    }
+
+    /// A fragment writer's keys so far (see [`Writer::fragment`]); the next ones go into a
+    /// buffer of the same capacity.
+    pub fn take_fragment(&mut self) -> Vec<u8> {
+        self.crc_pos = 0;
+        let capacity = self.out.capacity();
+        std::mem::replace(&mut self.out, Vec::with_capacity(capacity))
+    }
+
+    /// Appends keys a fragment writer wrote, between two keys of this file.
+    pub fn append_fragment(&mut self, keys: &[u8]) -> Result<(), WriteError> {
+        self.at_file_top("append_fragment")?;
+        self.out.extend_from_slice(keys);
+        Ok(())
+    }
+
     /// A writer of a DUMP payload: one [`Writer::value`], its elements, then [`Writer::finish`].
     pub fn dump(options: WriterOptions) -> Result<Self, WriteError> {
         Self::with_mode(options, Mode::Dump)

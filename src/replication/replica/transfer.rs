@@ -12,8 +12,7 @@ use super::{
     ensure_backlog_at, follow_of, follows, primary_error, set_state, Conn, LinkError, LinkState,
     EOF_MARK_LEN,
 };
-use crate::replication::NO_REPLID;
-use crate::server::{random_hex_id, unix_ms, Server};
+use crate::server::{unix_ms, Server};
 
 /// Receives the RDB of a full sync into a temporary file in the working directory (`dir`).
 pub(super) async fn receive_rdb(
@@ -149,11 +148,8 @@ pub(super) fn install_rdb(
         // Our history is about to be replaced: sub-replicas must sync again, and until the
         // load is complete the stored position names no history at all.
         feed.repl.disconnect_replicas();
-        feed.repl.backlog = None;
+        feed.repl.drop_history();
         server.refresh_propagation(&feed);
-        feed.repl.replid = random_hex_id();
-        feed.repl.replid2 = NO_REPLID.to_string();
-        feed.repl.second_replid_offset = -1;
     }
     tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
     tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
