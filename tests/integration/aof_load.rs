@@ -23,7 +23,9 @@ use serde_json::Value as Json;
 use crate::fixtures;
 use crate::support::now_ms;
 use crate::support::resp::{Conn, Reply};
-use crate::support::server::{free_port, run_to_exit, Exited, Flavor, Server};
+use crate::support::server::{
+    free_port, rockslot_killable_at, run_to_exit, Exited, Flavor, Server,
+};
 
 /// Commands Redis 7.0 replays that rockslot cannot run yet (no Lua scripting): a fixture that
 /// needs one must be refused with a clear message rather than load a different dataset. Empty
@@ -593,30 +595,13 @@ fn kill9_during_an_aof_load_loads_again_at_the_next_start() {
 
     // A first start, killed while it loads (it only serves once the load is done).
     let log = builder.root().join("first.log");
-    let port = free_port().to_string();
-    let mut first = std::process::Command::new(Flavor::Rockslot.program())
-        .args([
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--appendonly",
-            "yes",
-            "--dir",
-        ])
-        .arg(&data)
-        .stdout(std::fs::File::create(&log).expect("log"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn rockslot");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("Successfully migrated")
-    {
-        assert!(std::time::Instant::now() < deadline, "the load never began");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let mut first = rockslot_killable_at(
+        &data,
+        &["--appendonly", "yes"],
+        &log,
+        "Successfully migrated",
+        std::time::Duration::from_secs(20),
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     first.kill().expect("kill -9");
     first.wait().expect("reap");

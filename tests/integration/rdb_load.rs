@@ -17,7 +17,9 @@ use serde_json::Value as Json;
 
 use crate::fixtures;
 use crate::support::resp::Reply;
-use crate::support::server::{free_port, run_to_exit, Exited, Flavor, Server};
+use crate::support::server::{
+    free_port, rockslot_killable_at, run_to_exit, Exited, Flavor, Server,
+};
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -276,22 +278,13 @@ fn kill9_during_a_load_loads_again_at_the_next_start() {
 
     // A first start, killed while it loads (it only serves once the load is done).
     let log = builder.root().join("first.log");
-    let port = free_port().to_string();
-    let mut first = std::process::Command::new(Flavor::Rockslot.program())
-        .args(["--port", &port, "--bind", "127.0.0.1", "--dir"])
-        .arg(&data)
-        .stdout(std::fs::File::create(&log).expect("log"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn rockslot");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("Loading RDB file")
-    {
-        assert!(std::time::Instant::now() < deadline, "the load never began");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let mut first = rockslot_killable_at(
+        &data,
+        &[],
+        &log,
+        "Loading RDB file",
+        std::time::Duration::from_secs(10),
+    );
     std::thread::sleep(std::time::Duration::from_millis(150));
     first.kill().expect("kill -9");
     first.wait().expect("reap");
@@ -540,22 +533,13 @@ fn kill9_at_any_point_of_a_bulk_load_loads_everything_at_the_next_start() {
         std::fs::create_dir_all(&data).expect("data dir");
         std::fs::write(data.join("dump.rdb"), &rdb).expect("write dump.rdb");
         let log = builder.root().join("first.log");
-        let port = free_port().to_string();
-        let mut first = std::process::Command::new(Flavor::Rockslot.program())
-            .args(["--port", &port, "--bind", "127.0.0.1", "--dir"])
-            .arg(&data)
-            .stdout(std::fs::File::create(&log).expect("log"))
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn rockslot");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("Loading RDB file")
-        {
-            assert!(std::time::Instant::now() < deadline, "the load never began");
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
+        let mut first = rockslot_killable_at(
+            &data,
+            &[],
+            &log,
+            "Loading RDB file",
+            std::time::Duration::from_secs(20),
+        );
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         first.kill().expect("kill -9");
         first.wait().expect("reap");

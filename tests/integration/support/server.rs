@@ -457,3 +457,31 @@ fn signal(pid: u32, sig: libc::c_int) {
         std::io::Error::last_os_error()
     );
 }
+
+/// A rockslot process started on `data` (free loopback port, `extra` arguments) without waiting
+/// for it to serve, its log in `log`, once the log shows `stage`: for a test that kills it in
+/// the middle of its start (a load). Fails after `timeout`.
+pub fn rockslot_killable_at(
+    data: &Path,
+    extra: &[&str],
+    log: &Path,
+    stage: &str,
+    timeout: Duration,
+) -> std::process::Child {
+    let port = free_port().to_string();
+    let child = std::process::Command::new(Flavor::Rockslot.program())
+        .args(["--port", &port, "--bind", "127.0.0.1"])
+        .args(extra)
+        .arg("--dir")
+        .arg(data)
+        .stdout(File::create(log).expect("log"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn rockslot");
+    let deadline = Instant::now() + timeout;
+    while !fs::read_to_string(log).unwrap_or_default().contains(stage) {
+        assert!(Instant::now() < deadline, "rockslot never logged {stage:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child
+}
