@@ -344,11 +344,14 @@ impl Conn {
             return Err(unexpected_data(&self.buf));
         }
         let mut chunk = [0u8; 256];
-        match (&self.stream).read(&mut chunk) {
-            Ok(0) => Ok(()),
-            Ok(n) => Err(unexpected_data(&chunk[..n])),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(()),
-            Err(e) => Err(e),
+        loop {
+            return match (&self.stream).read(&mut chunk) {
+                Ok(0) => Ok(()),
+                Ok(n) => Err(unexpected_data(&chunk[..n])),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(()),
+                Err(e) => Err(e),
+            };
         }
     }
 }
@@ -376,7 +379,12 @@ fn read_reply_from(mut stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<(Rep
             }
         }
         let mut chunk = [0u8; 64 * 1024];
-        let n = stream.read(&mut chunk)?;
+        let n = match stream.read(&mut chunk) {
+            // A read with a timeout fails with EINTR when the process was stopped and resumed
+            // (signal(7)), as a loaded test machine may do: read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            read => read?,
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
