@@ -134,7 +134,8 @@ impl ReplState {
     }
 
     /// Frees the backlog and starts a new history with no second one (the backlog outlived
-    /// `repl-backlog-ttl`): no stream is produced until the next replica arrives.
+    /// `repl-backlog-ttl`, or a full sync from a primary replaces the data): no stream is
+    /// produced until a backlog is created again.
     pub fn drop_history(&mut self) {
         self.backlog = None;
         self.new_history();

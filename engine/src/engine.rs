@@ -125,6 +125,8 @@ const STEPS_BEFORE_SEEK: usize = 64;
 pub struct ScanItem {
     pub key: Vec<u8>,
     pub meta: Meta,
+    /// The key's hash slot (read from its record: no need to hash the key again).
+    pub slot: u16,
 }
 
 /// An expire index entry whose deadline has passed.
@@ -622,6 +624,7 @@ impl Engine {
                 items.push(ScanItem {
                     key: raw[4..].to_vec(),
                     meta,
+                    slot,
                 });
                 it.next();
             }

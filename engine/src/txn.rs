@@ -317,13 +317,13 @@ impl<'e> Txn<'e> {
         let in_page = |raw: &[u8]| {
             raw >= start.as_slice() && next.as_ref().is_none_or(|end| raw < end.as_slice())
         };
-        let position = |key: &[u8]| layout::meta_key(key_slot(key), physical, key);
         let mut merged: Vec<(Vec<u8>, ScanItem)> = items
             .into_iter()
-            .map(|item| (position(&item.key), item))
+            .map(|item| (layout::meta_key(item.slot, physical, &item.key), item))
             .collect();
         for (key, entry) in pending {
-            let raw = position(key);
+            let slot = key_slot(key);
+            let raw = layout::meta_key(slot, physical, key);
             if !in_page(&raw) {
                 continue;
             }
@@ -334,6 +334,7 @@ impl<'e> Txn<'e> {
                     ScanItem {
                         key: key.clone(),
                         meta: meta.clone(),
+                        slot,
                     },
                 ));
             }

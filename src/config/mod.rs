@@ -190,6 +190,11 @@ impl Config {
         self.get_int("repl-backlog-size").max(16 * 1024) as usize
     }
 
+    /// `repl-timeout` (seconds in the configuration, at least one).
+    pub fn repl_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.get_int("repl-timeout").max(1) as u64)
+    }
+
     /// A yes/no directive's value; false for anything else.
     pub fn get_bool(&self, name: &str) -> bool {
         matches!(

@@ -391,7 +391,7 @@ fn walk_slots(
     'walk: loop {
         let (items, next) = ctx.txn.scan(db, &position, SAVE_CHUNK)?;
         for item in items {
-            if formats::slot::key_slot(&item.key) >= slots.end {
+            if item.slot >= slots.end {
                 break 'walk;
             }
             if item.meta.is_expired(now_ms) {

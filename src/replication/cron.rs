@@ -28,14 +28,14 @@ pub async fn run(server: Arc<Server>) {
             let config = server.config.read();
             (
                 config.get_int("repl-ping-replica-period").max(1),
-                config.get_int("repl-timeout").max(1),
+                config.repl_timeout(),
                 config.get_int("repl-backlog-ttl"),
             )
         };
         if loops % period == 0 {
             ping_replicas(&server);
         }
-        drop_silent_replicas(&server, timeout * 1000);
+        drop_silent_replicas(&server, timeout.as_millis() as i64);
         if server.feed.lock().repl.links.is_empty() {
             if ttl > 0 && unix_ms() - no_replicas_since > ttl * 1000 {
                 free_backlog(&server, ttl);

@@ -217,11 +217,6 @@ async fn keep_link(server: &Arc<Server>, host: &str, port: u16, generation: u64)
     }
 }
 
-/// `repl-timeout`, in seconds in the configuration.
-fn repl_timeout(server: &Server) -> Duration {
-    Duration::from_secs(server.config.read().get_int("repl-timeout").max(1) as u64)
-}
-
 /// Whether `generation` is still the primary to follow.
 fn current(server: &Server, generation: u64) -> bool {
     follows(&server.feed.lock().repl, generation)
@@ -327,7 +322,7 @@ async fn link_once(
     let mut conn = Conn {
         stream,
         input: BytesMut::new(),
-        timeout: repl_timeout(server),
+        timeout: server.config.read().repl_timeout(),
     };
     handshake(server, &mut conn).await?;
     let (replid, offset) = psync_offer(server);

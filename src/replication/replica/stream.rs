@@ -59,7 +59,7 @@ pub(super) async fn apply_stream(
                     .follow
                     .as_ref()
                     .map_or(0, |f| unix_ms() - f.last_io_ms);
-                if silent_ms > super::repl_timeout(server).as_millis() as i64 {
+                if silent_ms > server.config.read().repl_timeout().as_millis() as i64 {
                     return Err(primary_error("MASTER timeout: no data nor PING received..."));
                 }
                 send_ack(server, conn).await?;
