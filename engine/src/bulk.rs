@@ -17,7 +17,7 @@
 //!   the other. A chunk's files may overlap earlier chunks' (keys arrive in file order, not key
 //!   order): RocksDB places each file at the deepest level it does not overlap, and compactions
 //!   merge them like any others, once the load is over (automatic compactions are off
-//!   meanwhile: each ingest would set them going on the cores the load needs).
+//!   meanwhile: see `compaction_switch`).
 //!
 //! Keys and expires are counted per (database, slot) as they are put; [`BulkLoad::finish`]
 //! writes the counter records once, at the end.
@@ -41,8 +41,7 @@
 //! loading mark ([`crate::Engine::set_loading`]) and empties the data at the next start.
 //! Written records bypass the metadata cache, which [`BulkLoad::finish`] clears.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -52,15 +51,20 @@ use std::thread::JoinHandle;
 use formats::slot::{key_slot, SLOT_COUNT};
 use rocksdb::{IngestExternalFileOptions, Options, SstFileWriter, WriteBatch, DB};
 
+use crate::compaction_switch::CompactionSwitch;
 use crate::engine::family_options;
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES, TAG_META};
 use crate::meta::Kind;
+use crate::prefetch::prefetch;
+use crate::seen_keys::SeenKeys;
 use crate::{Engine, EngineError, Meta, Result};
 
 /// Directory of the data directory where chunk files are built before they are ingested.
 const BUILD_DIR: &str = "bulk-load";
 /// Keys handed to the writer at a time.
 const BATCH_KEYS: usize = 1024;
+/// Records prefetched ahead of the one being written, when writing records sorted as a whole.
+const PREFETCH_AHEAD: usize = 8;
 /// Batches queued for the writer at most.
 const QUEUED_BATCHES: usize = 4;
 
@@ -92,21 +96,38 @@ enum Message {
 
 /// The writer thread's state.
 struct Writer {
+    tables: Arc<Tables>,
+    /// Records not written yet, one run per column family of `Tables::names`.
+    runs: Vec<Run>,
+    /// Bytes held by `runs` (records and their bookkeeping).
+    buffered: usize,
+    chunk_bytes: usize,
+    /// Chunks handed to a build so far (names the files).
+    chunks: u64,
+    /// The chunk being built and ingested on a thread of its own while the next one gathers;
+    /// it gives back its emptied runs.
+    building: Option<JoinHandle<Result<Vec<Run>>>>,
+    /// Emptied runs, to gather the next chunk in (their arenas are allocated already).
+    spare: Vec<Run>,
+    /// 64-bit hashes of every key put or claimed.
+    seen: SeenKeys,
+    /// A batch's key hashes, and whether each was new (kept for their allocations).
+    hashes: Vec<u64>,
+    fresh: Vec<bool>,
+    /// Whether a build turned compactions off (from the first ingest until the writer stops:
+    /// see `compaction_switch`).
+    compactions_off: bool,
+}
+
+/// What building and ingesting a chunk's table files needs.
+struct Tables {
     db: Arc<DB>,
     families: u16,
     /// Column family names by run index: slot families, then the two expire indexes.
     names: Vec<String>,
     options: Vec<Options>,
     dir: PathBuf,
-    /// Records not written yet, one run per column family of `names`.
-    runs: Vec<Run>,
-    /// Bytes held by `runs` (records and their bookkeeping).
-    buffered: usize,
-    chunk_bytes: usize,
-    /// Chunks written so far (names the files).
-    chunks: u64,
-    /// 64-bit hashes of every key put or claimed.
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    compactions: Arc<CompactionSwitch>,
 }
 
 /// The records of one family waiting for the next chunk, in one arena.
@@ -132,6 +153,14 @@ impl Record {
     fn value<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
         let start = self.at + self.key_len;
         &arena[start..start + self.value_len]
+    }
+
+    /// Prefetches the record's first two cache lines (most records fit in them).
+    fn prefetch(&self, arena: &[u8]) {
+        prefetch(&arena[self.at]);
+        if let Some(byte) = arena.get(self.at + 64) {
+            prefetch(byte);
+        }
     }
 }
 
@@ -177,9 +206,15 @@ impl Run {
 
     /// Sorts the records, writes them to a new table file at `path` and empties the run.
     /// `by_slot`: the keys start with their 2-byte slot, so a counting sort by slot first
-    /// leaves each slot's few records to compare (a fraction of the comparisons of one sort).
+    /// leaves each slot's few records to compare (a fraction of the comparisons of one sort),
+    /// and each slot is sorted and written in turn while its records are in the cache (with the
+    /// next slot's prefetched): the records sit in the arena in file order, so reaching each
+    /// one in key order is a cache miss, which this pays once instead of twice, overlapped.
     fn write_sorted(&mut self, options: &Options, path: &Path, by_slot: bool) -> Result<()> {
         let arena = &self.arena;
+        let by_key = |a: &Record, b: &Record| a.key(arena).cmp(b.key(arena));
+        let mut writer = SstFileWriter::create(options);
+        writer.open(path)?;
         if by_slot {
             let slot = |r: &Record| usize::from(u16::from_be_bytes([arena[r.at], arena[r.at + 1]]));
             let mut starts = vec![0usize; usize::from(u16::MAX) + 2];
@@ -196,44 +231,36 @@ impl Run {
                 sorted[*at] = *record;
                 *at += 1;
             }
-            for bounds in starts.windows(2).filter(|b| b[1] - b[0] > 1) {
-                sorted[bounds[0]..bounds[1]]
-                    .sort_unstable_by(|a, b| a.key(arena).cmp(b.key(arena)));
+            let buckets: Vec<(usize, usize)> = starts
+                .windows(2)
+                .filter(|b| b[1] > b[0])
+                .map(|b| (b[0], b[1]))
+                .collect();
+            for (at, &(start, end)) in buckets.iter().enumerate() {
+                if let Some(&(next_start, next_end)) = buckets.get(at + 1) {
+                    for record in &sorted[next_start..next_end] {
+                        record.prefetch(arena);
+                    }
+                }
+                let bucket = &mut sorted[start..end];
+                bucket.sort_unstable_by(by_key);
+                for record in bucket.iter() {
+                    writer.put(record.key(arena), record.value(arena))?;
+                }
             }
-            self.records = sorted;
         } else {
-            self.records
-                .sort_unstable_by(|a, b| a.key(arena).cmp(b.key(arena)));
-        }
-        let mut writer = SstFileWriter::create(options);
-        writer.open(path)?;
-        for record in &self.records {
-            writer.put(record.key(arena), record.value(arena))?;
+            self.records.sort_unstable_by(by_key);
+            for (at, record) in self.records.iter().enumerate() {
+                if let Some(ahead) = self.records.get(at + PREFETCH_AHEAD) {
+                    ahead.prefetch(arena);
+                }
+                writer.put(record.key(arena), record.value(arena))?;
+            }
         }
         writer.finish()?;
         self.arena.clear();
         self.records.clear();
         Ok(())
-    }
-}
-
-/// The hasher of [`Writer::seen`], whose items are hashes already.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 
@@ -254,27 +281,37 @@ impl Engine {
         let families = self.family_names.len();
         let mut names = self.family_names.clone();
         names.extend([CF_EXPIRES.to_string(), CF_FIELD_EXPIRES.to_string()]);
-        let mut seen = HashSet::default();
         // A hint from the file itself: bounded, so that a lying one cannot exhaust memory.
-        seen.reserve(usize::try_from(keys_hint).unwrap_or(0).min(1 << 28));
+        let seen = SeenKeys::with_capacity(usize::try_from(keys_hint).unwrap_or(0).min(1 << 28));
         let runs = names.len();
         let writer = Writer {
-            db: self.db.clone(),
-            families: self.families,
-            options: (0..runs)
-                .map(|index| family_options(&self.cache, index < families))
-                .collect(),
+            tables: Arc::new(Tables {
+                db: self.db.clone(),
+                families: self.families,
+                options: (0..runs)
+                    .map(|index| {
+                        // Uncompressed: the compaction that follows the load rewrites every
+                        // file compressed anyway, off the load's critical path.
+                        let mut options = family_options(&self.cache, index < families);
+                        options.set_compression_type(rocksdb::DBCompressionType::None);
+                        options
+                    })
+                    .collect(),
+                names,
+                dir: dir.clone(),
+                compactions: Arc::clone(&self.compactions),
+            }),
             runs: (0..runs).map(|_| Run::default()).collect(),
-            names,
-            dir: dir.clone(),
             buffered: 0,
             chunk_bytes,
             chunks: 0,
+            building: None,
+            spare: Vec::new(),
             seen,
+            hashes: Vec::new(),
+            fresh: Vec::new(),
+            compactions_off: false,
         };
-        // Each chunk's files overlap the earlier ones, so every ingest would set compactions
-        // going on the cores the load needs; they run once the load is over instead.
-        self.set_auto_compactions(false)?;
         let (messages, inbox) = mpsc::sync_channel(QUEUED_BATCHES);
         let (answer, found) = mpsc::sync_channel(1);
         let (give_back, emptied) = mpsc::sync_channel(QUEUED_BATCHES);
@@ -293,20 +330,6 @@ impl Engine {
             emptied,
             writer: Some(writer),
         })
-    }
-}
-
-impl Engine {
-    /// Turns automatic compactions of the slot families and the expire indexes on or off.
-    fn set_auto_compactions(&self, on: bool) -> Result<()> {
-        let value = if on { "false" } else { "true" };
-        let mut names: Vec<&str> = self.family_names.iter().map(String::as_str).collect();
-        names.extend([CF_EXPIRES, CF_FIELD_EXPIRES]);
-        for name in names {
-            self.db
-                .set_options_cf(self.cf(name), &[("disable_auto_compactions", value)])?;
-        }
-        Ok(())
     }
 }
 
@@ -468,10 +491,24 @@ impl Drop for BulkLoad<'_> {
         }
         // The writer may have ingested chunks: no cached "no such key" may outlive them.
         self.engine.meta_cache.clear();
-        if let Err(e) = self.engine.set_auto_compactions(true) {
-            tracing::warn!("cannot turn compactions back on after a bulk load: {e}");
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // A build still running (the writer failed) ingests its files before the load ends.
+        let _ = self.wait_building();
+        if self.compactions_off {
+            CompactionSwitch::load_ended(&self.tables.compactions);
         }
     }
+}
+
+/// The 64-bit hash [`Writer::seen`] keeps of a metadata record's key.
+fn key_hash(meta_key: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    hasher.write(meta_key);
+    hasher.finish()
 }
 
 /// The error of a writer thread that stopped without one (it panicked).
@@ -510,25 +547,32 @@ impl Writer {
                 }
             }
         }
-        self.write_chunk()
+        self.write_chunk()?;
+        self.wait_building()
     }
 
     /// Remembers the keys of a batch (its metadata records); a key seen before is a duplicate
     /// when it is stored, waiting in the chunk, or earlier in the batch.
     fn check_batch(&mut self, batch: &[Run]) -> Result<()> {
-        for run in batch.iter().take(usize::from(self.families)) {
-            for (at, record) in run.records.iter().enumerate() {
-                let raw = record.key(&run.arena);
-                if raw.get(2) != Some(&TAG_META) || self.remember(raw) {
-                    continue;
-                }
-                let earlier = run.records[..at].iter().any(|r| r.key(&run.arena) == raw);
-                if earlier || self.holds(raw)? {
-                    return Err(EngineError::DuplicateKey {
-                        physical: raw[3],
-                        key: raw[4..].to_vec(),
-                    });
-                }
+        let families = usize::from(self.tables.families);
+        let keys: Vec<&[u8]> = batch
+            .iter()
+            .take(families)
+            .flat_map(|run| run.records.iter().map(|r| r.key(&run.arena)))
+            .filter(|raw| raw.get(2) == Some(&TAG_META))
+            .collect();
+        self.hashes.clear();
+        self.hashes.extend(keys.iter().map(|raw| key_hash(raw)));
+        self.seen.insert_all(&self.hashes, &mut self.fresh);
+        for (at, raw) in keys.iter().enumerate() {
+            if self.fresh[at] {
+                continue;
+            }
+            if keys[..at].contains(raw) || self.holds(raw)? {
+                return Err(EngineError::DuplicateKey {
+                    physical: raw[3],
+                    key: raw[4..].to_vec(),
+                });
             }
         }
         Ok(())
@@ -536,22 +580,62 @@ impl Writer {
 
     /// Remembers a key by its metadata record's key; false when its hash was seen before.
     fn remember(&mut self, meta_key: &[u8]) -> bool {
-        let mut hasher = DefaultHasher::new();
-        hasher.write(meta_key);
-        self.seen.insert(hasher.finish())
+        self.seen.insert(key_hash(meta_key))
     }
 
-    /// Whether the metadata record `meta_key` waits in the chunk or is stored.
-    fn holds(&self, meta_key: &[u8]) -> Result<bool> {
+    /// Whether the metadata record `meta_key` waits in the chunk or is stored (once the chunk
+    /// being built is in).
+    fn holds(&mut self, meta_key: &[u8]) -> Result<bool> {
         let slot = u16::from_be_bytes([meta_key[0], meta_key[1]]);
-        let family = layout::family_of_slot(slot, self.families);
+        let family = layout::family_of_slot(slot, self.tables.families);
         let run = &self.runs[family];
         if run.records.iter().any(|r| r.key(&run.arena) == meta_key) {
             return Ok(true);
         }
-        Ok(self.db.get_pinned_cf(self.cf(family), meta_key)?.is_some())
+        self.wait_building()?;
+        let tables = &self.tables;
+        Ok(tables
+            .db
+            .get_pinned_cf(tables.cf(family), meta_key)?
+            .is_some())
     }
 
+    /// Hands the buffered records to a thread that writes them into table files and ingests
+    /// them, once the chunk before is in: sorting, compressing and syncing them is most of a
+    /// load's work, done while the caller parses on (the node has two cores).
+    fn write_chunk(&mut self) -> Result<()> {
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        self.wait_building()?;
+        let fresh = match self.spare.is_empty() {
+            true => self.runs.iter().map(|_| Run::default()).collect(),
+            false => std::mem::take(&mut self.spare),
+        };
+        let runs = std::mem::replace(&mut self.runs, fresh);
+        let (tables, chunk) = (Arc::clone(&self.tables), self.chunks);
+        let first = !self.compactions_off;
+        self.compactions_off = true;
+        self.building = Some(
+            std::thread::Builder::new()
+                .name("bulk-build".into())
+                .spawn(move || tables.build_and_ingest(chunk, runs, first))?,
+        );
+        self.chunks += 1;
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Waits for the chunk being built to be ingested.
+    fn wait_building(&mut self) -> Result<()> {
+        if let Some(thread) = self.building.take() {
+            self.spare = thread.join().map_err(|_| writer_gone())??;
+        }
+        Ok(())
+    }
+}
+
+impl Tables {
     fn cf(&self, index: usize) -> &rocksdb::ColumnFamily {
         // Every family named here was created or verified when the engine opened.
         self.db
@@ -559,26 +643,21 @@ impl Writer {
             .expect("column family opened at startup")
     }
 
-    /// Writes every buffered record into table files and ingests them. The files are built by
-    /// two threads (sorting, compressing and syncing them is most of a load's work, and the
-    /// last chunk is built while nothing else runs).
-    fn write_chunk(&mut self) -> Result<()> {
-        if self.buffered == 0 {
-            return Ok(());
-        }
-        let (dir, chunk, options) = (&self.dir, self.chunks, &self.options);
+    /// Writes chunk number `chunk` (its `runs`) into table files, on two threads, and ingests
+    /// them; gives back the emptied runs. `first`: the load's first chunk, which turns
+    /// automatic compactions off before its files go in.
+    fn build_and_ingest(&self, chunk: u64, mut runs: Vec<Run>, first: bool) -> Result<Vec<Run>> {
         let families = usize::from(self.families);
         let build = |runs: Vec<(usize, &mut Run)>| -> Result<Vec<(usize, PathBuf)>> {
             let mut files = Vec::new();
             for (index, run) in runs {
-                let path = dir.join(format!("{chunk}-{index}.sst"));
-                run.write_sorted(&options[index], &path, index < families)?;
+                let path = self.dir.join(format!("{chunk}-{index}.sst"));
+                run.write_sorted(&self.options[index], &path, index < families)?;
                 files.push((index, path));
             }
             Ok(files)
         };
-        let (even, odd): (Vec<_>, Vec<_>) = self
-            .runs
+        let (even, odd): (Vec<_>, Vec<_>) = runs
             .iter_mut()
             .enumerate()
             .filter(|(_, run)| !run.records.is_empty())
@@ -589,15 +668,16 @@ impl Writer {
             (mine, helper.join())
         });
         let odd = odd.map_err(|_| writer_gone())?;
+        if first {
+            self.compactions.load_started()?;
+        }
         let mut ingest = IngestExternalFileOptions::default();
         ingest.set_move_files(true);
         for (index, path) in even?.into_iter().chain(odd?) {
             self.db
                 .ingest_external_file_cf_opts(self.cf(index), &ingest, vec![&path])?;
         }
-        self.chunks += 1;
-        self.buffered = 0;
-        Ok(())
+        Ok(runs)
     }
 }
 

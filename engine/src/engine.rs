@@ -14,6 +14,7 @@ use rocksdb::{
 };
 
 use crate::compaction::{Reclaimer, StaleElementsFactory};
+use crate::compaction_switch::CompactionSwitch;
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES, TAG_META};
 use crate::meta_cache::MetaCache;
 use crate::{EngineError, Meta, Result, Snapshot};
@@ -173,6 +174,8 @@ pub struct Engine {
     pub(crate) last_repl: Mutex<Option<ReplPosition>>,
     /// The block cache every family shares (bulk loads build their files with it too).
     pub(crate) cache: Cache,
+    /// Automatic compactions, off while bulk loads ingest.
+    pub(crate) compactions: Arc<CompactionSwitch>,
     _write_buffers: WriteBufferManager,
 }
 
@@ -278,7 +281,10 @@ impl Engine {
         let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)
             .map(|_| Counters::default())
             .collect();
+        let mut switched = family_names.clone();
+        switched.extend([CF_EXPIRES.to_string(), CF_FIELD_EXPIRES.to_string()]);
         let engine = Engine {
+            compactions: CompactionSwitch::new(db.clone(), switched),
             db,
             reclaimer,
             families,
@@ -715,7 +721,8 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         // No compaction filter may hold the database when it closes (it would close it from a
-        // compaction thread): stop their lookups first.
+        // compaction thread): stop their lookups first. Nor may a thread switching compactions.
+        self.compactions.settle();
         self.reclaimer.detach();
     }
 }

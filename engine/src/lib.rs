@@ -11,12 +11,15 @@
 
 mod bulk;
 mod compaction;
+mod compaction_switch;
 mod elements;
 mod engine;
 mod error;
 pub mod layout;
 pub mod meta;
 mod meta_cache;
+mod prefetch;
+mod seen_keys;
 mod snapshot;
 mod txn;
 

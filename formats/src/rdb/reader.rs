@@ -132,6 +132,9 @@ pub struct Reader {
     offset: u64,
     need: usize,
     crc: Crc64,
+    /// `buf[..crc_done]` is in `crc` already: the checksum runs over long spans (when input is
+    /// fed, and before the checksum item), not item by item, where per-call costs dominate.
+    crc_done: usize,
     meta: Meta,
     options: Options,
     input_ended: bool,
@@ -152,6 +155,7 @@ impl Reader {
             offset: 0,
             need: 0,
             crc: Crc64::default(),
+            crc_done: 0,
             meta: Meta {
                 state: State::Header,
                 version: 0,
@@ -169,10 +173,18 @@ impl Reader {
     /// Adds input.
     pub fn feed(&mut self, data: &[u8]) {
         if self.pos > 0 && self.pos >= self.buf.len() / 2 {
+            self.catch_up_crc();
             self.buf.drain(..self.pos);
             self.pos = 0;
+            self.crc_done = 0;
         }
         self.buf.extend_from_slice(data);
+    }
+
+    /// Adds the bytes consumed since the last call to the running checksum.
+    fn catch_up_crc(&mut self) {
+        self.crc.update(&self.buf[self.crc_done..self.pos]);
+        self.crc_done = self.pos;
     }
 
     /// Declares that no more input will come: an unfinished file is then an error.
@@ -224,6 +236,9 @@ impl Reader {
             if available < self.need {
                 return self.starved();
             }
+            if self.meta.state == State::Checksum {
+                self.catch_up_crc();
+            }
             let mut meta = self.meta;
             let mut c = Cursor::new(&self.buf[self.pos..], self.offset);
             let parsed = if meta.state == State::Checksum {
@@ -234,10 +249,11 @@ impl Reader {
             match parsed {
                 Ok(event) => {
                     let consumed = c.pos;
-                    if self.meta.state != State::Checksum {
-                        self.crc.update(&self.buf[self.pos..self.pos + consumed]);
-                    }
                     self.pos += consumed;
+                    if self.meta.state == State::Checksum {
+                        // The checksum's own bytes are not part of it.
+                        self.crc_done = self.pos;
+                    }
                     self.offset += consumed as u64;
                     self.need = 0;
                     self.meta = meta;
