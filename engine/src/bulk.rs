@@ -114,9 +114,9 @@ struct Writer {
     /// A batch's key hashes, and whether each was new (kept for their allocations).
     hashes: Vec<u64>,
     fresh: Vec<bool>,
-    /// Whether a build turned compactions off (from the first ingest until the writer stops:
-    /// see `compaction_switch`).
-    compactions_off: bool,
+    /// The thread turning automatic compactions off (see `compaction_switch`), started with
+    /// the load; the first chunk's build waits for it before ingesting.
+    switching_off: Option<JoinHandle<Result<()>>>,
 }
 
 /// What building and ingesting a chunk's table files needs.
@@ -310,7 +310,14 @@ impl Engine {
             seen,
             hashes: Vec::new(),
             fresh: Vec::new(),
-            compactions_off: false,
+            switching_off: Some(
+                std::thread::Builder::new()
+                    .name("compactions-off".into())
+                    .spawn({
+                        let compactions = Arc::clone(&self.compactions);
+                        move || compactions.load_started()
+                    })?,
+            ),
         };
         let (messages, inbox) = mpsc::sync_channel(QUEUED_BATCHES);
         let (answer, found) = mpsc::sync_channel(1);
@@ -498,9 +505,11 @@ impl Drop for Writer {
     fn drop(&mut self) {
         // A build still running (the writer failed) ingests its files before the load ends.
         let _ = self.wait_building();
-        if self.compactions_off {
-            CompactionSwitch::load_ended(&self.tables.compactions);
+        // Compactions went off (or failed to) with the load: back on once the switch is done.
+        if let Some(thread) = self.switching_off.take() {
+            let _ = thread.join();
         }
+        CompactionSwitch::load_ended(&self.tables.compactions);
     }
 }
 
@@ -535,7 +544,7 @@ impl Writer {
                     }
                     // Back to the caller, unless it has enough (then it is freed here).
                     let _ = emptied.try_send(batch);
-                    if self.buffered >= self.chunk_bytes {
+                    if self.buffered >= self.chunk_limit() {
                         self.write_chunk()?;
                     }
                 }
@@ -583,6 +592,14 @@ impl Writer {
         self.seen.insert(key_hash(meta_key))
     }
 
+    /// The size of the chunk being gathered: a quarter of `chunk_bytes` for the first, half for
+    /// the second, then whole. Building chunk files is the load's critical path once the first
+    /// starts, so the first starts early (while the parser alone is busy).
+    fn chunk_limit(&self) -> usize {
+        let quarters = 1usize << self.chunks.min(2);
+        self.chunk_bytes / 4 * quarters
+    }
+
     /// Whether the metadata record `meta_key` waits in the chunk or is stored (once the chunk
     /// being built is in).
     fn holds(&mut self, meta_key: &[u8]) -> Result<bool> {
@@ -614,12 +631,11 @@ impl Writer {
         };
         let runs = std::mem::replace(&mut self.runs, fresh);
         let (tables, chunk) = (Arc::clone(&self.tables), self.chunks);
-        let first = !self.compactions_off;
-        self.compactions_off = true;
+        let switching_off = self.switching_off.take();
         self.building = Some(
             std::thread::Builder::new()
                 .name("bulk-build".into())
-                .spawn(move || tables.build_and_ingest(chunk, runs, first))?,
+                .spawn(move || tables.build_and_ingest(chunk, runs, switching_off))?,
         );
         self.chunks += 1;
         self.buffered = 0;
@@ -644,9 +660,15 @@ impl Tables {
     }
 
     /// Writes chunk number `chunk` (its `runs`) into table files, on two threads, and ingests
-    /// them; gives back the emptied runs. `first`: the load's first chunk, which turns
+    /// them; gives back the emptied runs. `switching_off`: for the load's first chunk, the
+    /// thread turning compactions off, which must be done before its files go in.
     /// automatic compactions off before its files go in.
-    fn build_and_ingest(&self, chunk: u64, mut runs: Vec<Run>, first: bool) -> Result<Vec<Run>> {
+    fn build_and_ingest(
+        &self,
+        chunk: u64,
+        mut runs: Vec<Run>,
+        switching_off: Option<JoinHandle<Result<()>>>,
+    ) -> Result<Vec<Run>> {
         let families = usize::from(self.families);
         let build = |runs: Vec<(usize, &mut Run)>| -> Result<Vec<(usize, PathBuf)>> {
             let mut files = Vec::new();
@@ -668,8 +690,8 @@ impl Tables {
             (mine, helper.join())
         });
         let odd = odd.map_err(|_| writer_gone())?;
-        if first {
-            self.compactions.load_started()?;
+        if let Some(thread) = switching_off {
+            thread.join().map_err(|_| writer_gone())??;
         }
         let mut ingest = IngestExternalFileOptions::default();
         ingest.set_move_files(true);

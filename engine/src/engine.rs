@@ -30,6 +30,10 @@ pub struct EngineOptions {
     pub block_cache_bytes: usize,
     /// Shared memtable budget for every family.
     pub write_buffer_bytes: usize,
+    /// Automatic compactions of the slot families and expire indexes start off and go on at
+    /// [`Engine::startup_done`]: a load at startup then never switches them (a tenth of a
+    /// second; see `compaction_switch`).
+    pub compactions_after_startup: bool,
 }
 
 impl Default for EngineOptions {
@@ -39,6 +43,7 @@ impl Default for EngineOptions {
             databases: 16,
             block_cache_bytes: 128 << 20,
             write_buffer_bytes: 128 << 20,
+            compactions_after_startup: false,
         }
     }
 }
@@ -265,13 +270,19 @@ impl Engine {
         }
         let family_names: Vec<String> = (0..families).map(layout::slot_family_name).collect();
         let reclaimer = Arc::new(Reclaimer::default());
+        let deferred = options.compactions_after_startup;
+        let switched_options = |point_lookups: bool| {
+            let mut o = family_options(&cache, point_lookups);
+            o.set_disable_auto_compactions(deferred);
+            o
+        };
         let mut descriptors = vec![
             ColumnFamilyDescriptor::new(CF_DEFAULT, family_options(&cache, false)),
-            ColumnFamilyDescriptor::new(CF_EXPIRES, family_options(&cache, false)),
-            ColumnFamilyDescriptor::new(CF_FIELD_EXPIRES, family_options(&cache, false)),
+            ColumnFamilyDescriptor::new(CF_EXPIRES, switched_options(false)),
+            ColumnFamilyDescriptor::new(CF_FIELD_EXPIRES, switched_options(false)),
         ];
         descriptors.extend(family_names.iter().map(|n| {
-            let mut o = family_options(&cache, true);
+            let mut o = switched_options(true);
             o.set_compaction_filter_factory(StaleElementsFactory::new(n, reclaimer.clone()));
             ColumnFamilyDescriptor::new(n, o)
         }));
@@ -284,7 +295,7 @@ impl Engine {
         let mut switched = family_names.clone();
         switched.extend([CF_EXPIRES.to_string(), CF_FIELD_EXPIRES.to_string()]);
         let engine = Engine {
-            compactions: CompactionSwitch::new(db.clone(), switched),
+            compactions: CompactionSwitch::new(db.clone(), switched, deferred),
             db,
             reclaimer,
             families,
@@ -680,6 +691,14 @@ impl Engine {
     /// every stale collection element not pinned by a snapshot. Blocks until done.
     pub fn compact_all(&self) {
         compact_families(&self.db, &self.family_names);
+    }
+
+    /// The node has started (loaded what it loads at startup): automatic compactions deferred
+    /// by [`EngineOptions::compactions_after_startup`] go on, on a thread of their own.
+    pub fn startup_done(&self) {
+        if self.compactions.startup_pending() {
+            CompactionSwitch::load_ended(&self.compactions);
+        }
     }
 
     /// [`Engine::compact_all`] on a thread of its own; returns at once. After a bulk load the

@@ -155,6 +155,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
     let started = Instant::now();
     let options = EngineOptions {
         databases: config.get_int("databases").clamp(1, 256) as usize,
+        compactions_after_startup: true,
         ..Default::default()
     };
     let engine = Engine::open(Path::new(DATA_SUBDIR), &options)?;
@@ -221,6 +222,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
     }
 
     let aof_loaded = load_dataset(&server)?;
+    server.engine.startup_done();
     crate::persistence::aof::open_at_startup(&server, aof_loaded)?;
 
     let listeners = bind_all(&binds, port).await?;
