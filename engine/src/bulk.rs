@@ -9,15 +9,18 @@
 //! into one arena per column family and hands them, a batch of keys at a time, to a writer
 //! thread, so that the caller (parsing the file) and the writer share the node's two cores. The
 //! writer:
-//! - gathers the batches into a chunk of about `chunk_bytes`;
-//! - when the chunk is full, sorts each family's records (by slot with a counting sort, then
-//!   each slot's few records), writes them with RocksDB's `SstFileWriter` into a file built with
-//!   the family's own table options (two families at a time, on two threads: this is most of a
-//!   load's work), and ingests the files (`IngestExternalFile`, moving them), one chunk after
-//!   the other. A chunk's files may overlap earlier chunks' (keys arrive in file order, not key
-//!   order): RocksDB places each file at the deepest level it does not overlap, and compactions
-//!   merge them like any others, once the load is over (automatic compactions are off
-//!   meanwhile: see `compaction_switch`).
+//! - gathers the batches into a chunk of about `chunk_bytes` (the first two smaller, so that
+//!   building starts early);
+//! - when the chunk is full, hands it to a build thread and gathers the next meanwhile. The
+//!   build sorts each family's records (by slot with a counting sort, then each slot's few
+//!   records, written in turn while they are in the cache), writes them with RocksDB's
+//!   `SstFileWriter` into an uncompressed file with the family's own table options (two
+//!   families at a time, on two threads: this is most of a load's work; the compaction after
+//!   the load compresses them), and ingests the files (`IngestExternalFile`, moving them), one
+//!   chunk after the other. A chunk's files may overlap earlier chunks' (keys arrive in file
+//!   order, not key order): RocksDB places each file at the deepest level it does not overlap,
+//!   and compactions merge them like any others, once the load is over (automatic compactions
+//!   are off meanwhile: see `compaction_switch`).
 //!
 //! Keys and expires are counted per (database, slot) as they are put; [`BulkLoad::finish`]
 //! writes the counter records once, at the end.
@@ -25,13 +28,14 @@
 //! DUPLICATES. The writer remembers a 64-bit hash of every key put, and of every key claimed
 //! ([`BulkLoad::claim`]: one the caller writes through transactions instead, a value too unusual
 //! or too big for a bulk put). A hash seen before is confirmed with a real lookup (the chunk
-//! being gathered, then the data): a collision costs one lookup, never a false duplicate. A
+//! being gathered, then the data, once the chunk being built is in): a collision costs one
+//! lookup, never a false duplicate (the hashes live in `seen_keys`). A
 //! duplicate among the keys put is [`EngineError::DuplicateKey`] from a later call (the writer
 //! runs behind the caller); a claim waits for the writer's answer, so that the lookup never
 //! races the caller's own write of that key.
 //!
-//! Memory stays bounded by one chunk and a few batches whatever the dataset's size, plus about
-//! 16 bytes per key for the hashes.
+//! Memory stays bounded by two chunks (one gathering, one building) and a few batches whatever
+//! the dataset's size, plus 11 to 21 bytes per key for the hashes.
 //!
 //! Consistency rules: a key's metadata and its elements go in one [`BulkLoad::put`], so they
 //! always land in the same chunk (the stale-element compaction filter would drop elements whose

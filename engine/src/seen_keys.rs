@@ -13,7 +13,8 @@
 
 use crate::prefetch::prefetch;
 
-/// Slots at least (and a table is never more than half full).
+/// Slots at least (and a table is never more than three quarters full: linear probing stays
+/// short, mostly within the home slot's cache line of 8, and memory near 11 bytes a key).
 const MIN_SLOTS: usize = 1024;
 
 pub(crate) struct SeenKeys {
@@ -24,8 +25,7 @@ pub(crate) struct SeenKeys {
 impl SeenKeys {
     /// A table for about `keys` hashes before it grows.
     pub(crate) fn with_capacity(keys: usize) -> SeenKeys {
-        let slots = keys
-            .saturating_mul(2)
+        let slots = (keys.saturating_mul(4) / 3 + 1)
             .max(MIN_SLOTS)
             .checked_next_power_of_two()
             .unwrap_or(MIN_SLOTS);
@@ -37,7 +37,7 @@ impl SeenKeys {
 
     /// Adds `hash`; false when it was there already.
     pub(crate) fn insert(&mut self, hash: u64) -> bool {
-        if (self.len + 1) * 2 > self.slots.len() {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let hash = hash.max(1);
@@ -59,7 +59,7 @@ impl SeenKeys {
     /// Adds every hash of `hashes`; `fresh[i]` tells whether `hashes[i]` was new (a hash
     /// repeated within `hashes` is new the first time only).
     pub(crate) fn insert_all(&mut self, hashes: &[u64], fresh: &mut Vec<bool>) {
-        if (self.len + hashes.len()) * 2 > self.slots.len() {
+        if (self.len + hashes.len()) * 4 > self.slots.len() * 3 {
             self.grow_for(self.len + hashes.len());
         }
         let mask = self.slots.len() - 1;
@@ -112,7 +112,7 @@ mod tests {
         assert!(fresh[100..3100].iter().all(|&f| f));
         assert!(!fresh[3100]);
         assert_eq!(seen.len, 6000);
-        assert!(seen.slots.len() >= 12_000);
+        assert!(seen.slots.len() * 3 >= 6000 * 4);
         // 0 is stored as 1: both read as seen afterwards.
         assert!(seen.insert(0));
         assert!(!seen.insert(1));
