@@ -1357,6 +1357,45 @@ mod tests {
         assert_eq!(r.unread(), b"*1\r\n$4\r\nPING\r\n");
     }
 
+    /// Feeds `data` in pieces of 1, 2, 3, ... bytes, polling after each; the events, or the
+    /// error.
+    fn events_in_pieces(data: &[u8]) -> Result<Vec<Event>, RdbError> {
+        let mut r = Reader::default();
+        let mut out = Vec::new();
+        let (mut at, mut piece) = (0, 1);
+        loop {
+            match r.poll()? {
+                Poll::Event(e) => out.push(e),
+                Poll::Done => return Ok(out),
+                Poll::NeedMore if at < data.len() => {
+                    let end = (at + piece).min(data.len());
+                    r.feed(&data[at..end]);
+                    (at, piece) = (end, piece % 7 + 1);
+                }
+                Poll::NeedMore => r.end_input(),
+            }
+        }
+    }
+
+    #[test]
+    fn the_checksum_covers_every_byte_however_the_input_is_cut() {
+        let mut body = Vec::new();
+        for i in 0..40u8 {
+            body.extend_from_slice(&[types::STRING, 2, b'k', b'a' + i % 26, 3, i, b'x', b'y']);
+        }
+        let data = file(10, &body);
+        let whole = events(&data, Options::default()).unwrap();
+        assert_eq!(events_in_pieces(&data).unwrap(), whole);
+        // A flipped byte of a value is caught, wherever the pieces fall (entries of 8 bytes
+        // from offset 9, values at 6 and 7 of each).
+        for at in [9 + 6, 9 + 8 * 10 + 7, 9 + 8 * 39 + 6] {
+            let mut bad = data.clone();
+            bad[at] ^= 0x20;
+            let err = events_in_pieces(&bad).unwrap_err().to_string();
+            assert!(err.contains("wrong checksum"), "{err}");
+        }
+    }
+
     #[test]
     fn waits_for_input_and_fails_only_when_it_ends() {
         let data = file(10, &[types::STRING, 1, b'k', 3, b'a', b'b', b'c']);
