@@ -42,7 +42,8 @@
 //! and stops the node with the reader's error, as Redis refuses to start.
 //!
 //! The AOF loader replays an AOF's RDB part (a 7.0 base file or a pre-7.0 preamble) through the
-//! same loader ([`replay_rdb_part`]), under its own loading mark.
+//! same loader and its bulk path, the part coming first, into an empty keyspace
+//! ([`replay_rdb_part`]), under its own loading mark.
 //!
 //! Function libraries are loaded as FUNCTION LOAD loads them (a library Redis would refuse,
 //! or one whose name is taken, fails the load, as in Redis); DEBUG RELOAD empties them with the
@@ -532,18 +533,29 @@ impl<'s> Loader<'s> {
         let started = std::time::Instant::now();
         tracing::info!("Loading RDB file {}", path.display());
         let mut file = std::fs::File::open(path)?;
-        if bulk {
-            self.bulk = Some(Bulk::new(self.server));
-        }
-        self.replay(&mut file)?;
-        if let Some(bulk) = self.bulk.take() {
-            bulk.finish()?;
-        }
+        self.replay_file(&mut file, bulk)?;
         tracing::info!(
             "DB loaded from disk: {:.3} seconds",
             started.elapsed().as_secs_f64()
         );
         Ok(self.report)
+    }
+
+    /// [`Loader::replay`], through the bulk path when `bulk` (into an emptied keyspace), whose
+    /// last chunk is written before this returns.
+    fn replay_file(
+        &mut self,
+        input: &mut impl Read,
+        bulk: bool,
+    ) -> Result<(u64, Vec<u8>), LoadError> {
+        if bulk {
+            self.bulk = Some(Bulk::new(self.server));
+        }
+        let replayed = self.replay(input)?;
+        if let Some(bulk) = self.bulk.take() {
+            bulk.finish()?;
+        }
+        Ok(replayed)
     }
 
     /// Replays the RDB file at the start of `input`; returns its size and the bytes read past
@@ -971,11 +983,17 @@ pub fn replay_rdb_part(
     shared: &mut Shared,
     input: &mut impl Read,
 ) -> Result<RdbPart, LoadError> {
+    // A base comes first, into an empty keyspace: the bulk path, as for a dump.rdb.
+    let empty = (0..server.engine.databases())
+        .all(|db| server.engine.db_counts(db).is_ok_and(|(keys, _)| keys == 0));
     let mut loader = Loader::new(server, shared);
-    let replayed = loader.replay(input);
+    let replayed = loader.replay_file(input, empty);
     let report = loader.report;
     loader.finish(false);
     let (size, tail) = replayed?;
+    if empty {
+        server.engine.compact_in_background();
+    }
     Ok(RdbPart { report, size, tail })
 }
 
