@@ -56,8 +56,8 @@ use formats::slot::{key_slot, SLOT_COUNT};
 use rocksdb::{IngestExternalFileOptions, Options, SstFileWriter, WriteBatch, DB};
 
 use crate::compaction_switch::CompactionSwitch;
-use crate::engine::family_options;
-use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES, TAG_META};
+use crate::engine::{family_options, loaded_families};
+use crate::layout::{self, CF_DEFAULT, TAG_META};
 use crate::meta::Kind;
 use crate::prefetch::prefetch;
 use crate::seen_keys::SeenKeys;
@@ -283,8 +283,7 @@ impl Engine {
         }
         std::fs::create_dir_all(&dir)?;
         let families = self.family_names.len();
-        let mut names = self.family_names.clone();
-        names.extend([CF_EXPIRES.to_string(), CF_FIELD_EXPIRES.to_string()]);
+        let names = loaded_families(&self.family_names);
         // A hint from the file itself: bounded, so that a lying one cannot exhaust memory.
         let seen = SeenKeys::with_capacity(usize::try_from(keys_hint).unwrap_or(0).min(1 << 28));
         let runs = names.len();

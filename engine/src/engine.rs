@@ -218,6 +218,14 @@ pub(crate) fn family_options(cache: &Cache, point_lookups: bool) -> Options {
     o
 }
 
+/// The families bulk loads write and whose automatic compactions they switch off: the slot
+/// families (by index), then the two expire indexes.
+pub(crate) fn loaded_families(family_names: &[String]) -> Vec<String> {
+    let mut names = family_names.to_vec();
+    names.extend([CF_EXPIRES.to_string(), CF_FIELD_EXPIRES.to_string()]);
+    names
+}
+
 impl Engine {
     /// Opens (or creates) the data directory at `path`.
     pub fn open(path: &std::path::Path, options: &EngineOptions) -> Result<Engine> {
@@ -292,10 +300,12 @@ impl Engine {
         let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)
             .map(|_| Counters::default())
             .collect();
-        let mut switched = family_names.clone();
-        switched.extend([CF_EXPIRES.to_string(), CF_FIELD_EXPIRES.to_string()]);
         let engine = Engine {
-            compactions: CompactionSwitch::new(db.clone(), switched, deferred),
+            compactions: CompactionSwitch::new(
+                db.clone(),
+                loaded_families(&family_names),
+                deferred,
+            ),
             db,
             reclaimer,
             families,
@@ -419,6 +429,14 @@ impl Engine {
 
     pub fn databases(&self) -> usize {
         self.databases
+    }
+
+    /// Keys of every database, as committed.
+    pub fn total_keys(&self) -> u64 {
+        (0..self.databases)
+            .filter_map(|db| self.db_counts(db).ok())
+            .map(|(keys, _)| keys)
+            .sum()
     }
 
     /// Physical database holding logical database `db`.

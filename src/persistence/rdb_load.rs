@@ -132,10 +132,7 @@ impl LoadReport {
 /// `None` when there was nothing to do.
 pub fn load_at_startup(server: &Arc<Server>, path: &Path) -> Result<Option<LoadReport>, LoadError> {
     let unfinished = server.engine.loading_unfinished()?;
-    let keys: u64 = (0..server.engine.databases())
-        .filter_map(|db| server.engine.db_counts(db).ok())
-        .map(|(k, _)| k)
-        .sum();
+    let keys = server.engine.total_keys();
     let has_data = keys > 0 || server.engine.functions()?.is_some();
     if !path.exists() || (has_data && !unfinished) {
         if unfinished {
@@ -984,8 +981,7 @@ pub fn replay_rdb_part(
     input: &mut impl Read,
 ) -> Result<RdbPart, LoadError> {
     // A base comes first, into an empty keyspace: the bulk path, as for a dump.rdb.
-    let empty = (0..server.engine.databases())
-        .all(|db| server.engine.db_counts(db).is_ok_and(|(keys, _)| keys == 0));
+    let empty = server.engine.total_keys() == 0;
     let mut loader = Loader::new(server, shared);
     let replayed = loader.replay_file(input, empty);
     let report = loader.report;

@@ -159,10 +159,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         ..Default::default()
     };
     let engine = Engine::open(Path::new(DATA_SUBDIR), &options)?;
-    let keys: u64 = (0..engine.databases())
-        .filter_map(|db| engine.db_counts(db).ok())
-        .map(|(k, _)| k)
-        .sum();
+    let keys = engine.total_keys();
     tracing::info!(
         "Data directory opened in {} ms, {keys} keys",
         started.elapsed().as_millis()

@@ -266,6 +266,21 @@ fn rockslot_data_wins_over_a_dump_file() {
     assert_eq!(conn.call(&["DBSIZE"]).expect("DBSIZE"), Reply::Integer(1));
 }
 
+/// Starts rockslot on `data` (logging to `log`), waits up to `timeout_s` seconds for it to
+/// start loading its dump.rdb, and kills it with SIGKILL `delay_ms` later.
+fn kill9_while_loading(
+    data: &std::path::Path,
+    log: &std::path::Path,
+    timeout_s: u64,
+    delay_ms: u64,
+) {
+    let timeout = std::time::Duration::from_secs(timeout_s);
+    let mut first = rockslot_killable_at(data, &[], log, "Loading RDB file", timeout);
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    first.kill().expect("kill -9");
+    first.wait().expect("reap");
+}
+
 #[test]
 fn kill9_during_a_load_loads_again_at_the_next_start() {
     let fixture = fixtures::fixtures_dir().join("rdb/gen-7.0.15-large-a.rdb");
@@ -278,16 +293,7 @@ fn kill9_during_a_load_loads_again_at_the_next_start() {
 
     // A first start, killed while it loads (it only serves once the load is done).
     let log = builder.root().join("first.log");
-    let mut first = rockslot_killable_at(
-        &data,
-        &[],
-        &log,
-        "Loading RDB file",
-        std::time::Duration::from_secs(10),
-    );
-    std::thread::sleep(std::time::Duration::from_millis(150));
-    first.kill().expect("kill -9");
-    first.wait().expect("reap");
+    kill9_while_loading(&data, &log, 10, 150);
 
     let finished_first = std::fs::read_to_string(&log)
         .unwrap_or_default()
@@ -532,17 +538,7 @@ fn kill9_at_any_point_of_a_bulk_load_loads_everything_at_the_next_start() {
         let data = builder.root().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
         std::fs::write(data.join("dump.rdb"), &rdb).expect("write dump.rdb");
-        let log = builder.root().join("first.log");
-        let mut first = rockslot_killable_at(
-            &data,
-            &[],
-            &log,
-            "Loading RDB file",
-            std::time::Duration::from_secs(20),
-        );
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        first.kill().expect("kill -9");
-        first.wait().expect("reap");
+        kill9_while_loading(&data, &builder.root().join("first.log"), 20, delay_ms);
 
         let server = builder.start();
         let mut conn = server.conn();

@@ -175,10 +175,7 @@ pub fn load_at_startup(
     manifest: &mut Manifest,
 ) -> Result<Option<LoadReport>, AofLoadError> {
     let unfinished = server.engine.loading_unfinished()?;
-    let keys: u64 = (0..server.engine.databases())
-        .filter_map(|db| server.engine.db_counts(db).ok())
-        .map(|(k, _)| k)
-        .sum();
+    let keys = server.engine.total_keys();
     if keys > 0 && !unfinished {
         return Ok(None);
     }
