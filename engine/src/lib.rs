@@ -15,6 +15,7 @@ mod compaction_switch;
 mod elements;
 mod engine;
 mod error;
+mod key_map;
 pub mod layout;
 pub mod meta;
 mod meta_cache;

@@ -16,10 +16,9 @@
 //! older than the cache's. Anything that writes metadata records outside `Txn` (a bulk load)
 //! must call [`MetaCache::clear`].
 
-use std::collections::HashMap;
-
 use parking_lot::Mutex;
 
+use crate::key_map::{KeyId, KeyMap, KeyRef};
 use crate::Meta;
 
 /// Records larger than this (key + encoded record) are not cached.
@@ -27,18 +26,16 @@ pub const MAX_ENTRY_BYTES: usize = 512;
 /// Entries per generation; at most twice this many are cached.
 pub const GENERATION_ENTRIES: usize = 32 * 1024;
 
-type Id = (u8, Vec<u8>);
-
 #[derive(Default)]
 struct Generations {
-    current: HashMap<Id, Option<Meta>>,
-    previous: HashMap<Id, Option<Meta>>,
+    current: KeyMap<Option<Meta>>,
+    previous: KeyMap<Option<Meta>>,
     /// Bumped by every commit that changes cached state.
     epoch: u64,
 }
 
 impl Generations {
-    fn insert(&mut self, id: Id, meta: Option<Meta>) {
+    fn insert(&mut self, id: KeyId, meta: Option<Meta>) {
         if self.current.len() >= GENERATION_ENTRIES {
             self.previous = std::mem::take(&mut self.current);
         }
@@ -62,14 +59,14 @@ impl MetaCache {
     /// RocksDB.
     pub fn get(&self, physical: u8, key: &[u8]) -> Result<Option<Meta>, u64> {
         let mut inner = self.inner.lock();
-        let id = (physical, key.to_vec());
+        let id = KeyRef(physical, key);
         if let Some(found) = inner.current.get(&id) {
             return Ok(found.clone());
         }
-        let Some(found) = inner.previous.remove(&id) else {
+        let Some((owned, found)) = inner.previous.remove_entry(&id) else {
             return Err(inner.epoch);
         };
-        inner.insert(id, found.clone());
+        inner.insert(owned, found.clone());
         Ok(found)
     }
 
@@ -84,18 +81,19 @@ impl MetaCache {
         }
     }
 
-    /// Applies committed changes: `(physical db, key, record after the commit)`.
-    pub fn apply<'a>(&self, changes: impl Iterator<Item = (u8, &'a [u8], Option<&'a Meta>)>) {
+    /// Applies committed changes: `((physical db, key), record after the commit)`, taken over
+    /// by the cache.
+    pub fn apply(&self, changes: impl Iterator<Item = (KeyId, Option<Meta>)>) {
         let mut inner = self.inner.lock();
         inner.epoch += 1;
-        for (physical, key, meta) in changes {
-            let id = (physical, key.to_vec());
-            if cacheable(key, meta) {
-                inner.previous.remove(&id);
-                inner.insert(id, meta.cloned());
+        for (id, meta) in changes {
+            let borrowed = KeyRef(id.0, &id.1);
+            if cacheable(&id.1, meta.as_ref()) {
+                inner.previous.remove(&borrowed);
+                inner.insert(id, meta);
             } else {
-                inner.current.remove(&id);
-                inner.previous.remove(&id);
+                inner.current.remove(&borrowed);
+                inner.previous.remove(&borrowed);
             }
         }
     }
@@ -124,7 +122,7 @@ mod tests {
         let epoch = cache.get(0, b"k").unwrap_err();
         cache.fill(epoch, 0, b"k", None);
         assert_eq!(cache.get(0, b"k"), Ok(None));
-        cache.apply([(0u8, b"k".as_slice(), Some(&meta(3)))].into_iter());
+        cache.apply([((0u8, b"k".to_vec()), Some(meta(3)))].into_iter());
         assert_eq!(cache.get(0, b"k"), Ok(Some(meta(3))));
         assert!(cache.get(1, b"k").is_err(), "databases are separate");
     }
@@ -133,7 +131,7 @@ mod tests {
     fn a_read_older_than_a_commit_is_not_cached() {
         let cache = MetaCache::default();
         let epoch = cache.get(0, b"k").unwrap_err();
-        cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
+        cache.apply([((0u8, b"k".to_vec()), Some(meta(1)))].into_iter());
         cache.fill(epoch, 0, b"k", None);
         assert_eq!(cache.get(0, b"k"), Ok(Some(meta(1))));
     }
@@ -141,8 +139,8 @@ mod tests {
     #[test]
     fn big_records_are_dropped_not_left_stale() {
         let cache = MetaCache::default();
-        cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
-        cache.apply([(0u8, b"k".as_slice(), Some(&meta(MAX_ENTRY_BYTES)))].into_iter());
+        cache.apply([((0u8, b"k".to_vec()), Some(meta(1)))].into_iter());
+        cache.apply([((0u8, b"k".to_vec()), Some(meta(MAX_ENTRY_BYTES)))].into_iter());
         let epoch = cache.get(0, b"k").unwrap_err();
         cache.fill(epoch, 0, b"k", Some(&meta(MAX_ENTRY_BYTES)));
         assert!(cache.get(0, b"k").is_err());
@@ -152,7 +150,7 @@ mod tests {
     fn bounded_by_two_generations() {
         let cache = MetaCache::default();
         for i in 0..(3 * GENERATION_ENTRIES) {
-            cache.apply([(0u8, i.to_be_bytes().as_slice(), None)].into_iter());
+            cache.apply([((0u8, i.to_be_bytes().to_vec()), None)].into_iter());
         }
         let inner = cache.inner.lock();
         assert!(inner.current.len() + inner.previous.len() <= 2 * GENERATION_ENTRIES);
@@ -165,7 +163,7 @@ mod tests {
     #[test]
     fn clear_forgets_everything() {
         let cache = MetaCache::default();
-        cache.apply([(0u8, b"k".as_slice(), Some(&meta(1)))].into_iter());
+        cache.apply([((0u8, b"k".to_vec()), Some(meta(1)))].into_iter());
         cache.clear();
         assert!(cache.get(0, b"k").is_err());
     }

@@ -15,10 +15,13 @@ use formats::slot::{key_slot, SLOT_COUNT};
 use rocksdb::WriteBatch;
 
 use crate::elements::ElementOverlay;
+use crate::key_map::{KeyMap, KeyRef};
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES};
 use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem, Snapshot};
 
 struct Entry {
+    /// The key's hash slot, computed once.
+    slot: u16,
     /// Whether the key existed in RocksDB when the transaction first touched it (after flushes in
     /// this transaction), and its expire then: all the commit needs for counters and the index.
     original_exists: bool,
@@ -57,7 +60,7 @@ impl Entry {
 pub struct Txn<'e> {
     pub(crate) engine: &'e Engine,
     /// (physical db, key) → state.
-    entries: HashMap<(u8, Vec<u8>), Entry>,
+    entries: KeyMap<Entry>,
     /// Writes so far (the next [`Entry::first_written`] ordinal).
     writes: u64,
     /// Physical databases emptied in this transaction, in order.
@@ -80,7 +83,7 @@ impl<'e> Txn<'e> {
     pub fn new(engine: &'e Engine) -> Txn<'e> {
         Txn {
             engine,
-            entries: HashMap::new(),
+            entries: KeyMap::default(),
             writes: 0,
             flushed: Vec::new(),
             elements: ElementOverlay::new(),
@@ -111,27 +114,30 @@ impl<'e> Txn<'e> {
 
     fn entry(&mut self, db: usize, key: &[u8]) -> Result<&mut Entry> {
         let physical = self.physical(db)?;
-        let id = (physical, key.to_vec());
-        if !self.entries.contains_key(&id) {
-            let original = if self.flushed.contains(&physical) {
-                None
-            } else if let Some(snapshot) = self.snapshot {
-                snapshot.get_meta(physical, key_slot(key), key)?
-            } else {
-                self.engine.get_meta(physical, key_slot(key), key)?
-            };
-            let entry = Entry {
-                original_exists: original.is_some(),
-                original_expire_ms: original.as_ref().map_or(0, |m| m.expire_at_ms),
-                original_field_expire_ms: original.as_ref().map_or(0, |m| m.field_expire_ms),
-                current: original,
-                dirty: false,
-                first_written: 0,
-                unsignalled: false,
-            };
-            self.entries.insert(id.clone(), entry);
-        }
-        Ok(self.entries.get_mut(&id).expect("inserted above"))
+        let id = KeyRef(physical, key);
+        let vacant = match self.entries.entry_ref(&id) {
+            hashbrown::hash_map::EntryRef::Occupied(found) => return Ok(found.into_mut()),
+            hashbrown::hash_map::EntryRef::Vacant(vacant) => vacant,
+        };
+        let slot = key_slot(key);
+        let original = if self.flushed.contains(&physical) {
+            None
+        } else if let Some(snapshot) = self.snapshot {
+            snapshot.get_meta(physical, slot, key)?
+        } else {
+            self.engine.get_meta(physical, slot, key)?
+        };
+        let entry = Entry {
+            slot,
+            original_exists: original.is_some(),
+            original_expire_ms: original.as_ref().map_or(0, |m| m.expire_at_ms),
+            original_field_expire_ms: original.as_ref().map_or(0, |m| m.field_expire_ms),
+            current: original,
+            dirty: false,
+            first_written: 0,
+            unsignalled: false,
+        };
+        Ok(vacant.insert_with_key(id.owned(), entry))
     }
 
     /// A key's metadata as this transaction sees it, expired or not (expiry is the caller's rule).
@@ -322,7 +328,7 @@ impl<'e> Txn<'e> {
             .map(|item| (layout::meta_key(item.slot, physical, &item.key), item))
             .collect();
         for (key, entry) in pending {
-            let slot = key_slot(key);
+            let slot = entry.slot;
             let raw = layout::meta_key(slot, physical, key);
             if !in_page(&raw) {
                 continue;
@@ -366,7 +372,14 @@ impl<'e> Txn<'e> {
         }
         let engine = self.engine;
         let _serialised = engine.commit_lock.lock();
-        let mut batch = WriteBatch::default();
+        // Sized up front: growing the batch's buffer record by record reallocates and copies.
+        let element_bytes: usize = self
+            .elements
+            .iter()
+            .map(|(raw, value)| raw.len() + value.as_ref().map_or(0, Vec::len) + 16)
+            .sum();
+        let mut batch =
+            WriteBatch::with_capacity_bytes(64 + element_bytes + self.entries.len() * 128);
         let default_cf = engine.cf(CF_DEFAULT);
         let expires_cf = engine.cf(CF_EXPIRES);
         let field_expires_cf = engine.cf(CF_FIELD_EXPIRES);
@@ -426,7 +439,7 @@ impl<'e> Txn<'e> {
             .iter()
             .filter(|(_, entry)| entry.dirty)
             .map(|((physical, key), entry)| {
-                let slot = key_slot(key);
+                let slot = entry.slot;
                 (
                     layout::meta_key(slot, *physical, key),
                     slot,
@@ -469,10 +482,12 @@ impl<'e> Txn<'e> {
                     [],
                 );
             }
-            let delta = counts.entry((physical, slot)).or_default();
             let (dk, de) = entry.count_delta();
-            delta.0 += dk;
-            delta.1 += de;
+            if dk != 0 || de != 0 || self.flushed.contains(&physical) {
+                let delta = counts.entry((physical, slot)).or_default();
+                delta.0 += dk;
+                delta.1 += de;
+            }
         }
         let flushed_counts = |physical: u8| self.flushed.contains(&physical);
         let mut new_counts = Vec::with_capacity(counts.len());
@@ -524,11 +539,9 @@ impl<'e> Txn<'e> {
         }
         engine.meta_cache.apply(
             self.entries
-                .iter()
+                .into_iter()
                 .filter(|(_, entry)| entry.dirty)
-                .map(|((physical, key), entry)| {
-                    (*physical, key.as_slice(), entry.current.as_ref())
-                }),
+                .map(|(id, entry)| (id, entry.current)),
         );
         for &physical in &self.flushed {
             let base = physical as usize * SLOT_COUNT as usize;

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use formats::resp::Reply;
+use rustc_hash::FxHashMap;
 
 use super::meta::{self, CommandMeta};
 use crate::error::{CommandError, CommandResult};
@@ -64,7 +65,8 @@ const ERROR_ARGS_BYTES: usize = 128;
 pub struct CommandTable {
     /// Top-level commands, sorted by name.
     entries: Vec<CommandEntry>,
-    by_name: HashMap<&'static [u8], usize>,
+    /// Names are the table's own, so FxHash needs no key against crafted collisions.
+    by_name: FxHashMap<&'static [u8], usize>,
 }
 
 /// The handler of a container that is visible only through its subcommands. Redis's containers

@@ -447,7 +447,7 @@ fn build(bulk: &Bulk, kind: Kind, parts: &mut Vec<ValuePart>) -> Option<Stored> 
 impl<'s> Loader<'s> {
     fn new(server: &'s Server, shared: &'s mut Shared) -> Loader<'s> {
         let client = super::rdb_save::internal_client(LOADER_CLIENT_ID);
-        shared.clients.insert(LOADER_CLIENT_ID, client);
+        shared.clients.insert(LOADER_CLIENT_ID, Box::new(client));
         Loader {
             server,
             shared,
@@ -505,7 +505,14 @@ impl<'s> Loader<'s> {
             .iter()
             .map(|a| Bytes::copy_from_slice(a.as_ref()))
             .collect();
-        let outcome = dispatch::execute(self.server, self.shared, LOADER_CLIENT_ID, &args, 0);
+        let outcome = dispatch::execute(
+            self.server,
+            self.shared,
+            LOADER_CLIENT_ID,
+            &args,
+            0,
+            std::time::Instant::now(),
+        );
         match outcome.reply {
             Some(Reply::Error(error)) => Err(LoadError::Replay {
                 key: self

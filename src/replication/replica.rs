@@ -500,7 +500,7 @@ fn register_primary_client(
     client.authenticated = true;
     client.client_type = ClientType::Primary;
     client.db = follow.db;
-    shared.clients.insert(id, client);
+    shared.clients.insert(id, Box::new(client));
     follow.client_id = Some(id);
     follow.state = LinkState::Connected;
     follow.down_since_ms = 0;

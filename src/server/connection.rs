@@ -70,7 +70,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
     {
         let mut state = ClientState::new(id, addr, laddr, stream.as_raw_fd(), Arc::clone(&signals));
         state.authenticated = !server.requires_auth();
-        server.exec.lock().clients.insert(id, state);
+        server.exec.lock().clients.insert(id, Box::new(state));
     }
     if let Err(e) = client_loop(&server, id, &signals, &mut stream, &mut push_rx).await {
         tracing::debug!("client {addr} closed: {e}");
@@ -130,10 +130,13 @@ async fn client_loop(
     let mut blocked: Option<Option<Instant>> = None;
     loop {
         let timeout_secs = server.tunables.timeout_secs.load(Ordering::Relaxed);
-        let idle_limit = if timeout_secs == 0 {
-            Duration::from_secs(u64::MAX / 4)
-        } else {
-            Duration::from_secs(timeout_secs)
+        // With no `timeout` (the default) no timer is armed: arming one reads the clock on
+        // every read.
+        let idle = async {
+            match timeout_secs {
+                0 => std::future::pending().await,
+                secs => tokio::time::sleep(Duration::from_secs(secs)).await,
+            }
         };
         session.commit_seq = None;
         if let Some(deadline) = blocked.take() {
@@ -150,14 +153,14 @@ async fn client_loop(
             session.commit_seq = Some(server.durability.committed());
         } else {
             tokio::select! {
-            read = tokio::time::timeout(idle_limit, stream.read_buf(&mut input)) => {
+            read = stream.read_buf(&mut input) => {
                 match read {
-                    Err(_) => return Ok(()), // idle for longer than `timeout`
-                    Ok(Ok(0)) => return Ok(()),
-                    Ok(Ok(n)) => Stats::bump(&server.stats.net_input_bytes, n as u64),
-                    Ok(Err(e)) => return Err(e),
+                    Ok(0) => return Ok(()),
+                    Ok(n) => Stats::bump(&server.stats.net_input_bytes, n as u64),
+                    Err(e) => return Err(e),
                 }
             }
+            _ = idle => return Ok(()), // idle for longer than `timeout`
             pushed = push_rx.recv() => {
                 if let Some(message) = pushed {
                     signals.taken(message.len());
@@ -307,6 +310,7 @@ fn run_requests(
     mut held: Option<Vec<Bytes>>,
 ) -> BatchEnd {
     let mut guard = None;
+    let received = Instant::now();
     loop {
         let args = match held.take() {
             Some(args) => args,
@@ -337,7 +341,7 @@ fn run_requests(
             after,
             commit_seq,
             blocked,
-        } = dispatch::execute(server, shared, id, &args, input.len());
+        } = dispatch::execute(server, shared, id, &args, input.len(), received);
         session.protocol = protocol;
         session.authenticated = authenticated;
         // Messages the command pushed to this very client (PUBLISH to oneself, keyspace

@@ -39,13 +39,15 @@ pub struct Outcome {
     pub blocked: Option<Option<Instant>>,
 }
 
-/// Executes one command for client `client_id`; the caller holds the execution lock (`shared`).
+/// Executes one command for client `client_id`, received at `received` (a connection reads the
+/// clock once per batch of requests); the caller holds the execution lock (`shared`).
 pub fn execute(
     server: &Server,
     shared: &mut Shared,
     client_id: u64,
     args: &[Bytes],
     query_buffer_bytes: usize,
+    received: Instant,
 ) -> Outcome {
     let Some(mut client) = shared.clients.remove(&client_id) else {
         return Outcome {
@@ -60,8 +62,7 @@ pub fn execute(
             blocked: None,
         };
     };
-    let started = Instant::now();
-    client.last_interaction = started;
+    client.last_interaction = received;
     client.query_buffer_bytes = query_buffer_bytes;
     let suppressed_before = client.reply_mode == ReplyMode::Skip;
 
@@ -132,7 +133,13 @@ pub fn execute(
                 std::mem::take(&mut ctx.ops)
             };
             let txn = ctx.txn;
-            let reply = match server.commit(txn, &ops, Unit::Atomic, track) {
+            // A command that neither wrote nor propagated (MULTI, a read) has nothing to commit.
+            let committed = if txn.is_empty() && ops.is_empty() {
+                Ok(Vec::new())
+            } else {
+                server.commit(txn, &ops, Unit::Atomic, track)
+            };
+            let reply = match committed {
                 Ok(changed) => {
                     server.after_commit(shared, Some(&mut client), &changed, &events);
                     if !shared.blocked.is_empty() {

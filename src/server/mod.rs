@@ -22,13 +22,13 @@ mod startup;
 pub mod stats;
 pub mod transaction;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
 use engine::Engine;
 use parking_lot::{Mutex, RwLock};
+use rustc_hash::FxHashMap;
 
 use crate::commands::table::CommandTable;
 use crate::config::Config;
@@ -39,11 +39,15 @@ pub use startup::{random_hex_id, run};
 use stats::{CommandStat, ErrorStats, Stats};
 
 /// State protected by the execution lock.
+///
+/// The maps every command touches (the client lent out and back, its command's statistics) are
+/// keyed by values the node makes (client IDs, command names), so they use the fast FxHash
+/// rather than a keyed hasher.
 #[derive(Default)]
 pub struct Shared {
     /// Idle clients; a client executing a command is lent to its connection.
-    pub clients: HashMap<u64, ClientState>,
-    pub command_stats: HashMap<&'static str, CommandStat>,
+    pub clients: FxHashMap<u64, Box<ClientState>>,
+    pub command_stats: FxHashMap<&'static str, CommandStat>,
     pub error_stats: ErrorStats,
     /// Clients receiving the MONITOR feed.
     pub monitors: Vec<u64>,

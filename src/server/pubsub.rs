@@ -259,7 +259,7 @@ pub fn publish(
     let limit = server.tunables.pubsub_hard_limit.load(Ordering::Relaxed);
     let find = |id: u64| match current {
         Some(c) if c.id == id => Some(c),
-        _ => shared.clients.get(&id),
+        _ => shared.clients.get(&id).map(|c| &**c),
     };
     let mut receivers = 0;
     let kind = if shard { Kind::Shard } else { Kind::Channel };

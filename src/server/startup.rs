@@ -2,7 +2,6 @@
 //! pidfile, open the data directory, listen, run until SIGTERM/SIGINT or SHUTDOWN, then flush,
 //! sync and remove the pidfile.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -178,10 +177,7 @@ async fn serve_in_dir(config: Config) -> Result<(), StartError> {
         config: RwLock::new(config),
         engine,
         commands,
-        exec: Mutex::new(Shared {
-            clients: HashMap::new(),
-            ..Default::default()
-        }),
+        exec: Mutex::new(Shared::default()),
         stats: Stats::default(),
         run_id: random_hex_id(),
         repl_offset: AtomicI64::new(repl_offset),

@@ -291,11 +291,18 @@ impl<'s> Replayer<'s> {
 
     /// Runs one command as the AOF client (a fresh one if none is open); returns its reply.
     fn execute(&mut self, args: &[Bytes]) -> Option<Reply> {
-        self.shared
-            .clients
-            .entry(AOF_CLIENT_ID)
-            .or_insert_with(|| crate::persistence::rdb_save::internal_client(AOF_CLIENT_ID));
-        dispatch::execute(self.server, self.shared, AOF_CLIENT_ID, args, 0).reply
+        self.shared.clients.entry(AOF_CLIENT_ID).or_insert_with(|| {
+            Box::new(crate::persistence::rdb_save::internal_client(AOF_CLIENT_ID))
+        });
+        dispatch::execute(
+            self.server,
+            self.shared,
+            AOF_CLIENT_ID,
+            args,
+            0,
+            std::time::Instant::now(),
+        )
+        .reply
     }
 
     /// Replays one command; returns whether the client is inside MULTI afterwards. Error

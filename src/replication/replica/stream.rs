@@ -3,7 +3,7 @@
 //! second.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use formats::resp::{parse_command, Limits};
@@ -132,7 +132,7 @@ fn apply_buffered(
             .is_some_and(|c| c.multi.is_some());
         if name == b"multi" || (in_multi && name != b"exec" && name != b"discard") {
             held.extend_from_slice(&raw);
-            dispatch::execute(server, &mut shared, client_id, args, 0);
+            dispatch::execute(server, &mut shared, client_id, args, 0, Instant::now());
             continue;
         }
         let bytes = if held.is_empty() {
@@ -142,7 +142,7 @@ fn apply_buffered(
             held.split().freeze()
         };
         server.feed.lock().repl.set_pending_raw(bytes);
-        let outcome = dispatch::execute(server, &mut shared, client_id, args, 0);
+        let outcome = dispatch::execute(server, &mut shared, client_id, args, 0, Instant::now());
         if let Some(formats::resp::Reply::Error(error)) = outcome.reply {
             // Redis logs the same: the datasets may now differ.
             tracing::warn!(
