@@ -320,3 +320,35 @@ fn config_rewrite_output_matches_redis() {
         "rewritten config (left: rockslot, right: redis)"
     );
 }
+
+/// `timeout N` closes a client idle for N seconds and leaves a client that keeps talking alone,
+/// in both servers (Redis checks in its clients cron, so a second of slack is allowed). The
+/// default, 0, arms no timer at all in rockslot: an idle client then stays.
+#[test]
+fn idle_clients_are_closed_after_timeout_as_in_redis() {
+    for flavor in [Flavor::Rockslot, Flavor::Redis] {
+        let server = Server::start(flavor, ["--timeout", "1"]);
+        let mut idle = server.conn();
+        let mut busy = server.conn();
+        let untimed_server = Server::start(flavor, std::iter::empty::<&str>());
+        let mut untimed = untimed_server.conn();
+        let pong = Reply::Simple(b"PONG".to_vec());
+        assert_eq!(idle.call(&["PING"]).expect("ping"), pong);
+        for _ in 0..12 {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            assert_eq!(
+                busy.call(&["PING"])
+                    .expect("a client that keeps talking stays"),
+                pong,
+                "{flavor:?}"
+            );
+        }
+        idle.expect_closed()
+            .unwrap_or_else(|e| panic!("{flavor:?}: idle client not closed: {e}"));
+        assert_eq!(
+            untimed.call(&["PING"]).expect("no timeout, no close"),
+            pong,
+            "{flavor:?}"
+        );
+    }
+}
