@@ -380,9 +380,11 @@ impl<'e> Txn<'e> {
             .sum();
         let mut batch =
             WriteBatch::with_capacity_bytes(64 + element_bytes + self.entries.len() * 128);
-        let default_cf = engine.cf(CF_DEFAULT);
-        let expires_cf = engine.cf(CF_EXPIRES);
-        let field_expires_cf = engine.cf(CF_FIELD_EXPIRES);
+        // Looked up where needed: most batches write none of these families (a lookup is a search
+        // of the families by name).
+        let default_cf = || engine.cf(CF_DEFAULT);
+        let expires_cf = || engine.cf(CF_EXPIRES);
+        let field_expires_cf = || engine.cf(CF_FIELD_EXPIRES);
 
         // (physical db, slot) → new (keys, expires).
         let mut counts: HashMap<(u8, u16), (i64, i64)> = HashMap::new();
@@ -416,7 +418,7 @@ impl<'e> Txn<'e> {
             if physical == u8::MAX {
                 end = vec![layout::REC_COUNTER_PREFIX + 1];
             }
-            batch.delete_range_cf(default_cf, start, end);
+            batch.delete_range_cf(default_cf(), start, end);
         }
         for (raw, value) in &self.elements {
             let slot = u16::from_be_bytes([raw[0], raw[1]]);
@@ -426,10 +428,10 @@ impl<'e> Txn<'e> {
             }
         }
         for hint in &self.stale_hints {
-            batch.delete_cf(expires_cf, hint);
+            batch.delete_cf(expires_cf(), hint);
         }
         for hint in &self.stale_field_hints {
-            batch.delete_cf(field_expires_cf, hint);
+            batch.delete_cf(field_expires_cf(), hint);
         }
         // Metadata records in storage order: each memtable then takes its inserts in ascending
         // order and reuses its last insert position (a batch of keys from all over the slot
@@ -458,11 +460,11 @@ impl<'e> Txn<'e> {
             let old_expire = entry.original_expire_ms;
             let new_expire = entry.current.as_ref().map_or(0, |m| m.expire_at_ms);
             if old_expire != new_expire && old_expire != 0 {
-                batch.delete_cf(expires_cf, layout::expire_key(old_expire, physical, key));
+                batch.delete_cf(expires_cf(), layout::expire_key(old_expire, physical, key));
             }
             if new_expire != 0 && (old_expire != new_expire || !entry.original_exists) {
                 batch.put_cf(
-                    expires_cf,
+                    expires_cf(),
                     layout::expire_key(new_expire, physical, key),
                     [],
                 );
@@ -471,13 +473,13 @@ impl<'e> Txn<'e> {
             let new_field = entry.current.as_ref().map_or(0, |m| m.field_expire_ms);
             if old_field != new_field && old_field != 0 {
                 batch.delete_cf(
-                    field_expires_cf,
+                    field_expires_cf(),
                     layout::expire_key(old_field, physical, key),
                 );
             }
             if new_field != 0 && (old_field != new_field || !entry.original_exists) {
                 batch.put_cf(
-                    field_expires_cf,
+                    field_expires_cf(),
                     layout::expire_key(new_field, physical, key),
                     [],
                 );
@@ -509,15 +511,15 @@ impl<'e> Txn<'e> {
             let expires = (base_e + de).max(0) as u64;
             let mut value = keys.to_be_bytes().to_vec();
             value.extend_from_slice(&expires.to_be_bytes());
-            batch.put_cf(default_cf, layout::counter_key(physical, slot), value);
+            batch.put_cf(default_cf(), layout::counter_key(physical, slot), value);
             new_counts.push((physical, slot, keys, expires));
         }
         if let Some(map) = &self.db_map {
-            batch.put_cf(default_cf, layout::REC_DBMAP, map);
+            batch.put_cf(default_cf(), layout::REC_DBMAP, map);
         }
         match &self.functions {
-            Some(Some(record)) => batch.put_cf(default_cf, layout::REC_FUNCTIONS, record),
-            Some(None) => batch.delete_cf(default_cf, layout::REC_FUNCTIONS),
+            Some(Some(record)) => batch.put_cf(default_cf(), layout::REC_FUNCTIONS, record),
+            Some(None) => batch.delete_cf(default_cf(), layout::REC_FUNCTIONS),
             None => {}
         }
         let mut last_repl = engine.last_repl.lock();
@@ -525,7 +527,7 @@ impl<'e> Txn<'e> {
             .repl
             .filter(|position| last_repl.as_ref() != Some(position));
         if let Some(repl) = &new_repl {
-            batch.put_cf(default_cf, layout::REC_REPL, repl.encode());
+            batch.put_cf(default_cf(), layout::REC_REPL, repl.encode());
         }
         engine.write(batch, sync)?;
         if new_repl.is_some() {

@@ -88,9 +88,7 @@ pub fn parse_command(buf: &mut BytesMut, limits: Limits) -> Result<Option<Reques
         let Some(scan) = parsed else { return Ok(None) };
         let frame = buf.split_to(scan.consumed).freeze();
         let args: Vec<Bytes> = match scan.args {
-            ScannedArgs::Ranges(ranges) => {
-                ranges.into_iter().map(|(s, e)| frame.slice(s..e)).collect()
-            }
+            ScannedArgs::Ranges(ranges) => ranges.iter().map(|&(s, e)| frame.slice(s..e)).collect(),
             ScannedArgs::Owned(args) => args.into_iter().map(Bytes::from).collect(),
         };
         if !args.is_empty() {
@@ -103,8 +101,35 @@ pub fn parse_command(buf: &mut BytesMut, limits: Limits) -> Result<Option<Reques
 }
 
 enum ScannedArgs {
-    Ranges(Vec<(usize, usize)>),
+    Ranges(Ranges),
     Owned(Vec<Vec<u8>>),
+}
+
+/// Where the scan found each argument of a multibulk request. Nearly every command has a few
+/// arguments: those positions stay on the stack, and only longer commands spill into a vector,
+/// so the common request costs no allocation besides its argument list.
+#[derive(Default)]
+struct Ranges {
+    inline: [(usize, usize); INLINE_RANGES],
+    len: usize,
+    spilled: Vec<(usize, usize)>,
+}
+
+const INLINE_RANGES: usize = 8;
+
+impl Ranges {
+    fn push(&mut self, range: (usize, usize)) {
+        if self.len < INLINE_RANGES {
+            self.inline[self.len] = range;
+            self.len += 1;
+        } else {
+            self.spilled.push(range);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(usize, usize)> {
+        self.inline[..self.len].iter().chain(self.spilled.iter())
+    }
 }
 
 struct Scan {
@@ -138,12 +163,12 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Option<Scan>, ProtocolEr
     if count <= 0 {
         return Ok(Some(Scan {
             consumed: pos,
-            args: ScannedArgs::Ranges(Vec::new()),
+            args: ScannedArgs::Ranges(Ranges::default()),
             inline: false,
         }));
     }
-    // Do not trust `count` for the allocation: grow as arguments actually arrive.
-    let mut ranges = Vec::with_capacity((count as usize).min(1024));
+    // `count` is not trusted for any allocation: positions are kept as arguments actually arrive.
+    let mut ranges = Ranges::default();
     for _ in 0..count {
         let Some(&first) = buf.get(pos) else {
             return Ok(None);
@@ -496,6 +521,28 @@ mod tests {
                 vec![Bytes::from("PING")]
             ]
         );
+    }
+
+    /// Commands of every length around the scan's on-stack positions (8) keep their arguments
+    /// in order, whole and cut anywhere.
+    #[test]
+    fn long_commands_keep_every_argument() {
+        for count in [1usize, 7, 8, 9, 20] {
+            let args: Vec<Vec<u8>> = (0..count).map(|i| format!("arg{i}").into_bytes()).collect();
+            let mut wire = format!("*{count}\r\n").into_bytes();
+            for arg in &args {
+                wire.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+                wire.extend_from_slice(arg);
+                wire.extend_from_slice(b"\r\n");
+            }
+            let parsed = parse_all(&wire).unwrap();
+            let expected: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.clone())).collect();
+            assert_eq!(parsed, vec![expected], "{count} arguments");
+            for cut in 0..wire.len() {
+                let mut buf = BytesMut::from(&wire[..cut]);
+                assert_eq!(parse_command(&mut buf, OPEN).unwrap(), None, "cut at {cut}");
+            }
+        }
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct Ctx<'a> {
     pub ops: Vec<Op>,
     /// The running command's own propagation requests (reset by every `dispatch::call`).
     pub call_prop: CallPropagation,
+    /// The last clock reading of [`super::dispatch::call`]'s statistics: a call made inside
+    /// another (EXEC's queued commands) starts where the previous reading left off, so each
+    /// call reads the clock once.
+    pub clock: Option<std::time::Instant>,
 }
 
 impl<'a> Ctx<'a> {
@@ -81,6 +85,7 @@ impl<'a> Ctx<'a> {
             signalled: Vec::new(),
             ops: Vec::new(),
             call_prop: CallPropagation::default(),
+            clock: None,
         }
     }
 

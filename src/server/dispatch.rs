@@ -206,7 +206,8 @@ pub fn execute(
 /// Runs one command's handler in `ctx` and does its bookkeeping: propagation (see
 /// [`super::propagate`]), dirty count, command statistics, the MONITOR feed. EXEC calls this for every queued command.
 pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
-    let started = Instant::now();
+    let started = ctx.clock.take().unwrap_or_else(Instant::now);
+    ctx.clock = Some(started);
     let dirty_before = ctx.dirty;
     let outer = std::mem::take(&mut ctx.call_prop);
     let reply = (entry.handler)(ctx, args).unwrap_or_else(|e| e.to_reply());
@@ -238,8 +239,10 @@ pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
         .command_stats
         .entry(entry.meta.name.as_str())
         .or_default();
+    let ended = Instant::now();
+    ctx.clock = Some(ended);
     stat.calls += 1;
-    stat.usec += started.elapsed().as_micros() as u64;
+    stat.usec += ended.duration_since(started).as_micros() as u64;
     if reply.is_error() {
         stat.failed_calls += 1;
         Stats::bump(&server.stats.failed_calls, 1);
