@@ -8,6 +8,7 @@
 //! serialises command execution, so a transaction never races another writer; the engine still
 //! takes its commit lock so that counters and batch order agree even if it did not.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -372,19 +373,13 @@ impl<'e> Txn<'e> {
         }
         let engine = self.engine;
         let _serialised = engine.commit_lock.lock();
-        // Sized up front: growing the batch's buffer record by record reallocates and copies.
-        let element_bytes: usize = self
-            .elements
-            .iter()
-            .map(|(raw, value)| raw.len() + value.as_ref().map_or(0, Vec::len) + 16)
-            .sum();
-        let mut batch =
-            WriteBatch::with_capacity_bytes(64 + element_bytes + self.entries.len() * 128);
-        // Looked up where needed: most batches write none of these families (a lookup is a search
-        // of the families by name).
-        let default_cf = || engine.cf(CF_DEFAULT);
-        let expires_cf = || engine.cf(CF_EXPIRES);
-        let field_expires_cf = || engine.cf(CF_FIELD_EXPIRES);
+        let mut batch = WriteBatch::default();
+        // Looked up on first use, at most once: most batches write none of these families, and
+        // a lookup searches the families by name.
+        let (default, expires, field_expires) = (OnceCell::new(), OnceCell::new(), OnceCell::new());
+        let default_cf = || *default.get_or_init(|| engine.cf(CF_DEFAULT));
+        let expires_cf = || *expires.get_or_init(|| engine.cf(CF_EXPIRES));
+        let field_expires_cf = || *field_expires.get_or_init(|| engine.cf(CF_FIELD_EXPIRES));
 
         // (physical db, slot) → new (keys, expires).
         let mut counts: HashMap<(u8, u16), (i64, i64)> = HashMap::new();

@@ -133,13 +133,7 @@ pub fn execute(
                 std::mem::take(&mut ctx.ops)
             };
             let txn = ctx.txn;
-            // A command that neither wrote nor propagated (MULTI, a read) has nothing to commit.
-            let committed = if txn.is_empty() && ops.is_empty() {
-                Ok(Vec::new())
-            } else {
-                server.commit(txn, &ops, Unit::Atomic, track)
-            };
-            let reply = match committed {
+            let reply = match server.commit(txn, &ops, Unit::Atomic, track) {
                 Ok(changed) => {
                     server.after_commit(shared, Some(&mut client), &changed, &events);
                     if !shared.blocked.is_empty() {

@@ -243,6 +243,11 @@ impl Server {
         unit: propagate::Unit,
         track: bool,
     ) -> Result<Vec<(usize, Vec<u8>, bool)>, engine::EngineError> {
+        // A unit that neither wrote nor propagated (MULTI, a read) has nothing to commit and
+        // need not take the feed's lock.
+        if txn.is_empty() && ops.is_empty() {
+            return Ok(Vec::new());
+        }
         let changed = if track {
             txn.changed_keys()
         } else {
