@@ -61,6 +61,7 @@ use crate::layout::{self, CF_DEFAULT, TAG_META};
 use crate::meta::Kind;
 use crate::prefetch::prefetch;
 use crate::seen_keys::SeenKeys;
+use crate::write_behind::WriteThrough;
 use crate::{Engine, EngineError, Meta, Result};
 
 /// Directory of the data directory where chunk files are built before they are ingested.
@@ -89,6 +90,8 @@ pub struct BulkLoad<'e> {
     /// Batches the writer emptied, to fill again (their arenas are allocated already).
     emptied: Receiver<Vec<Run>>,
     writer: Option<JoinHandle<Result<()>>>,
+    /// Dropped after the writer is stopped: its files are in before batches wait again.
+    _write_through: WriteThrough<'e>,
 }
 
 enum Message {
@@ -276,6 +279,8 @@ impl Engine {
         if (0..databases).any(|p| !self.physical_is_empty(p as u8)) {
             return Err(EngineError::NotEmpty);
         }
+        // Ingested files must follow every committed write: none may wait (`write_behind`).
+        let write_through = self.write_behind.write_through(&self.db)?;
         let dir = self.db.path().join(BUILD_DIR);
         if dir.exists() {
             // Files of a load that died before ingesting them.
@@ -339,6 +344,7 @@ impl Engine {
             found,
             emptied,
             writer: Some(writer),
+            _write_through: write_through,
         })
     }
 }

@@ -299,7 +299,7 @@ mod tests {
         let new = create_hash(&engine, 0, b"recreated", 10);
         assert!(new > old);
 
-        engine.compact_all();
+        engine.compact_all().unwrap();
         assert_eq!(engine.stale_elements_dropped(), 3 * BIG as u64);
         assert_eq!(stored_records(&engine, b"deleted"), 0);
         assert_eq!(stored_records(&engine, b"overwritten"), 0);
@@ -324,12 +324,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
         let version = create_hash(&engine, 0, b"h", 1_000);
-        let snapshot = engine.snapshot();
+        let snapshot = engine.snapshot().unwrap();
         let mut txn = Txn::new(&engine);
         txn.delete(0, b"h").unwrap();
         txn.commit(false).unwrap();
 
-        engine.compact_all();
+        engine.compact_all().unwrap();
         assert_eq!(engine.stale_elements_dropped(), 0);
         let physical = engine.physical_db(0).unwrap();
         let meta = snapshot
@@ -347,7 +347,7 @@ mod tests {
         assert_eq!(rest.len(), 2);
         drop(snapshot);
 
-        engine.compact_all();
+        engine.compact_all().unwrap();
         assert_eq!(engine.stale_elements_dropped(), 1_000);
         assert_eq!(stored_records(&engine, b"h"), 0);
     }

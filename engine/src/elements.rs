@@ -65,7 +65,10 @@ impl<'e> Txn<'e> {
                 .engine
                 .db
                 .get_cf_opt(cf, &raw, &snapshot.read_options())?),
-            None => Ok(self.engine.db.get_cf(cf, &raw)?),
+            None => {
+                self.engine.settle()?;
+                Ok(self.engine.db.get_cf(cf, &raw)?)
+            }
         }
     }
 
@@ -146,7 +149,10 @@ impl<'e> Txn<'e> {
 
         let mut opts = match self.snapshot {
             Some(snapshot) => snapshot.element_read_options(),
-            None => ReadOptions::default(),
+            None => {
+                self.engine.settle()?;
+                ReadOptions::default()
+            }
         };
         if let Bound::Included(l) | Bound::Excluded(l) = &lower {
             opts.set_iterate_lower_bound(l.clone());

@@ -3,7 +3,8 @@
 //!
 //! This is the only crate of the workspace that names `rocksdb`. The node sees typed operations:
 //! key metadata records ([`Meta`]), transactions that read their own writes and commit as one
-//! RocksDB `WriteBatch` together with the replication position ([`Txn`]), per-database and
+//! RocksDB `WriteBatch` together with the replication position ([`Txn`]), the batches of many
+//! commits reaching RocksDB as one write (`write_behind`), per-database and
 //! per-slot key counters, iteration over a database's keys, the expire index, consistent
 //! snapshots ([`Snapshot`]), and bulk loads into an empty keyspace ([`BulkLoad`]). Element
 //! records of deleted or overwritten collections are removed in the background by a compaction
@@ -23,6 +24,7 @@ mod prefetch;
 mod seen_keys;
 mod snapshot;
 mod txn;
+mod write_behind;
 
 pub use bulk::BulkLoad;
 pub use elements::{prefix_successor, Instance, Order};

@@ -10,8 +10,11 @@
 //! is used without per-entry bookkeeping (an approximate LRU).
 //!
 //! Coherence: every metadata change goes through [`crate::Txn::commit`], which updates the
-//! cache after its batch is written (and clears it when databases were flushed), under the
-//! engine's commit lock. A read that missed and went to RocksDB inserts its answer only if no
+//! cache once its batch is committed (and clears it when databases were flushed), under the
+//! engine's commit lock. A committed batch may still wait to be written (`write_behind`): the
+//! cache then holds the only readable copy of its records, and a read that misses writes the
+//! waiting batches before it reads RocksDB, so an entry dropped from the cache is never read
+//! back stale. A read that missed and went to RocksDB inserts its answer only if no
 //! commit happened meanwhile (the epoch a miss returns), so a slow reader never puts back a value
 //! older than the cache's. Anything that writes metadata records outside `Txn` (a bulk load)
 //! must call [`MetaCache::clear`].
@@ -89,6 +92,11 @@ impl MetaCache {
         for (id, meta) in changes {
             let borrowed = KeyRef(id.0, &id.1);
             if cacheable(&id.1, meta.as_ref()) {
+                // A key is in one generation at most: a hot key is replaced where it is.
+                if let Some(cached) = inner.current.get_mut(&borrowed) {
+                    *cached = meta;
+                    continue;
+                }
                 inner.previous.remove(&borrowed);
                 inner.insert(id, meta);
             } else {

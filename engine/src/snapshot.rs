@@ -25,8 +25,10 @@ pub struct Snapshot<'e> {
 
 impl Engine {
     /// A consistent view of the data as of now. The caller excludes commits meanwhile (the
-    /// node's execution lock), so that the key counters read here match the view.
-    pub fn snapshot(&self) -> Snapshot<'_> {
+    /// node's execution lock), so that the key counters read here match the view. Fails only
+    /// when writing the committed batches still pending fails.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        self.settle()?;
         // Pin first: every element the view can reach is then kept.
         let pin = self.reclaimer.pin();
         let db_map = self.db_map.lock().clone();
@@ -34,13 +36,13 @@ impl Engine {
             .take(db_map.len())
             .map(|physical| self.physical_is_empty(physical))
             .collect();
-        Snapshot {
+        Ok(Snapshot {
             engine: self,
             db_map,
             empty,
             inner: self.db.snapshot(),
             _pin: pin,
-        }
+        })
     }
 }
 

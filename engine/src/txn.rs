@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use formats::slot::{key_slot, SLOT_COUNT};
-use rocksdb::WriteBatch;
 
 use crate::elements::ElementOverlay;
 use crate::key_map::{KeyMap, KeyRef};
@@ -361,7 +360,9 @@ impl<'e> Txn<'e> {
             && !self.entries.values().any(|e| e.dirty)
     }
 
-    /// Writes everything as one batch. `sync` fsyncs the WAL before returning.
+    /// Commits everything as one batch, which reaches RocksDB with the batches committed
+    /// around it (see `write_behind`); `sync` writes it at once and fsyncs the WAL before
+    /// returning.
     pub fn commit(self, sync: bool) -> Result<()> {
         if self.is_empty() {
             return Ok(());
@@ -373,7 +374,8 @@ impl<'e> Txn<'e> {
         }
         let engine = self.engine;
         let _serialised = engine.commit_lock.lock();
-        let mut batch = WriteBatch::default();
+        let mut staged = engine.write_behind.staging();
+        let batch = &mut *staged;
         // Looked up on first use, at most once: most batches write none of these families, and
         // a lookup searches the families by name.
         let (default, expires, field_expires) = (OnceCell::new(), OnceCell::new(), OnceCell::new());
@@ -524,13 +526,15 @@ impl<'e> Txn<'e> {
         if let Some(repl) = &new_repl {
             batch.put_cf(default_cf(), layout::REC_REPL, repl.encode());
         }
-        engine.write(batch, sync)?;
+        engine.write_behind.submit(&engine.db, batch, sync)?;
+        drop(staged);
         if new_repl.is_some() {
             *last_repl = new_repl;
         }
         drop(last_repl);
 
-        // The batch is durable in the WAL: publish the in-memory state that mirrors it.
+        // The batch is committed (written, or waiting to be with the next ones): publish the
+        // in-memory state that mirrors it.
         if !self.flushed.is_empty() {
             engine.meta_cache.clear();
         }
@@ -648,7 +652,7 @@ mod tests {
         txn.element_put(hash, b"f", b"v1".to_vec()).unwrap();
         txn.commit(false).unwrap();
 
-        let snapshot = engine.snapshot();
+        let snapshot = engine.snapshot().unwrap();
         let mut txn = Txn::new(&engine);
         txn.put(0, b"a", Meta::string(b"new".to_vec(), 0)).unwrap();
         txn.put(0, b"b", Meta::string(b"later".to_vec(), 0))

@@ -107,7 +107,7 @@ pub fn save_now(server: &Server) -> Result<SaveReport, SaveError> {
     let started = std::time::Instant::now();
     let dirty = server.stats.dirty.load(Ordering::Relaxed);
     let path = PathBuf::from(server.config.read().get_str("dbfilename"));
-    let report = save(server, &server.engine.snapshot(), &path)?;
+    let report = save(server, &server.engine.snapshot()?, &path)?;
     saved(server, dirty);
     tracing::info!(
         "DB saved on disk: {} keys, {} bytes in {:.3} seconds",
@@ -162,7 +162,7 @@ pub async fn run_background_saves(server: Arc<Server>) {
             let path = PathBuf::from(owner.config.read().get_str("dbfilename"));
             let snapshot = {
                 let _exclusive = owner.exec.lock();
-                owner.engine.snapshot()
+                owner.engine.snapshot()?
             };
             save(&owner, &snapshot, &path)
         })

@@ -276,7 +276,7 @@ fn write_sync_payload(
     feed.repl.links.push(Arc::clone(link));
     let replid = feed.repl.replid.clone();
     let stream_db = super::replica::stream_db(&feed.repl, &exclusive);
-    let snapshot = server.engine.snapshot();
+    let snapshot = server.engine.snapshot().map_err(std::io::Error::other)?;
     drop(feed);
     drop(exclusive);
     link.ack_offset.store(offset, Ordering::Relaxed);

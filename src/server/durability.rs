@@ -8,9 +8,11 @@
 //! - `no`: the OS decides when the WAL reaches disk.
 //!
 //! Under every policy the WAL buffer (and the AOF's pending bytes) are handed to the OS before a
-//! reply leaves (RocksDB runs
-//! with `manual_wal_flush`, and a connection flushes once per batch of pipelined requests), so
-//! killing the process never loses an acknowledged write, as with Redis's AOF.
+//! reply leaves (RocksDB runs with `manual_wal_flush`, and a connection flushes once per batch of
+//! pipelined requests), so killing the process never loses an acknowledged write, as with
+//! Redis's AOF. The flush first writes the batches committed since the last one, as one RocksDB
+//! write (the engine's group commit), so the commands of one event-loop turn share one WAL
+//! record as well as one `write` call.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;

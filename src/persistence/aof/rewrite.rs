@@ -186,7 +186,7 @@ pub fn rewrite(server: &Server) -> Result<(), RewriteError> {
             }
         }
     };
-    let snapshot = server.engine.snapshot();
+    let snapshot = server.engine.snapshot().map_err(SaveError::from)?;
     drop(feed);
     drop(shared);
 

@@ -1,0 +1,278 @@
+//! Group commit: committed write batches wait here and reach RocksDB together.
+//!
+//! Every command commits its own batch under the node's execution lock. Handing each batch to
+//! RocksDB on its own pays RocksDB's per-write work for every command: joining the write thread,
+//! a WAL record with its own checksum (CRC32C over the payload, then a software CRC combine with
+//! the header), publishing the sequence number. Under load many clients commit in one turn of
+//! the event loop, and their replies all wait for the one WAL flush that ends the turn anyway
+//! (`Engine::flush_wal_buffer`). So a committed batch is appended here, and the batches pending
+//! are written as ONE RocksDB write when:
+//! - the node makes writes durable before replies leave (`flush_wal_buffer`, `sync_wal`,
+//!   `flush`): an acknowledged write is always in the WAL handed to the OS;
+//! - anything is about to read storage: every read path of the engine settles first, so no
+//!   reader (a cache miss, an iterator, a snapshot, the expire cycle) misses a committed write.
+//!   Metadata read from the meta cache needs no settling: the cache is updated at commit;
+//! - the pending records pass [`PENDING_LIMIT`] bytes (memory stays bounded);
+//! - a bulk load is in progress: its ingested table files must follow every earlier write in
+//!   sequence order, so writes go through at once until it ends.
+//!
+//! The pending batch is kept as a RocksDB `WriteBatch` representation: a 12-byte header
+//! (sequence number, 8 bytes, and record count, 4 bytes, both little-endian; RocksDB assigns the
+//! sequence at write time) followed by the records of every batch appended, in commit order.
+//!
+//! A crash loses the pending batches as it loses RocksDB's unflushed WAL buffer (the engine runs
+//! with `manual_wal_flush`): neither was acknowledged. A write that fails leaves the batches
+//! pending, and the next settle tries again; readers get the error meanwhile.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
+use rocksdb::{WriteBatch, WriteOptions, DB};
+
+use crate::Result;
+
+/// Bytes of a `WriteBatch` representation before its first record.
+const HEADER: usize = 12;
+
+/// Pending records beyond this many bytes are written at once; a batch this big on its own
+/// is written directly.
+pub(crate) const PENDING_LIMIT: usize = 1 << 20;
+
+pub(crate) struct WriteBehind {
+    /// The batch each commit fills before it is appended to `pending`: emptied, never freed,
+    /// so a commit's records cost no allocation once it has grown (see [`WriteBehind::staging`]).
+    staging: Mutex<WriteBatch>,
+    pending: Mutex<Pending>,
+    /// Whether `pending` holds records: readers check it without the lock.
+    waiting: AtomicBool,
+    /// Bulk loads in progress: while any is, batches are written at once.
+    write_through: AtomicUsize,
+}
+
+struct Pending {
+    rep: Vec<u8>,
+    count: u32,
+}
+
+impl Default for WriteBehind {
+    fn default() -> Self {
+        WriteBehind {
+            staging: Mutex::new(WriteBatch::default()),
+            pending: Mutex::new(Pending {
+                rep: vec![0; HEADER],
+                count: 0,
+            }),
+            waiting: AtomicBool::new(false),
+            write_through: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl WriteBehind {
+    /// An empty batch for a commit to fill and hand to [`WriteBehind::submit`]; commits are
+    /// serialised by the engine, so this lock is never contended.
+    pub(crate) fn staging(&self) -> MutexGuard<'_, WriteBatch> {
+        let mut batch = self.staging.lock();
+        batch.clear();
+        batch
+    }
+
+    /// Takes a committed batch: pending, or written at once (with `sync`, while a bulk load
+    /// runs, or when it is big), after everything pending.
+    pub(crate) fn submit(&self, db: &DB, batch: &mut WriteBatch, sync: bool) -> Result<()> {
+        if sync
+            || self.write_through.load(Ordering::Acquire) > 0
+            || batch.size_in_bytes() >= PENDING_LIMIT
+        {
+            return self.write(db, std::mem::take(batch), sync);
+        }
+        let mut pending = self.pending.lock();
+        let before = pending.rep.len();
+        pending.rep.extend_from_slice(&batch.data()[HEADER..]);
+        pending.count += batch.len() as u32;
+        self.waiting.store(true, Ordering::Release);
+        if pending.rep.len() >= PENDING_LIMIT {
+            if let Err(e) = self.write_pending(db, &mut pending) {
+                // This batch fails with the error; the ones before it stay pending.
+                pending.rep.truncate(before);
+                pending.count -= batch.len() as u32;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` now, after everything pending.
+    pub(crate) fn write(&self, db: &DB, batch: WriteBatch, sync: bool) -> Result<()> {
+        let mut pending = self.pending.lock();
+        self.write_pending(db, &mut pending)?;
+        write_batch(db, batch, sync)
+    }
+
+    /// Writes everything pending (one RocksDB write), so that reads see it.
+    pub(crate) fn settle(&self, db: &DB) -> Result<()> {
+        if !self.waiting.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut pending = self.pending.lock();
+        self.write_pending(db, &mut pending)
+    }
+
+    fn write_pending(&self, db: &DB, pending: &mut Pending) -> Result<()> {
+        if pending.count == 0 {
+            return Ok(());
+        }
+        let count = pending.count.to_le_bytes();
+        pending.rep[8..HEADER].copy_from_slice(&count);
+        write_batch(db, WriteBatch::from_data(&pending.rep), false)?;
+        pending.rep.truncate(HEADER);
+        pending.count = 0;
+        self.waiting.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// A bulk load starts: what is pending is written, and batches go through at once for as
+    /// long as the returned guard lives.
+    pub(crate) fn write_through(&self, db: &DB) -> Result<WriteThrough<'_>> {
+        self.write_through.fetch_add(1, Ordering::AcqRel);
+        let guard = WriteThrough(self);
+        self.settle(db)?;
+        Ok(guard)
+    }
+}
+
+/// Keeps batches from waiting (see [`WriteBehind::write_through`]).
+pub(crate) struct WriteThrough<'a>(&'a WriteBehind);
+
+impl Drop for WriteThrough<'_> {
+    fn drop(&mut self) {
+        self.0.write_through.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn write_batch(db: &DB, batch: WriteBatch, sync: bool) -> Result<()> {
+    let mut opts = WriteOptions::default();
+    opts.set_sync(sync);
+    db.write_opt(batch, &opts)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tests::open;
+    use crate::{layout, Instance, Kind, Meta, Txn};
+    use formats::slot::key_slot;
+
+    /// The metadata record of `key` (database 0) as RocksDB holds it, bypassing the engine.
+    fn stored(engine: &crate::Engine, key: &[u8]) -> Option<Vec<u8>> {
+        let slot = key_slot(key);
+        let raw = layout::meta_key(slot, engine.physical_db(0).unwrap(), key);
+        engine.db.get_cf(engine.slot_cf(slot), raw).unwrap()
+    }
+
+    fn set(engine: &crate::Engine, key: &[u8], value: &[u8]) {
+        let mut txn = Txn::new(engine);
+        txn.put(0, key, Meta::string(value.to_vec(), 0)).unwrap();
+        txn.commit(false).unwrap();
+    }
+
+    #[test]
+    fn commits_wait_until_storage_is_read_or_made_durable_and_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        set(&engine, b"a", b"1");
+        set(&engine, b"a", b"3");
+        assert_eq!(stored(&engine, b"a"), None, "both commits wait");
+        // The engine's reads see them meanwhile (here from the metadata cache).
+        let mut txn = Txn::new(&engine);
+        assert_eq!(txn.get(0, b"a").unwrap().unwrap().body, b"3");
+        drop(txn);
+
+        // A key not cached is read from storage: what waits is written first, in order.
+        set(&engine, b"b", b"2");
+        let a = Meta::decode(&stored(&engine, b"a").unwrap()).unwrap();
+        assert_eq!(a.body, b"3", "the later commit wins");
+        assert_eq!(stored(&engine, b"b"), None);
+        engine.flush_wal_buffer().unwrap();
+        assert!(stored(&engine, b"b").is_some());
+    }
+
+    #[test]
+    fn every_read_of_storage_sees_the_commits_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let version = engine.new_version();
+        let hash = Instance {
+            db: 0,
+            key: b"h",
+            version,
+        };
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"h", Meta::collection(Kind::Hash, version, 2, vec![]))
+            .unwrap();
+        txn.element_put(hash, b"f1", b"v1".to_vec()).unwrap();
+        txn.element_put(hash, b"f2", b"v2".to_vec()).unwrap();
+        txn.commit(false).unwrap();
+        set(&engine, b"s", b"x");
+
+        // An element read, an element range, a scan, a snapshot: each settles first.
+        let txn = Txn::new(&engine);
+        assert_eq!(txn.element_get(hash, b"f2").unwrap(), Some(b"v2".to_vec()));
+        drop(txn);
+        set(&engine, b"t", b"y");
+        let range = Txn::new(&engine)
+            .element_range(
+                hash,
+                std::ops::Bound::Unbounded,
+                std::ops::Bound::Unbounded,
+                crate::Order::Ascending,
+                10,
+            )
+            .unwrap();
+        assert_eq!(range.len(), 2);
+        set(&engine, b"u", b"z");
+        let (keys, _) = engine.scan(0, &[], 10).unwrap();
+        assert_eq!(keys.len(), 4);
+        set(&engine, b"v", b"w");
+        let snapshot = engine.snapshot().unwrap();
+        let slot = key_slot(b"v");
+        assert!(snapshot.get_meta(0, slot, b"v").unwrap().is_some());
+    }
+
+    #[test]
+    fn big_batches_and_bulk_loads_write_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let big = vec![b'x'; PENDING_LIMIT];
+        set(&engine, b"small", b"1");
+        set(&engine, b"big", &big);
+        assert!(
+            stored(&engine, b"big").is_some(),
+            "a big batch goes at once"
+        );
+        assert!(stored(&engine, b"small").is_some(), "after what waited");
+
+        // Many small commits: what waits stays under the limit.
+        let value = vec![b'v'; 1000];
+        for i in 0..2 * PENDING_LIMIT / 1000 {
+            set(&engine, format!("k{i}").as_bytes(), &value);
+        }
+        assert!(stored(&engine, b"k0").is_some());
+        assert!(engine.write_behind.pending.lock().rep.len() < PENDING_LIMIT);
+
+        // A bulk load writes what waits before it starts, and commits go through meanwhile.
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        set(&engine, b"before", b"1");
+        let mut txn = Txn::new(&engine);
+        txn.delete(0, b"before").unwrap();
+        txn.commit(false).unwrap();
+        let bulk = engine.bulk_load(1 << 20, 0).unwrap();
+        set(&engine, b"during", b"2");
+        assert!(stored(&engine, b"during").is_some());
+        bulk.finish().unwrap();
+        set(&engine, b"after", b"3");
+        assert_eq!(stored(&engine, b"after"), None, "commits wait again");
+    }
+}
