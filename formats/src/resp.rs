@@ -18,6 +18,8 @@
 //! proportion to a claimed length before the bytes are there, so a hostile header cannot make
 //! the node reserve gigabytes.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::text::string2ll;
@@ -313,8 +315,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// A reply, in RESP3 terms; [`Reply::encode`] flattens it for RESP2 clients.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    /// `+OK`
-    Simple(String),
+    /// `+OK`: most are constant texts, held without an allocation.
+    Simple(Cow<'static, str>),
     /// `-ERR ...`: the full text including the error code.
     Error(String),
     Integer(i64),
@@ -363,21 +365,21 @@ impl Reply {
         match self {
             Reply::Simple(s) => line(out, b'+', s.as_bytes()),
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
-            Reply::Integer(n) => line(out, b':', itoa(*n).as_bytes()),
+            Reply::Integer(n) => line(out, b':', itoa(*n, &mut [0; 20])),
             Reply::Bulk(b) => bulk(out, b),
             Reply::Null if resp3 => out.put_slice(b"_\r\n"),
             Reply::Null => out.put_slice(b"$-1\r\n"),
             Reply::NullArray if resp3 => out.put_slice(b"_\r\n"),
             Reply::NullArray => out.put_slice(b"*-1\r\n"),
             Reply::Array(items) => {
-                line(out, b'*', itoa(items.len() as i64).as_bytes());
+                line(out, b'*', itoa(items.len() as i64, &mut [0; 20]));
                 items.iter().for_each(|r| r.encode(protocol, out));
             }
             Reply::Map(pairs) => {
                 if resp3 {
-                    line(out, b'%', itoa(pairs.len() as i64).as_bytes());
+                    line(out, b'%', itoa(pairs.len() as i64, &mut [0; 20]));
                 } else {
-                    line(out, b'*', itoa(2 * pairs.len() as i64).as_bytes());
+                    line(out, b'*', itoa(2 * pairs.len() as i64, &mut [0; 20]));
                 }
                 for (k, v) in pairs {
                     k.encode(protocol, out);
@@ -390,7 +392,7 @@ impl Reply {
                     (true, Reply::Set(_)) => b'~',
                     (true, _) => b'>',
                 };
-                line(out, tag, itoa(items.len() as i64).as_bytes());
+                line(out, tag, itoa(items.len() as i64, &mut [0; 20]));
                 items.iter().for_each(|r| r.encode(protocol, out));
             }
             Reply::Double(d) => {
@@ -404,7 +406,7 @@ impl Reply {
             Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Reply::Bool(b) => out.put_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
             Reply::Verbatim(text) if resp3 => {
-                line(out, b'=', itoa(text.len() as i64 + 4).as_bytes());
+                line(out, b'=', itoa(text.len() as i64 + 4, &mut [0; 20]));
                 out.put_slice(b"txt:");
                 out.put_slice(text);
                 out.put_slice(b"\r\n");
@@ -425,7 +427,7 @@ impl Reply {
 /// Appends a command as a multibulk of bulk strings (`*<n>\r\n$<len>\r\n<arg>\r\n...`): the
 /// form of every command in the replication stream and the AOF.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut BytesMut) {
-    line(out, b'*', itoa(args.len() as i64).as_bytes());
+    line(out, b'*', itoa(args.len() as i64, &mut [0; 20]));
     for arg in args {
         bulk(out, arg.as_ref());
     }
@@ -439,14 +441,30 @@ fn line(out: &mut BytesMut, tag: u8, text: &[u8]) {
 }
 
 fn bulk(out: &mut BytesMut, bytes: &[u8]) {
-    line(out, b'$', itoa(bytes.len() as i64).as_bytes());
+    line(out, b'$', itoa(bytes.len() as i64, &mut [0; 20]));
     out.reserve(bytes.len() + 2);
     out.put_slice(bytes);
     out.put_slice(b"\r\n");
 }
 
-fn itoa(n: i64) -> String {
-    n.to_string()
+/// `n` in decimal, written at the end of `buf` (20 bytes hold `i64::MIN`): replies carry a
+/// number or a length in nearly every line, and this costs no allocation.
+fn itoa(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut rest = n.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 /// Formats a double like C's `printf("%.17g")`, the way Redis 7.0 replies with doubles
@@ -509,6 +527,26 @@ mod tests {
             out.push(req.args);
         }
         Ok(out)
+    }
+
+    #[test]
+    fn integers_print_as_decimal_text() {
+        for n in [
+            0,
+            7,
+            -7,
+            10,
+            -10,
+            1234567890,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            assert_eq!(itoa(n, &mut [0; 20]), n.to_string().as_bytes());
+            let mut out = BytesMut::new();
+            Reply::Integer(n).encode(2, &mut out);
+            assert_eq!(&out[..], format!(":{n}\r\n").as_bytes());
+        }
     }
 
     #[test]

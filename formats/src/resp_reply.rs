@@ -167,7 +167,7 @@ impl Parser<'_> {
                 let text = String::from_utf8_lossy(line).into_owned();
                 Ok((
                     if tag == b'+' {
-                        Reply::Simple(text)
+                        Reply::Simple(text.into())
                     } else {
                         Reply::Error(text)
                     },

@@ -788,7 +788,7 @@ impl Redis {
     fn text(&mut self, args: &[&[u8]]) -> String {
         match self.cmd(args) {
             Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-            Reply::Simple(s) => s,
+            Reply::Simple(s) => s.into_owned(),
             other => format!("{other:?}"),
         }
     }

@@ -99,7 +99,7 @@ pub fn help_reply(lines: &[&str]) -> Reply {
     Reply::Array(
         lines
             .iter()
-            .map(|l| Reply::Simple((*l).to_string()))
+            .map(|l| Reply::Simple((*l).to_string().into()))
             .collect(),
     )
 }

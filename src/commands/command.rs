@@ -198,7 +198,7 @@ fn getkeys_and_flags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CommandResult {
     let keys = keys_of_call(ctx, call)?.unwrap_or_default();
     let pairs = keys.iter().map(|k| {
         let flags = key_flag_names(k.flags)
-            .map(|f| Reply::Simple(f.to_string()))
+            .map(|f| Reply::Simple(f.to_string().into()))
             .collect();
         Reply::Array(vec![Reply::Bulk(call[k.pos].clone()), Reply::Set(flags)])
     });
@@ -208,7 +208,7 @@ fn getkeys_and_flags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CommandResult {
 fn help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CommandResult {
     Ok(Reply::Array(
         HELP.iter()
-            .map(|line| Reply::Simple((*line).to_string()))
+            .map(|line| Reply::Simple((*line).to_string().into()))
             .collect(),
     ))
 }

@@ -366,7 +366,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CommandResult {
             meta.count as f64
         ));
     }
-    Ok(Reply::Simple(text))
+    Ok(Reply::Simple(text.into()))
 }
 
 /// `getPositiveLongFromObjectOrReply` with Redis's default message.

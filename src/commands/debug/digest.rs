@@ -60,7 +60,7 @@ pub fn dataset_reply(ctx: &mut Ctx) -> Result<Reply, CommandError> {
     let saved_db = ctx.client.db;
     let result = dataset(ctx);
     ctx.client.db = saved_db;
-    Ok(Reply::Simple(hex(&result?)))
+    Ok(Reply::Simple(hex(&result?).into()))
 }
 
 /// DEBUG DIGEST-VALUE key...: one status line per key, in the current database.
@@ -72,7 +72,7 @@ pub fn values_reply(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Reply, CommandError
         if let Some(meta) = ctx.txn.get(db, key)?.cloned() {
             value_digest(ctx, key, meta, &mut digest)?;
         }
-        lines.push(Reply::Simple(hex(&digest)));
+        lines.push(Reply::Simple(hex(&digest).into()));
     }
     Ok(Reply::Array(lines))
 }

@@ -164,7 +164,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                             Reply::bulk("flags"),
                             Reply::Set(
                                 f.flag_names()
-                                    .map(|n| Reply::Simple(n.to_string()))
+                                    .map(|n| Reply::Simple(n.to_string().into()))
                                     .collect(),
                             ),
                         ),
