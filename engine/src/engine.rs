@@ -792,6 +792,11 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
+        // Committed batches still waiting reach RocksDB before it closes, as they would at the
+        // next read.
+        if let Err(e) = self.settle() {
+            tracing::warn!("cannot write the last committed batches: {e}");
+        }
         // No compaction filter may hold the database when it closes (it would close it from a
         // compaction thread): stop their lookups first. Nor may a thread switching compactions.
         self.compactions.settle();

@@ -196,6 +196,13 @@ mod tests {
         assert_eq!(stored(&engine, b"b"), None);
         engine.flush_wal_buffer().unwrap();
         assert!(stored(&engine, b"b").is_some());
+
+        // Closing the engine writes what still waits.
+        set(&engine, b"a", b"4");
+        drop(engine);
+        let engine = open(dir.path());
+        let a = Meta::decode(&stored(&engine, b"a").unwrap()).unwrap();
+        assert_eq!(a.body, b"4");
     }
 
     #[test]
