@@ -365,21 +365,21 @@ impl Reply {
         match self {
             Reply::Simple(s) => line(out, b'+', s.as_bytes()),
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
-            Reply::Integer(n) => line(out, b':', itoa(*n, &mut [0; 20])),
+            Reply::Integer(n) => number_line(out, b':', *n),
             Reply::Bulk(b) => bulk(out, b),
             Reply::Null if resp3 => out.put_slice(b"_\r\n"),
             Reply::Null => out.put_slice(b"$-1\r\n"),
             Reply::NullArray if resp3 => out.put_slice(b"_\r\n"),
             Reply::NullArray => out.put_slice(b"*-1\r\n"),
             Reply::Array(items) => {
-                line(out, b'*', itoa(items.len() as i64, &mut [0; 20]));
+                number_line(out, b'*', items.len() as i64);
                 items.iter().for_each(|r| r.encode(protocol, out));
             }
             Reply::Map(pairs) => {
                 if resp3 {
-                    line(out, b'%', itoa(pairs.len() as i64, &mut [0; 20]));
+                    number_line(out, b'%', pairs.len() as i64);
                 } else {
-                    line(out, b'*', itoa(2 * pairs.len() as i64, &mut [0; 20]));
+                    number_line(out, b'*', 2 * pairs.len() as i64);
                 }
                 for (k, v) in pairs {
                     k.encode(protocol, out);
@@ -392,7 +392,7 @@ impl Reply {
                     (true, Reply::Set(_)) => b'~',
                     (true, _) => b'>',
                 };
-                line(out, tag, itoa(items.len() as i64, &mut [0; 20]));
+                number_line(out, tag, items.len() as i64);
                 items.iter().for_each(|r| r.encode(protocol, out));
             }
             Reply::Double(d) => {
@@ -406,7 +406,7 @@ impl Reply {
             Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Reply::Bool(b) => out.put_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
             Reply::Verbatim(text) if resp3 => {
-                line(out, b'=', itoa(text.len() as i64 + 4, &mut [0; 20]));
+                number_line(out, b'=', text.len() as i64 + 4);
                 out.put_slice(b"txt:");
                 out.put_slice(text);
                 out.put_slice(b"\r\n");
@@ -427,7 +427,7 @@ impl Reply {
 /// Appends a command as a multibulk of bulk strings (`*<n>\r\n$<len>\r\n<arg>\r\n...`): the
 /// form of every command in the replication stream and the AOF.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut BytesMut) {
-    line(out, b'*', itoa(args.len() as i64, &mut [0; 20]));
+    number_line(out, b'*', args.len() as i64);
     for arg in args {
         bulk(out, arg.as_ref());
     }
@@ -440,8 +440,13 @@ fn line(out: &mut BytesMut, tag: u8, text: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// A line holding a number: an integer reply, or an aggregate's or a bulk string's length.
+fn number_line(out: &mut BytesMut, tag: u8, n: i64) {
+    line(out, tag, itoa(n, &mut [0; 20]));
+}
+
 fn bulk(out: &mut BytesMut, bytes: &[u8]) {
-    line(out, b'$', itoa(bytes.len() as i64, &mut [0; 20]));
+    number_line(out, b'$', bytes.len() as i64);
     out.reserve(bytes.len() + 2);
     out.put_slice(bytes);
     out.put_slice(b"\r\n");
