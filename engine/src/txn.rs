@@ -430,26 +430,9 @@ impl<'e> Txn<'e> {
         for hint in &self.stale_field_hints {
             batch.delete_cf(field_expires_cf(), hint);
         }
-        // Metadata records in storage order: each memtable then takes its inserts in ascending
-        // order and reuses its last insert position (a batch of keys from all over the slot
-        // space costs a fresh skiplist descent per record otherwise).
-        let mut dirty: Vec<_> = self
-            .entries
-            .iter()
-            .filter(|(_, entry)| entry.dirty)
-            .map(|((physical, key), entry)| {
-                let slot = entry.slot;
-                (
-                    layout::meta_key(slot, *physical, key),
-                    slot,
-                    *physical,
-                    key,
-                    entry,
-                )
-            })
-            .collect();
-        dirty.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (raw_key, slot, physical, key, entry) in dirty {
+        for ((physical, key), entry) in self.entries.iter().filter(|(_, entry)| entry.dirty) {
+            let (physical, slot) = (*physical, entry.slot);
+            let raw_key = layout::meta_key(slot, physical, key);
             match &entry.current {
                 Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
                 None => batch.delete_cf(engine.slot_cf(slot), &raw_key),

@@ -36,7 +36,7 @@ const HEADER: usize = 12;
 
 /// Pending records beyond this many bytes are written at once; a batch this big on its own
 /// is written directly.
-pub(crate) const PENDING_LIMIT: usize = 1 << 20;
+const PENDING_LIMIT: usize = 1 << 20;
 
 pub(crate) struct WriteBehind {
     /// The batch each commit fills before it is appended to `pending`: emptied, never freed,

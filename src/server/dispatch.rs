@@ -200,8 +200,7 @@ pub fn execute(
 /// Runs one command's handler in `ctx` and does its bookkeeping: propagation (see
 /// [`super::propagate`]), dirty count, command statistics, the MONITOR feed. EXEC calls this for every queued command.
 pub fn call(ctx: &mut Ctx, entry: &CommandEntry, args: &[Bytes]) -> Reply {
-    let started = ctx.clock.take().unwrap_or_else(Instant::now);
-    ctx.clock = Some(started);
+    let started = *ctx.clock.get_or_insert_with(Instant::now);
     let dirty_before = ctx.dirty;
     let outer = std::mem::take(&mut ctx.call_prop);
     let reply = (entry.handler)(ctx, args).unwrap_or_else(|e| e.to_reply());
