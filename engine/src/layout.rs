@@ -73,12 +73,18 @@ pub fn scan_start(from: &[u8], db: u8) -> Vec<u8> {
 }
 
 pub fn meta_key(slot: u16, db: u8, key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + key.len());
+    let mut out = Vec::new();
+    meta_key_into(slot, db, key, &mut out);
+    out
+}
+
+/// [`meta_key`], appended to `out` (a commit reuses one buffer for all its records).
+pub fn meta_key_into(slot: u16, db: u8, key: &[u8], out: &mut Vec<u8>) {
+    out.reserve(4 + key.len());
     out.extend_from_slice(&slot.to_be_bytes());
     out.push(TAG_META);
     out.push(db);
     out.extend_from_slice(key);
-    out
 }
 
 /// The first metadata key of (slot, db) and the bound just past the last.

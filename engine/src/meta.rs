@@ -124,10 +124,7 @@ impl Meta {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let collection = self.kind != Kind::String;
-        let mut out = Vec::with_capacity(
-            HEADER_BYTES + if collection { COLLECTION_BYTES } else { 0 } + self.body.len(),
-        );
+        let mut out = Vec::new();
         self.encode_into(&mut out);
         out
     }
@@ -136,6 +133,12 @@ impl Meta {
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
         let collection = self.kind != Kind::String;
         let field_expire = collection && self.field_expire_ms != 0;
+        out.reserve(
+            HEADER_BYTES
+                + if collection { COLLECTION_BYTES } else { 0 }
+                + if field_expire { 8 } else { 0 }
+                + self.body.len(),
+        );
         let form_bits = match self.string_form {
             _ if field_expire => RAW_BIT,
             StringForm::Encoded => 0,

@@ -17,6 +17,7 @@ use formats::slot::{key_slot, SLOT_COUNT};
 use crate::elements::ElementOverlay;
 use crate::key_map::{KeyMap, KeyRef};
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES};
+use crate::write_behind::Staging;
 use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem, Snapshot};
 
 struct Entry {
@@ -375,7 +376,11 @@ impl<'e> Txn<'e> {
         let engine = self.engine;
         let _serialised = engine.commit_lock.lock();
         let mut staged = engine.write_behind.staging();
-        let batch = &mut *staged;
+        let Staging {
+            batch,
+            key: raw_key,
+            value: encoded,
+        } = &mut *staged;
         // Looked up on first use, at most once: most batches write none of these families, and
         // a lookup searches the families by name.
         let (default, expires, field_expires) = (OnceCell::new(), OnceCell::new(), OnceCell::new());
@@ -432,9 +437,14 @@ impl<'e> Txn<'e> {
         }
         for ((physical, key), entry) in self.entries.iter().filter(|(_, entry)| entry.dirty) {
             let (physical, slot) = (*physical, entry.slot);
-            let raw_key = layout::meta_key(slot, physical, key);
+            raw_key.clear();
+            layout::meta_key_into(slot, physical, key, raw_key);
             match &entry.current {
-                Some(meta) => batch.put_cf(engine.slot_cf(slot), &raw_key, meta.encode()),
+                Some(meta) => {
+                    encoded.clear();
+                    meta.encode_into(encoded);
+                    batch.put_cf(engine.slot_cf(slot), &raw_key, &encoded)
+                }
                 None => batch.delete_cf(engine.slot_cf(slot), &raw_key),
             }
             let old_expire = entry.original_expire_ms;

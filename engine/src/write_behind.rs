@@ -39,14 +39,22 @@ const HEADER: usize = 12;
 const PENDING_LIMIT: usize = 1 << 20;
 
 pub(crate) struct WriteBehind {
-    /// The batch each commit fills before it is appended to `pending`: emptied, never freed,
+    /// What each commit fills before its batch is appended to `pending`: emptied, never freed,
     /// so a commit's records cost no allocation once it has grown (see [`WriteBehind::staging`]).
-    staging: Mutex<WriteBatch>,
+    staging: Mutex<Staging>,
     pending: Mutex<Pending>,
     /// Whether `pending` holds records: readers check it without the lock.
     waiting: AtomicBool,
     /// Bulk loads in progress: while any is, batches are written at once.
     write_through: AtomicUsize,
+}
+
+/// A commit's batch and the buffers it encodes each record's key and value in.
+#[derive(Default)]
+pub(crate) struct Staging {
+    pub(crate) batch: WriteBatch,
+    pub(crate) key: Vec<u8>,
+    pub(crate) value: Vec<u8>,
 }
 
 struct Pending {
@@ -57,7 +65,7 @@ struct Pending {
 impl Default for WriteBehind {
     fn default() -> Self {
         WriteBehind {
-            staging: Mutex::new(WriteBatch::default()),
+            staging: Mutex::new(Staging::default()),
             pending: Mutex::new(Pending {
                 rep: vec![0; HEADER],
                 count: 0,
@@ -69,12 +77,12 @@ impl Default for WriteBehind {
 }
 
 impl WriteBehind {
-    /// An empty batch for a commit to fill and hand to [`WriteBehind::submit`]; commits are
+    /// An empty batch (and buffers) for a commit to fill and hand to [`WriteBehind::submit`]; commits are
     /// serialised by the engine, so this lock is never contended.
-    pub(crate) fn staging(&self) -> MutexGuard<'_, WriteBatch> {
-        let mut batch = self.staging.lock();
-        batch.clear();
-        batch
+    pub(crate) fn staging(&self) -> MutexGuard<'_, Staging> {
+        let mut staging = self.staging.lock();
+        staging.batch.clear();
+        staging
     }
 
     /// Takes a committed batch: pending, or written at once (with `sync`, while a bulk load
