@@ -19,6 +19,7 @@ use formats::slot::key_slot;
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 
 use crate::layout;
+use crate::write_behind::PendingElement;
 use crate::{Result, Txn};
 
 /// One collection instance.
@@ -65,10 +66,14 @@ impl<'e> Txn<'e> {
                 .engine
                 .db
                 .get_cf_opt(cf, &raw, &snapshot.read_options())?),
-            None => {
-                self.engine.settle()?;
-                Ok(self.engine.db.get_cf(cf, &raw)?)
-            }
+            None => match self.engine.write_behind.pending_element(&raw) {
+                PendingElement::Written(value) => Ok(value),
+                PendingElement::Untouched => Ok(self.engine.db.get_cf(cf, &raw)?),
+                PendingElement::Unknown => {
+                    self.engine.settle()?;
+                    Ok(self.engine.db.get_cf(cf, &raw)?)
+                }
+            },
         }
     }
 

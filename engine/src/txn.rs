@@ -519,7 +519,13 @@ impl<'e> Txn<'e> {
         if let Some(repl) = &new_repl {
             batch.put_cf(default_cf(), layout::REC_REPL, repl.encode());
         }
-        engine.write_behind.submit(&engine.db, batch, sync)?;
+        engine.write_behind.submit(
+            &engine.db,
+            batch,
+            sync,
+            self.elements,
+            !self.flushed.is_empty(),
+        )?;
         drop(staged);
         if new_repl.is_some() {
             *last_repl = new_repl;

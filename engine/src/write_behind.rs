@@ -16,6 +16,14 @@
 //! - a bulk load is in progress: its ingested table files must follow every earlier write in
 //!   sequence order, so writes go through at once until it ends.
 //!
+//! A point read of one element need not settle: the element records pending are indexed by
+//! key ([`WriteBehind::pending_element`]), so a read finds a pending value there and otherwise
+//! reads storage, which holds everything else that was committed. Without this, every command
+//! that reads an element (HSET asking whether its field exists, LPOP reading the head, XADD
+//! reading the last stream node) wrote the records of the commands before it in the turn as a
+//! RocksDB write of their own, and a busy turn went back to one write per command. Pending
+//! range deletions (FLUSHDB, FLUSHALL) make every point read settle, as range reads always do.
+//!
 //! The pending batch is kept as a RocksDB `WriteBatch` representation: a 12-byte header
 //! (sequence number, 8 bytes, and record count, 4 bytes, both little-endian; RocksDB assigns the
 //! sequence at write time) followed by the records of every batch appended, in commit order.
@@ -24,11 +32,13 @@
 //! with `manual_wal_flush`): neither was acknowledged. A write that fails leaves the batches
 //! pending, and the next settle tries again; readers get the error meanwhile.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 use rocksdb::{WriteBatch, WriteOptions, DB};
 
+use crate::elements::ElementOverlay;
 use crate::Result;
 
 /// Bytes of a `WriteBatch` representation before its first record.
@@ -60,6 +70,21 @@ pub(crate) struct Staging {
 struct Pending {
     rep: Vec<u8>,
     count: u32,
+    /// The element records among the pending ones: raw key → the latest value (`None`: a
+    /// deletion). The keys come from clients, so the map keeps `std`'s keyed hasher.
+    elements: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Range deletions are pending: no point read may go around them.
+    ranges: bool,
+}
+
+/// What the pending records say about one element (see [`WriteBehind::pending_element`]).
+pub(crate) enum PendingElement {
+    /// A pending record sets it (`None`: deletes it).
+    Written(Option<Vec<u8>>),
+    /// No pending record touches it: storage has its latest value.
+    Untouched,
+    /// Pending range deletions may touch it: settle, then read storage.
+    Unknown,
 }
 
 impl Default for WriteBehind {
@@ -69,6 +94,8 @@ impl Default for WriteBehind {
             pending: Mutex::new(Pending {
                 rep: vec![0; HEADER],
                 count: 0,
+                elements: HashMap::new(),
+                ranges: false,
             }),
             waiting: AtomicBool::new(false),
             write_through: AtomicUsize::new(0),
@@ -86,8 +113,17 @@ impl WriteBehind {
     }
 
     /// Takes a committed batch: pending, or written at once (with `sync`, while a bulk load
-    /// runs, or when it is big), after everything pending.
-    pub(crate) fn submit(&self, db: &DB, batch: &mut WriteBatch, sync: bool) -> Result<()> {
+    /// runs, or when it is big), after everything pending. `elements` are the batch's element
+    /// records (raw key → value, `None`: deleted) and `ranges` says whether it deletes ranges,
+    /// for [`WriteBehind::pending_element`].
+    pub(crate) fn submit(
+        &self,
+        db: &DB,
+        batch: &mut WriteBatch,
+        sync: bool,
+        elements: ElementOverlay,
+        ranges: bool,
+    ) -> Result<()> {
         if sync
             || self.write_through.load(Ordering::Acquire) > 0
             || batch.size_in_bytes() >= PENDING_LIMIT
@@ -106,7 +142,11 @@ impl WriteBehind {
                 pending.count -= batch.len() as u32;
                 return Err(e);
             }
+            // Written with everything before it: nothing waits.
+            return Ok(());
         }
+        pending.ranges |= ranges;
+        pending.elements.extend(elements);
         Ok(())
     }
 
@@ -135,8 +175,25 @@ impl WriteBehind {
         write_batch(db, WriteBatch::from_data(&pending.rep), false)?;
         pending.rep.truncate(HEADER);
         pending.count = 0;
+        pending.elements.clear();
+        pending.ranges = false;
         self.waiting.store(false, Ordering::Release);
         Ok(())
+    }
+
+    /// What the pending records hold for the element record `raw`.
+    pub(crate) fn pending_element(&self, raw: &[u8]) -> PendingElement {
+        if !self.waiting.load(Ordering::Acquire) {
+            return PendingElement::Untouched;
+        }
+        let pending = self.pending.lock();
+        if pending.ranges {
+            return PendingElement::Unknown;
+        }
+        match pending.elements.get(raw) {
+            Some(value) => PendingElement::Written(value.clone()),
+            None => PendingElement::Untouched,
+        }
     }
 
     /// A bulk load starts: what is pending is written, and batches go through at once for as
@@ -231,7 +288,8 @@ mod tests {
         txn.commit(false).unwrap();
         set(&engine, b"s", b"x");
 
-        // An element read, an element range, a scan, a snapshot: each settles first.
+        // An element read (from the pending records), an element range, a scan, a snapshot:
+        // the last three settle first.
         let txn = Txn::new(&engine);
         assert_eq!(txn.element_get(hash, b"f2").unwrap(), Some(b"v2".to_vec()));
         drop(txn);
@@ -253,6 +311,52 @@ mod tests {
         let snapshot = engine.snapshot().unwrap();
         let slot = key_slot(b"v");
         assert!(snapshot.get_meta(0, slot, b"v").unwrap().is_some());
+    }
+
+    #[test]
+    fn element_reads_find_pending_records_without_settling() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let version = engine.new_version();
+        let hash = Instance {
+            db: 0,
+            key: b"h",
+            version,
+        };
+        let mut txn = Txn::new(&engine);
+        txn.put(0, b"h", Meta::collection(Kind::Hash, version, 2, vec![]))
+            .unwrap();
+        txn.element_put(hash, b"f1", b"v1".to_vec()).unwrap();
+        txn.element_put(hash, b"f2", b"v2".to_vec()).unwrap();
+        txn.commit(false).unwrap();
+        engine.flush_wal_buffer().unwrap();
+
+        // Later commits change f1 twice and delete f2; they wait, with another key's record.
+        for value in [&b"v1b"[..], b"v1c"] {
+            let mut txn = Txn::new(&engine);
+            txn.element_put(hash, b"f1", value.to_vec()).unwrap();
+            txn.element_delete(hash, b"f2").unwrap();
+            txn.commit(false).unwrap();
+        }
+        set(&engine, b"s", b"x");
+        let txn = Txn::new(&engine);
+        assert_eq!(txn.element_get(hash, b"f1").unwrap(), Some(b"v1c".to_vec()));
+        assert_eq!(txn.element_get(hash, b"f2").unwrap(), None);
+        assert_eq!(txn.element_get(hash, b"f3").unwrap(), None);
+        drop(txn);
+        assert_eq!(stored(&engine, b"s"), None, "point reads did not settle");
+
+        // A pending range deletion (another database's FLUSHDB) may cover any record: point
+        // reads settle first.
+        let mut txn = Txn::new(&engine);
+        txn.flush_db(1).unwrap();
+        txn.commit(false).unwrap();
+        let txn = Txn::new(&engine);
+        assert_eq!(txn.element_get(hash, b"f1").unwrap(), Some(b"v1c".to_vec()));
+        drop(txn);
+        assert!(stored(&engine, b"s").is_some());
+        let txn = Txn::new(&engine);
+        assert_eq!(txn.element_get(hash, b"f2").unwrap(), None);
     }
 
     #[test]
