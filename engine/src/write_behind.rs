@@ -270,22 +270,31 @@ mod tests {
         assert_eq!(a.body, b"4");
     }
 
+    /// Commits hash `h` (database 0) with fields f1 = v1 and f2 = v2.
+    fn hash_with_two_fields(engine: &crate::Engine) -> Instance<'static> {
+        let hash = Instance {
+            db: 0,
+            key: b"h",
+            version: engine.new_version(),
+        };
+        let mut txn = Txn::new(engine);
+        txn.put(
+            0,
+            b"h",
+            Meta::collection(Kind::Hash, hash.version, 2, vec![]),
+        )
+        .unwrap();
+        txn.element_put(hash, b"f1", b"v1".to_vec()).unwrap();
+        txn.element_put(hash, b"f2", b"v2".to_vec()).unwrap();
+        txn.commit(false).unwrap();
+        hash
+    }
+
     #[test]
     fn every_read_of_storage_sees_the_commits_waiting() {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
-        let version = engine.new_version();
-        let hash = Instance {
-            db: 0,
-            key: b"h",
-            version,
-        };
-        let mut txn = Txn::new(&engine);
-        txn.put(0, b"h", Meta::collection(Kind::Hash, version, 2, vec![]))
-            .unwrap();
-        txn.element_put(hash, b"f1", b"v1".to_vec()).unwrap();
-        txn.element_put(hash, b"f2", b"v2".to_vec()).unwrap();
-        txn.commit(false).unwrap();
+        let hash = hash_with_two_fields(&engine);
         set(&engine, b"s", b"x");
 
         // An element read (from the pending records), an element range, a scan, a snapshot:
@@ -317,18 +326,7 @@ mod tests {
     fn element_reads_find_pending_records_without_settling() {
         let dir = tempfile::tempdir().unwrap();
         let engine = open(dir.path());
-        let version = engine.new_version();
-        let hash = Instance {
-            db: 0,
-            key: b"h",
-            version,
-        };
-        let mut txn = Txn::new(&engine);
-        txn.put(0, b"h", Meta::collection(Kind::Hash, version, 2, vec![]))
-            .unwrap();
-        txn.element_put(hash, b"f1", b"v1".to_vec()).unwrap();
-        txn.element_put(hash, b"f2", b"v2".to_vec()).unwrap();
-        txn.commit(false).unwrap();
+        let hash = hash_with_two_fields(&engine);
         engine.flush_wal_buffer().unwrap();
 
         // Later commits change f1 twice and delete f2; they wait, with another key's record.
