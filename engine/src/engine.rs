@@ -175,6 +175,9 @@ pub struct Engine {
     pub(crate) commit_lock: Mutex<()>,
     /// Recently used small metadata records (see `meta_cache`).
     pub(crate) meta_cache: MetaCache,
+    /// The cache's drop count ([`crate::meta_cache::Miss::drops`]) as of the last settle made
+    /// for a metadata miss: the records of those drops are written.
+    meta_drops_settled: AtomicU64,
     /// The replication position last written, so an unchanged one is not written again.
     pub(crate) last_repl: Mutex<Option<ReplPosition>>,
     /// The block cache every family shares (bulk loads build their files with it too).
@@ -332,6 +335,7 @@ impl Engine {
             version_reserve: Mutex::new(()),
             commit_lock: Mutex::new(()),
             meta_cache: MetaCache::default(),
+            meta_drops_settled: AtomicU64::new(0),
             last_repl: Mutex::new(None),
             cache,
             write_behind: WriteBehind::default(),
@@ -541,16 +545,30 @@ impl Engine {
 
     /// Reads a key's metadata record as stored (expired or not).
     pub fn get_meta(&self, physical: u8, slot: u16, key: &[u8]) -> Result<Option<Meta>> {
-        let epoch = match self.meta_cache.get(physical, key) {
+        if let Ok(cached) = self.meta_cache.get(physical, key) {
+            return Ok(cached);
+        }
+        // A miss. Under the commit lock no commit stands between submitting its batch and
+        // updating the cache, so the cache and the waiting batches agree: a key the cache does
+        // not hold has no record waiting, unless the cache dropped entries since the waiting
+        // batches were last written (see `meta_cache`).
+        let serialised = self.commit_lock.lock();
+        let miss = match self.meta_cache.get(physical, key) {
             Ok(cached) => return Ok(cached),
-            Err(epoch) => epoch,
+            Err(miss) => miss,
         };
-        self.settle()?;
+        if miss.drops > self.meta_drops_settled.load(Ordering::Acquire) {
+            self.settle()?;
+            self.meta_drops_settled
+                .fetch_max(miss.drops, Ordering::AcqRel);
+        }
+        drop(serialised);
         let raw = self
             .db
             .get_pinned_cf(self.slot_cf(slot), layout::meta_key(slot, physical, key))?;
         let meta = raw.map(|r| Meta::decode(&r)).transpose()?;
-        self.meta_cache.fill(epoch, physical, key, meta.as_ref());
+        self.meta_cache
+            .fill(miss.epoch, physical, key, meta.as_ref());
         Ok(meta)
     }
 

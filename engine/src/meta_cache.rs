@@ -18,6 +18,12 @@
 //! commit happened meanwhile (the epoch a miss returns), so a slow reader never puts back a value
 //! older than the cache's. Anything that writes metadata records outside `Txn` (a bulk load)
 //! must call [`MetaCache::clear`].
+//!
+//! A miss need not write the waiting batches either, as long as the cache has dropped nothing
+//! since they were last written: every waiting metadata record is then in the cache, so the key
+//! that missed has none waiting and RocksDB holds its latest record. The cache counts what could
+//! drop a waiting record ([`Miss::drops`]: a generation discarded, a change too big to cache, a
+//! clear), and `Engine::get_meta` settles only when that count moved past the last settle.
 
 use parking_lot::Mutex;
 
@@ -35,15 +41,38 @@ struct Generations {
     previous: KeyMap<Option<Meta>>,
     /// Bumped by every commit that changes cached state.
     epoch: u64,
+    /// Bumped whenever entries leave the cache other than by being replaced (see [`Miss`]).
+    drops: u64,
 }
 
 impl Generations {
     fn insert(&mut self, id: KeyId, meta: Option<Meta>) {
         if self.current.len() >= GENERATION_ENTRIES {
+            if !self.previous.is_empty() {
+                self.drops += 1;
+            }
             self.previous = std::mem::take(&mut self.current);
         }
         self.current.insert(id, meta);
     }
+
+    fn miss(&self) -> Miss {
+        Miss {
+            epoch: self.epoch,
+            drops: self.drops,
+        }
+    }
+}
+
+/// What a miss reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Miss {
+    /// The commit epoch to pass to [`MetaCache::fill`].
+    pub epoch: u64,
+    /// How many times the cache had dropped entries that a waiting batch may hold: a miss
+    /// that comes after no drop since the waiting batches were last written can read RocksDB
+    /// without writing them.
+    pub drops: u64,
 }
 
 #[derive(Default)]
@@ -58,16 +87,15 @@ fn cacheable(key: &[u8], meta: Option<&Meta>) -> bool {
 
 impl MetaCache {
     /// The cached answer for `key` of physical db `physical` (`Ok(None)` is a cached
-    /// "absent"); on a miss, the commit epoch to pass to [`MetaCache::fill`] after reading
-    /// RocksDB.
-    pub fn get(&self, physical: u8, key: &[u8]) -> Result<Option<Meta>, u64> {
+    /// "absent"); on a miss, what [`Miss`] says.
+    pub fn get(&self, physical: u8, key: &[u8]) -> Result<Option<Meta>, Miss> {
         let mut inner = self.inner.lock();
         let id = KeyRef(physical, key);
         if let Some(found) = inner.current.get(&id) {
             return Ok(found.clone());
         }
         let Some((owned, found)) = inner.previous.remove_entry(&id) else {
-            return Err(inner.epoch);
+            return Err(inner.miss());
         };
         inner.insert(owned, found.clone());
         Ok(found)
@@ -100,6 +128,8 @@ impl MetaCache {
                 inner.previous.remove(&borrowed);
                 inner.insert(id, meta);
             } else {
+                // Its record may wait to be written while the cache no longer holds it.
+                inner.drops += 1;
                 inner.current.remove(&borrowed);
                 inner.previous.remove(&borrowed);
             }
@@ -110,6 +140,7 @@ impl MetaCache {
     pub fn clear(&self) {
         let mut inner = self.inner.lock();
         inner.epoch += 1;
+        inner.drops += 1;
         inner.current.clear();
         inner.previous.clear();
     }
@@ -127,8 +158,8 @@ mod tests {
     #[test]
     fn hits_misses_and_absent_answers() {
         let cache = MetaCache::default();
-        let epoch = cache.get(0, b"k").unwrap_err();
-        cache.fill(epoch, 0, b"k", None);
+        let miss = cache.get(0, b"k").unwrap_err();
+        cache.fill(miss.epoch, 0, b"k", None);
         assert_eq!(cache.get(0, b"k"), Ok(None));
         cache.apply([((0u8, b"k".to_vec()), Some(meta(3)))].into_iter());
         assert_eq!(cache.get(0, b"k"), Ok(Some(meta(3))));
@@ -138,9 +169,9 @@ mod tests {
     #[test]
     fn a_read_older_than_a_commit_is_not_cached() {
         let cache = MetaCache::default();
-        let epoch = cache.get(0, b"k").unwrap_err();
+        let miss = cache.get(0, b"k").unwrap_err();
         cache.apply([((0u8, b"k".to_vec()), Some(meta(1)))].into_iter());
-        cache.fill(epoch, 0, b"k", None);
+        cache.fill(miss.epoch, 0, b"k", None);
         assert_eq!(cache.get(0, b"k"), Ok(Some(meta(1))));
     }
 
@@ -148,18 +179,30 @@ mod tests {
     fn big_records_are_dropped_not_left_stale() {
         let cache = MetaCache::default();
         cache.apply([((0u8, b"k".to_vec()), Some(meta(1)))].into_iter());
+        let before = cache.get(0, b"other").unwrap_err().drops;
         cache.apply([((0u8, b"k".to_vec()), Some(meta(MAX_ENTRY_BYTES)))].into_iter());
-        let epoch = cache.get(0, b"k").unwrap_err();
-        cache.fill(epoch, 0, b"k", Some(&meta(MAX_ENTRY_BYTES)));
+        let miss = cache.get(0, b"k").unwrap_err();
+        assert!(miss.drops > before, "an uncached change counts as a drop");
+        cache.fill(miss.epoch, 0, b"k", Some(&meta(MAX_ENTRY_BYTES)));
         assert!(cache.get(0, b"k").is_err());
     }
 
     #[test]
     fn bounded_by_two_generations() {
         let cache = MetaCache::default();
-        for i in 0..(3 * GENERATION_ENTRIES) {
+        for i in 0..(2 * GENERATION_ENTRIES) {
             cache.apply([((0u8, i.to_be_bytes().to_vec()), None)].into_iter());
         }
+        let before = cache.get(0, b"other").unwrap_err().drops;
+        for i in 2 * GENERATION_ENTRIES..(3 * GENERATION_ENTRIES) {
+            cache.apply([((0u8, i.to_be_bytes().to_vec()), None)].into_iter());
+        }
+        let after = cache.get(0, b"other").unwrap_err().drops;
+        assert_eq!(
+            after,
+            before + 1,
+            "discarding a generation counts as one drop"
+        );
         let inner = cache.inner.lock();
         assert!(inner.current.len() + inner.previous.len() <= 2 * GENERATION_ENTRIES);
         drop(inner);
@@ -172,7 +215,8 @@ mod tests {
     fn clear_forgets_everything() {
         let cache = MetaCache::default();
         cache.apply([((0u8, b"k".to_vec()), Some(meta(1)))].into_iter());
+        let before = cache.get(0, b"other").unwrap_err().drops;
         cache.clear();
-        assert!(cache.get(0, b"k").is_err());
+        assert_eq!(cache.get(0, b"k").unwrap_err().drops, before + 1);
     }
 }

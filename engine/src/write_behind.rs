@@ -9,9 +9,10 @@
 //! are written as ONE RocksDB write when:
 //! - the node makes writes durable before replies leave (`flush_wal_buffer`, `sync_wal`,
 //!   `flush`): an acknowledged write is always in the WAL handed to the OS;
-//! - anything is about to read storage: every read path of the engine settles first, so no
-//!   reader (a cache miss, an iterator, a snapshot, the expire cycle) misses a committed write.
-//!   Metadata read from the meta cache needs no settling: the cache is updated at commit;
+//! - anything is about to scan storage: an iterator, a snapshot, the expire cycle settles first,
+//!   so no reader misses a committed write. Point reads need not (below): metadata is read from
+//!   the meta cache, which is updated at commit and holds every waiting metadata record unless
+//!   it dropped some since the last settle (`meta_cache`); a miss settles only then;
 //! - the pending records pass [`PENDING_LIMIT`] bytes (memory stays bounded);
 //! - a bulk load is in progress: its ingested table files must follow every earlier write in
 //!   sequence order, so writes go through at once until it ends.
@@ -254,12 +255,14 @@ mod tests {
         assert_eq!(txn.get(0, b"a").unwrap().unwrap().body, b"3");
         drop(txn);
 
-        // A key not cached is read from storage: what waits is written first, in order.
+        // A key the cache does not hold has no record waiting (the cache holds every waiting
+        // one): it is read from storage without writing what waits. Then the writes go in
+        // commit order.
         set(&engine, b"b", b"2");
+        assert_eq!(stored(&engine, b"a"), None);
+        engine.flush_wal_buffer().unwrap();
         let a = Meta::decode(&stored(&engine, b"a").unwrap()).unwrap();
         assert_eq!(a.body, b"3", "the later commit wins");
-        assert_eq!(stored(&engine, b"b"), None);
-        engine.flush_wal_buffer().unwrap();
         assert!(stored(&engine, b"b").is_some());
 
         // Closing the engine writes what still waits.
@@ -355,6 +358,32 @@ mod tests {
         assert!(stored(&engine, b"s").is_some());
         let txn = Txn::new(&engine);
         assert_eq!(txn.element_get(hash, b"f2").unwrap(), None);
+    }
+
+    #[test]
+    fn a_metadata_miss_settles_only_after_the_cache_dropped_a_waiting_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        // Too big for the cache: its record waits while the cache does not hold it.
+        let big = vec![b'x'; crate::meta_cache::MAX_ENTRY_BYTES];
+        set(&engine, b"small", b"1");
+        set(&engine, b"big", &big);
+        assert_eq!(stored(&engine, b"big"), None);
+        assert_eq!(stored(&engine, b"small"), None);
+        let mut txn = Txn::new(&engine);
+        assert_eq!(txn.get(0, b"big").unwrap().unwrap().body, big);
+        drop(txn);
+        assert!(
+            stored(&engine, b"small").is_some(),
+            "the miss wrote what waited"
+        );
+
+        // Nothing dropped since: a miss reads storage and leaves what waits.
+        set(&engine, b"later", b"2");
+        let mut txn = Txn::new(&engine);
+        assert_eq!(txn.get(0, b"absent").unwrap(), None);
+        drop(txn);
+        assert_eq!(stored(&engine, b"later"), None);
     }
 
     #[test]
