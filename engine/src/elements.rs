@@ -66,14 +66,14 @@ impl<'e> Txn<'e> {
                 .engine
                 .db
                 .get_cf_opt(cf, &raw, &snapshot.read_options())?),
-            None => match self.engine.write_behind.pending_element(&raw) {
-                PendingElement::Written(value) => Ok(value),
-                PendingElement::Untouched => Ok(self.engine.db.get_cf(cf, &raw)?),
-                PendingElement::Unknown => {
-                    self.engine.settle()?;
-                    Ok(self.engine.db.get_cf(cf, &raw)?)
+            None => {
+                match self.engine.write_behind.pending_element(&raw) {
+                    PendingElement::Written(value) => return Ok(value),
+                    PendingElement::Unknown => self.engine.settle()?,
+                    PendingElement::Untouched => {}
                 }
-            },
+                Ok(self.engine.db.get_cf(cf, &raw)?)
+            }
         }
     }
 

@@ -105,8 +105,8 @@ impl Default for WriteBehind {
 }
 
 impl WriteBehind {
-    /// An empty batch (and buffers) for a commit to fill and hand to [`WriteBehind::submit`]; commits are
-    /// serialised by the engine, so this lock is never contended.
+    /// An empty batch (and buffers) for a commit to fill and hand to [`WriteBehind::submit`];
+    /// commits are serialised by the engine, so this lock is never contended.
     pub(crate) fn staging(&self) -> MutexGuard<'_, Staging> {
         let mut staging = self.staging.lock();
         staging.batch.clear();
