@@ -714,7 +714,8 @@ impl Engine {
         Ok((items, None))
     }
 
-    /// Expire index entries due at `now_ms`, oldest first, at most `limit`.
+    /// Expire index entries due at `now_ms` (expire time before it), oldest first, at most
+    /// `limit`.
     pub fn due_expires(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExpire>> {
         self.due_in(CF_EXPIRES, now_ms, limit)
     }
@@ -738,7 +739,8 @@ impl Engine {
                 iter.next();
                 continue;
             };
-            if at > now_ms {
+            // Due once its millisecond has passed, as `Meta::is_expired` has it.
+            if at >= now_ms {
                 break;
             }
             out.push(DueExpire {

@@ -120,7 +120,9 @@ impl Meta {
 
     /// Whether the key is logically gone at `now_ms`.
     pub fn is_expired(&self, now_ms: i64) -> bool {
-        self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
+        // Redis's keyIsExpired: `now > when`, so a key is still there during its expire
+        // millisecond (a replica and its primary must agree on that millisecond).
+        self.expire_at_ms != 0 && self.expire_at_ms < now_ms
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -229,6 +231,15 @@ impl Meta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_expires_after_its_millisecond_as_in_redis() {
+        let s = Meta::string(b"v".to_vec(), 1000);
+        assert!(!s.is_expired(999));
+        assert!(!s.is_expired(1000));
+        assert!(s.is_expired(1001));
+        assert!(!Meta::string(b"v".to_vec(), 0).is_expired(i64::MAX));
+    }
 
     #[test]
     fn round_trips() {

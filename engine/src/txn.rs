@@ -700,6 +700,10 @@ mod tests {
         assert_eq!(txn.get(0, b"a").unwrap().unwrap().body, b"1");
         txn.commit(false).unwrap();
         assert_eq!(engine.db_counts(0).unwrap(), (2, 1));
+        assert!(
+            engine.due_expires(99, 10).unwrap().is_empty(),
+            "due once its millisecond has passed"
+        );
         assert_eq!(engine.due_expires(100, 10).unwrap().len(), 1);
 
         let mut txn = Txn::new(&engine);
