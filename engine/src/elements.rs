@@ -67,7 +67,8 @@ impl<'e> Txn<'e> {
                 .db
                 .get_cf_opt(cf, &raw, &snapshot.read_options())?),
             None => {
-                match self.engine.write_behind.pending_element(&raw) {
+                let family = self.engine.slot_family_id(slot);
+                match self.engine.write_behind.pending_element(family, &raw) {
                     PendingElement::Written(value) => return Ok(value),
                     PendingElement::Unknown => self.engine.settle()?,
                     PendingElement::Untouched => {}

@@ -12,6 +12,7 @@ use rocksdb::{
     ColumnFamilyDescriptor, CompactOptions, DBRawIterator, Options, WriteBufferManager, DB,
 };
 
+use crate::batch_rep;
 use crate::compaction::{Reclaimer, StaleElementsFactory};
 use crate::compaction_switch::CompactionSwitch;
 use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES, TAG_META};
@@ -152,6 +153,15 @@ pub(crate) struct Counters {
     pub expires: AtomicU64,
 }
 
+/// The ids RocksDB gives the column families in a batch's records (`batch_rep`); the default
+/// family's is 0.
+pub(crate) struct FamilyIds {
+    /// By slot family index.
+    pub(crate) slots: Vec<u32>,
+    pub(crate) expires: u32,
+    pub(crate) field_expires: u32,
+}
+
 /// The storage engine. Reads may run concurrently; [`crate::Txn`] commits are serialised by the
 /// engine itself so that counters and the write order stay consistent.
 pub struct Engine {
@@ -161,6 +171,8 @@ pub struct Engine {
     pub(crate) reclaimer: Arc<Reclaimer>,
     pub(crate) families: u16,
     pub(crate) family_names: Vec<String>,
+    /// The ids RocksDB gives the column families in a batch's records.
+    pub(crate) family_ids: FamilyIds,
     databases: usize,
     /// `[physical db * 16384 + slot]`.
     pub(crate) counters: Vec<Counters>,
@@ -313,6 +325,12 @@ impl Engine {
         }
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, descriptors)?);
         reclaimer.attach(&db);
+        let id = |name: &str| db.cf_handle(name).map_or(0, batch_rep::family_id);
+        let family_ids = FamilyIds {
+            slots: family_names.iter().map(|name| id(name)).collect(),
+            expires: id(CF_EXPIRES),
+            field_expires: id(CF_FIELD_EXPIRES),
+        };
 
         let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)
             .map(|_| Counters::default())
@@ -327,6 +345,7 @@ impl Engine {
             reclaimer,
             families,
             family_names,
+            family_ids,
             databases: options.databases,
             counters,
             db_map: Mutex::new((0..options.databases as u16).map(|d| d as u8).collect()),
@@ -441,6 +460,11 @@ impl Engine {
 
     pub(crate) fn slot_cf(&self, slot: u16) -> &ColumnFamily {
         self.cf(&self.family_names[layout::family_of_slot(slot, self.families)])
+    }
+
+    /// The id of `slot`'s family in a batch's records (see `batch_rep`).
+    pub(crate) fn slot_family_id(&self, slot: u16) -> u32 {
+        self.family_ids.slots[layout::family_of_slot(slot, self.families)]
     }
 
     /// Number of slot families of this data directory.

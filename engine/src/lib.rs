@@ -10,6 +10,7 @@
 //! records of deleted or overwritten collections are removed in the background by a compaction
 //! filter (`compaction`). The on-disk layout is described in [`layout`].
 
+mod batch_rep;
 mod bulk;
 mod compaction;
 mod compaction_switch;

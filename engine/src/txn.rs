@@ -8,7 +8,6 @@
 //! serialises command execution, so a transaction never races another writer; the engine still
 //! takes its commit lock so that counters and batch order agree even if it did not.
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -16,7 +15,8 @@ use formats::slot::{key_slot, SLOT_COUNT};
 
 use crate::elements::ElementOverlay;
 use crate::key_map::{KeyMap, KeyRef};
-use crate::layout::{self, CF_DEFAULT, CF_EXPIRES, CF_FIELD_EXPIRES};
+use crate::batch_rep::DEFAULT_FAMILY;
+use crate::layout;
 use crate::write_behind::Staging;
 use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem, Snapshot};
 
@@ -381,12 +381,8 @@ impl<'e> Txn<'e> {
             key: raw_key,
             value: encoded,
         } = &mut *staged;
-        // Looked up on first use, at most once: most batches write none of these families, and
-        // a lookup searches the families by name.
-        let (default, expires, field_expires) = (OnceCell::new(), OnceCell::new(), OnceCell::new());
-        let default_cf = || *default.get_or_init(|| engine.cf(CF_DEFAULT));
-        let expires_cf = || *expires.get_or_init(|| engine.cf(CF_EXPIRES));
-        let field_expires_cf = || *field_expires.get_or_init(|| engine.cf(CF_FIELD_EXPIRES));
+        let ids = &engine.family_ids;
+        let slot_family = |slot: u16| engine.slot_family_id(slot);
 
         // (physical db, slot) → new (keys, expires).
         let mut counts: HashMap<(u8, u16), (i64, i64)> = HashMap::new();
@@ -399,19 +395,19 @@ impl<'e> Txn<'e> {
         if whole_families {
             for family in 0..engine.slot_families() {
                 let first_slot = family * (SLOT_COUNT / engine.slot_families());
-                batch.delete_range_cf(
-                    engine.slot_cf(first_slot),
-                    [0u8].as_slice(),
-                    SLOT_COUNT.to_be_bytes().as_slice(),
+                batch.delete_range(
+                    slot_family(first_slot),
+                    &[0u8],
+                    &SLOT_COUNT.to_be_bytes(),
                 );
             }
         }
         for &physical in &self.flushed {
             for slot in (0..SLOT_COUNT).filter(|_| !whole_families) {
                 let (start, end) = layout::meta_range(slot, physical);
-                batch.delete_range_cf(engine.slot_cf(slot), start, end);
+                batch.delete_range(slot_family(slot), &start, &end);
                 let (start, end) = layout::sub_range(slot, physical);
-                batch.delete_range_cf(engine.slot_cf(slot), start, end);
+                batch.delete_range(slot_family(slot), &start, &end);
             }
             let start = layout::counter_key(physical, 0);
             let mut end = start.clone();
@@ -420,20 +416,20 @@ impl<'e> Txn<'e> {
             if physical == u8::MAX {
                 end = vec![layout::REC_COUNTER_PREFIX + 1];
             }
-            batch.delete_range_cf(default_cf(), start, end);
+            batch.delete_range(DEFAULT_FAMILY, &start, &end);
         }
         for (raw, value) in &self.elements {
             let slot = u16::from_be_bytes([raw[0], raw[1]]);
             match value {
-                Some(v) => batch.put_cf(engine.slot_cf(slot), raw, v),
-                None => batch.delete_cf(engine.slot_cf(slot), raw),
+                Some(v) => batch.put(slot_family(slot), raw, v),
+                None => batch.delete(slot_family(slot), raw),
             }
         }
         for hint in &self.stale_hints {
-            batch.delete_cf(expires_cf(), hint);
+            batch.delete(ids.expires, hint);
         }
         for hint in &self.stale_field_hints {
-            batch.delete_cf(field_expires_cf(), hint);
+            batch.delete(ids.field_expires, hint);
         }
         for ((physical, key), entry) in self.entries.iter().filter(|(_, entry)| entry.dirty) {
             let (physical, slot) = (*physical, entry.slot);
@@ -443,35 +439,35 @@ impl<'e> Txn<'e> {
                 Some(meta) => {
                     encoded.clear();
                     meta.encode_into(encoded);
-                    batch.put_cf(engine.slot_cf(slot), &raw_key, &encoded)
+                    batch.put(slot_family(slot), raw_key, encoded)
                 }
-                None => batch.delete_cf(engine.slot_cf(slot), &raw_key),
+                None => batch.delete(slot_family(slot), raw_key),
             }
             let old_expire = entry.original_expire_ms;
             let new_expire = entry.current.as_ref().map_or(0, |m| m.expire_at_ms);
             if old_expire != new_expire && old_expire != 0 {
-                batch.delete_cf(expires_cf(), layout::expire_key(old_expire, physical, key));
+                batch.delete(ids.expires, &layout::expire_key(old_expire, physical, key));
             }
             if new_expire != 0 && (old_expire != new_expire || !entry.original_exists) {
-                batch.put_cf(
-                    expires_cf(),
-                    layout::expire_key(new_expire, physical, key),
-                    [],
+                batch.put(
+                    ids.expires,
+                    &layout::expire_key(new_expire, physical, key),
+                    &[],
                 );
             }
             let old_field = entry.original_field_expire_ms;
             let new_field = entry.current.as_ref().map_or(0, |m| m.field_expire_ms);
             if old_field != new_field && old_field != 0 {
-                batch.delete_cf(
-                    field_expires_cf(),
-                    layout::expire_key(old_field, physical, key),
+                batch.delete(
+                    ids.field_expires,
+                    &layout::expire_key(old_field, physical, key),
                 );
             }
             if new_field != 0 && (old_field != new_field || !entry.original_exists) {
-                batch.put_cf(
-                    field_expires_cf(),
-                    layout::expire_key(new_field, physical, key),
-                    [],
+                batch.put(
+                    ids.field_expires,
+                    &layout::expire_key(new_field, physical, key),
+                    &[],
                 );
             }
             let (dk, de) = entry.count_delta();
@@ -501,15 +497,15 @@ impl<'e> Txn<'e> {
             let expires = (base_e + de).max(0) as u64;
             let mut value = keys.to_be_bytes().to_vec();
             value.extend_from_slice(&expires.to_be_bytes());
-            batch.put_cf(default_cf(), layout::counter_key(physical, slot), value);
+            batch.put(DEFAULT_FAMILY, &layout::counter_key(physical, slot), &value);
             new_counts.push((physical, slot, keys, expires));
         }
         if let Some(map) = &self.db_map {
-            batch.put_cf(default_cf(), layout::REC_DBMAP, map);
+            batch.put(DEFAULT_FAMILY, layout::REC_DBMAP, map);
         }
         match &self.functions {
-            Some(Some(record)) => batch.put_cf(default_cf(), layout::REC_FUNCTIONS, record),
-            Some(None) => batch.delete_cf(default_cf(), layout::REC_FUNCTIONS),
+            Some(Some(record)) => batch.put(DEFAULT_FAMILY, layout::REC_FUNCTIONS, record),
+            Some(None) => batch.delete(DEFAULT_FAMILY, layout::REC_FUNCTIONS),
             None => {}
         }
         let mut last_repl = engine.last_repl.lock();
@@ -517,15 +513,9 @@ impl<'e> Txn<'e> {
             .repl
             .filter(|position| last_repl.as_ref() != Some(position));
         if let Some(repl) = &new_repl {
-            batch.put_cf(default_cf(), layout::REC_REPL, repl.encode());
+            batch.put(DEFAULT_FAMILY, layout::REC_REPL, &repl.encode());
         }
-        engine.write_behind.submit(
-            &engine.db,
-            batch,
-            sync,
-            self.elements,
-            !self.flushed.is_empty(),
-        )?;
+        engine.write_behind.submit(&engine.db, batch, sync)?;
         drop(staged);
         if new_repl.is_some() {
             *last_repl = new_repl;

@@ -17,36 +17,40 @@
 //! - a bulk load is in progress: its ingested table files must follow every earlier write in
 //!   sequence order, so writes go through at once until it ends.
 //!
-//! A point read of one element need not settle: the element records pending are indexed by
-//! key ([`WriteBehind::pending_element`]), so a read finds a pending value there and otherwise
-//! reads storage, which holds everything else that was committed. Without this, every command
-//! that reads an element (HSET asking whether its field exists, LPOP reading the head, XADD
-//! reading the last stream node) wrote the records of the commands before it in the turn as a
-//! RocksDB write of their own, and a busy turn went back to one write per command. Pending
-//! range deletions (FLUSHDB, FLUSHALL) make every point read settle, as range reads always do.
-//!
-//! The pending batch is kept as a RocksDB `WriteBatch` representation: a 12-byte header
-//! (sequence number, 8 bytes, and record count, 4 bytes, both little-endian; RocksDB assigns the
-//! sequence at write time) followed by the records of every batch appended, in commit order.
+//! The pending records are kept as one RocksDB `WriteBatch` representation (`batch_rep`): the
+//! records of every batch appended, in commit order. Each point record is indexed by (column
+//! family, key) as it arrives, and the index serves two ends:
+//! - A record that a later pending record of the same key replaces is left out of the write.
+//!   The write is atomic (no reader sees part of it), so only the last record of a key can
+//!   ever be seen; a range deletion stays in place and still covers whatever it covered. Many
+//!   clients writing one key (a shared list, a counter) and the replication position every
+//!   commit records then cost RocksDB one memtable insert per turn instead of one per command.
+//! - A point read of one element need not settle: a read finds a pending value in the index
+//!   ([`WriteBehind::pending_element`]) and otherwise reads storage, which holds everything else
+//!   that was committed. Without this, every command that reads an element (HSET asking
+//!   whether its field exists, LPOP reading the head, XADD reading the last stream node) wrote
+//!   the records of the commands before it in the turn as a RocksDB write of their own, and a
+//!   busy turn went back to one write per command. Pending range deletions (FLUSHDB, FLUSHALL)
+//!   make every point read settle, as range reads always do.
 //!
 //! A crash loses the pending batches as it loses RocksDB's unflushed WAL buffer (the engine runs
 //! with `manual_wal_flush`): neither was acknowledged. A write that fails leaves the batches
 //! pending, and the next settle tries again; readers get the error meanwhile.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 use rocksdb::{WriteBatch, WriteOptions, DB};
 
-use crate::elements::ElementOverlay;
+use crate::batch_rep::{Place, RecordBatch, HEADER};
+use crate::key_map::KeyHashing;
 use crate::Result;
 
-/// Bytes of a `WriteBatch` representation before its first record.
-const HEADER: usize = 12;
-
-/// Pending records beyond this many bytes are written at once; a batch this big on its own
-/// is written directly.
+/// Pending records beyond this many bytes are written first; a batch this big on its own is
+/// written directly.
 const PENDING_LIMIT: usize = 1 << 20;
 
 pub(crate) struct WriteBehind {
@@ -60,22 +64,28 @@ pub(crate) struct WriteBehind {
     write_through: AtomicUsize,
 }
 
-/// A commit's batch and the buffers it encodes each record's key and value in.
+/// A commit's records and the buffers it encodes each record's key and value in.
 #[derive(Default)]
 pub(crate) struct Staging {
-    pub(crate) batch: WriteBatch,
+    pub(crate) batch: RecordBatch,
     pub(crate) key: Vec<u8>,
     pub(crate) value: Vec<u8>,
 }
 
 struct Pending {
+    /// The pending records, after a header of [`HEADER`] bytes.
     rep: Vec<u8>,
     count: u32,
-    /// The element records among the pending ones: raw key → the latest value (`None`: a
-    /// deletion). The keys come from clients, so the map keeps `std`'s keyed hasher.
-    elements: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The latest pending point record of each (column family, key). The keys come from
+    /// clients, so the table hashes with a keyed SipHash.
+    latest: HashTable<Place>,
+    hashing: KeyHashing,
+    /// Records a later record of the same key replaced: left out when written.
+    superseded: Vec<Range<usize>>,
     /// Range deletions are pending: no point read may go around them.
     ranges: bool,
+    /// `rep` without the superseded records, as written.
+    compacted: Vec<u8>,
 }
 
 /// What the pending records say about one element (see [`WriteBehind::pending_element`]).
@@ -95,8 +105,11 @@ impl Default for WriteBehind {
             pending: Mutex::new(Pending {
                 rep: vec![0; HEADER],
                 count: 0,
-                elements: HashMap::new(),
+                latest: HashTable::new(),
+                hashing: KeyHashing::default(),
+                superseded: Vec::new(),
                 ranges: false,
+                compacted: Vec::new(),
             }),
             waiting: AtomicBool::new(false),
             write_through: AtomicUsize::new(0),
@@ -114,40 +127,20 @@ impl WriteBehind {
     }
 
     /// Takes a committed batch: pending, or written at once (with `sync`, while a bulk load
-    /// runs, or when it is big), after everything pending. `elements` are the batch's element
-    /// records (raw key → value, `None`: deleted) and `ranges` says whether it deletes ranges,
-    /// for [`WriteBehind::pending_element`].
-    pub(crate) fn submit(
-        &self,
-        db: &DB,
-        batch: &mut WriteBatch,
-        sync: bool,
-        elements: ElementOverlay,
-        ranges: bool,
-    ) -> Result<()> {
-        if sync
-            || self.write_through.load(Ordering::Acquire) > 0
-            || batch.size_in_bytes() >= PENDING_LIMIT
-        {
-            return self.write(db, std::mem::take(batch), sync);
+    /// runs, or when it is big), after everything pending. If the batch would take the pending
+    /// records past [`PENDING_LIMIT`], those are written first; if that write fails, the batch
+    /// fails with its error and the records before it stay pending.
+    pub(crate) fn submit(&self, db: &DB, batch: &mut RecordBatch, sync: bool) -> Result<()> {
+        let bytes = batch.size();
+        if sync || self.write_through.load(Ordering::Acquire) > 0 || bytes >= PENDING_LIMIT {
+            return self.write(db, batch.to_write_batch(), sync);
         }
         let mut pending = self.pending.lock();
-        let before = pending.rep.len();
-        pending.rep.extend_from_slice(&batch.data()[HEADER..]);
-        pending.count += batch.len() as u32;
-        self.waiting.store(true, Ordering::Release);
-        if pending.rep.len() >= PENDING_LIMIT {
-            if let Err(e) = self.write_pending(db, &mut pending) {
-                // This batch fails with the error; the ones before it stay pending.
-                pending.rep.truncate(before);
-                pending.count -= batch.len() as u32;
-                return Err(e);
-            }
-            // Written with everything before it: nothing waits.
-            return Ok(());
+        if pending.rep.len() + bytes - HEADER > PENDING_LIMIT {
+            self.write_pending(db, &mut pending)?;
         }
-        pending.ranges |= ranges;
-        pending.elements.extend(elements);
+        pending.append(batch);
+        self.waiting.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -171,19 +164,15 @@ impl WriteBehind {
         if pending.count == 0 {
             return Ok(());
         }
-        let count = pending.count.to_le_bytes();
-        pending.rep[8..HEADER].copy_from_slice(&count);
-        write_batch(db, WriteBatch::from_data(&pending.rep), false)?;
-        pending.rep.truncate(HEADER);
-        pending.count = 0;
-        pending.elements.clear();
-        pending.ranges = false;
+        let batch = WriteBatch::from_data(pending.live_records());
+        write_batch(db, batch, false)?;
+        pending.clear();
         self.waiting.store(false, Ordering::Release);
         Ok(())
     }
 
-    /// What the pending records hold for the element record `raw`.
-    pub(crate) fn pending_element(&self, raw: &[u8]) -> PendingElement {
+    /// What the pending records hold for the element record `raw` of column family `family`.
+    pub(crate) fn pending_element(&self, family: u32, raw: &[u8]) -> PendingElement {
         if !self.waiting.load(Ordering::Acquire) {
             return PendingElement::Untouched;
         }
@@ -191,8 +180,8 @@ impl WriteBehind {
         if pending.ranges {
             return PendingElement::Unknown;
         }
-        match pending.elements.get(raw) {
-            Some(value) => PendingElement::Written(value.clone()),
+        match pending.find(family, raw) {
+            Some(place) => PendingElement::Written(place.value(&pending.rep).map(<[u8]>::to_vec)),
             None => PendingElement::Untouched,
         }
     }
@@ -204,6 +193,77 @@ impl WriteBehind {
         let guard = WriteThrough(self);
         self.settle(db)?;
         Ok(guard)
+    }
+}
+
+impl Pending {
+    /// Appends a commit's records, indexing its point records and marking the ones they
+    /// replace.
+    fn append(&mut self, batch: &RecordBatch) {
+        let shift = (self.rep.len() - HEADER) as u32;
+        self.rep.extend_from_slice(batch.records());
+        self.count += batch.count();
+        self.ranges |= batch.has_ranges();
+        for place in batch.points() {
+            self.index(place.shifted(shift));
+        }
+    }
+
+    fn index(&mut self, place: Place) {
+        let Pending {
+            rep,
+            latest,
+            hashing,
+            superseded,
+            ..
+        } = self;
+        let key = place.key(rep);
+        let hash = hashing.hash_one((place.family, key));
+        let same = |other: &Place| other.family == place.family && other.key(rep) == key;
+        match latest.find_mut(hash, same) {
+            Some(earlier) => {
+                superseded.push(earlier.start as usize..earlier.end as usize);
+                *earlier = place;
+            }
+            None => {
+                latest.insert_unique(hash, place, |p| hashing.hash_one((p.family, p.key(rep))));
+            }
+        }
+    }
+
+    fn find(&self, family: u32, key: &[u8]) -> Option<Place> {
+        let hash = self.hashing.hash_one((family, key));
+        self.latest
+            .find(hash, |p| p.family == family && p.key(&self.rep) == key)
+            .copied()
+    }
+
+    /// The representation to write: `rep` with its count, without the superseded records.
+    fn live_records(&mut self) -> &[u8] {
+        let count = self.count - self.superseded.len() as u32;
+        if self.superseded.is_empty() {
+            self.rep[8..HEADER].copy_from_slice(&count.to_le_bytes());
+            return &self.rep;
+        }
+        self.superseded.sort_unstable_by_key(|r| r.start);
+        self.compacted.clear();
+        self.compacted.extend_from_slice(&[0; 8]);
+        self.compacted.extend_from_slice(&count.to_le_bytes());
+        let mut from = HEADER;
+        for gone in &self.superseded {
+            self.compacted.extend_from_slice(&self.rep[from..gone.start]);
+            from = gone.end;
+        }
+        self.compacted.extend_from_slice(&self.rep[from..]);
+        &self.compacted
+    }
+
+    fn clear(&mut self) {
+        self.rep.truncate(HEADER);
+        self.count = 0;
+        self.latest.clear();
+        self.superseded.clear();
+        self.ranges = false;
     }
 }
 
@@ -226,6 +286,7 @@ fn write_batch(db: &DB, batch: WriteBatch, sync: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch_rep::DEFAULT_FAMILY;
     use crate::engine::tests::open;
     use crate::{layout, Instance, Kind, Meta, Txn};
     use formats::slot::key_slot;
@@ -384,6 +445,104 @@ mod tests {
         assert_eq!(txn.get(0, b"absent").unwrap(), None);
         drop(txn);
         assert_eq!(stored(&engine, b"later"), None);
+    }
+
+    /// Entries in `cf`'s memtables: records written and not yet flushed to table files.
+    fn memtable_entries(engine: &crate::Engine, cf: &rocksdb::ColumnFamily) -> u64 {
+        engine
+            .db
+            .property_int_value_cf(cf, "rocksdb.num-entries-active-mem-table")
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_record_replaced_in_the_same_write_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let slot = key_slot(b"{k}a");
+        let cf = engine.slot_cf(slot);
+        set(&engine, b"{k}b", b"0");
+        engine.flush_wal_buffer().unwrap();
+        assert_eq!(memtable_entries(&engine, cf), 1);
+        // Three writes of one key, a deletion then a write of another (same slot, so the
+        // same family), then one more write of the first: two records reach the memtable.
+        for value in [&b"1"[..], b"2", b"3"] {
+            set(&engine, b"{k}a", value);
+        }
+        let mut txn = Txn::new(&engine);
+        txn.delete(0, b"{k}b").unwrap();
+        txn.commit(false).unwrap();
+        set(&engine, b"{k}b", b"x");
+        set(&engine, b"{k}a", b"4");
+        engine.flush_wal_buffer().unwrap();
+        assert_eq!(memtable_entries(&engine, cf), 3);
+        let a = Meta::decode(&stored(&engine, b"{k}a").unwrap()).unwrap();
+        assert_eq!(a.body, b"4");
+        let b = Meta::decode(&stored(&engine, b"{k}b").unwrap()).unwrap();
+        assert_eq!(b.body, b"x");
+
+        // A write then a deletion: the deletion alone is written, and hides what was stored.
+        set(&engine, b"{k}a", b"5");
+        let mut txn = Txn::new(&engine);
+        txn.delete(0, b"{k}a").unwrap();
+        txn.commit(false).unwrap();
+        engine.flush_wal_buffer().unwrap();
+        assert_eq!(memtable_entries(&engine, cf), 4);
+        assert_eq!(stored(&engine, b"{k}a"), None);
+        drop(engine);
+        let engine = open(dir.path());
+        assert_eq!(stored(&engine, b"{k}a"), None, "after a restart too");
+        assert!(stored(&engine, b"{k}b").is_some());
+    }
+
+    /// Submits, as one commit, the records `build` writes.
+    fn submit(engine: &crate::Engine, build: impl Fn(&mut RecordBatch)) {
+        let mut batch = RecordBatch::default();
+        build(&mut batch);
+        engine
+            .write_behind
+            .submit(&engine.db, &mut batch, false)
+            .unwrap();
+    }
+
+    #[test]
+    fn records_of_one_key_in_two_families_are_both_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        let expires = engine.family_ids.expires;
+        submit(&engine, |b| b.put(DEFAULT_FAMILY, b"same", b"d1"));
+        submit(&engine, |b| b.put(expires, b"same", b"e1"));
+        submit(&engine, |b| b.put(DEFAULT_FAMILY, b"same", b"d2"));
+        assert_eq!(engine.write_behind.pending.lock().superseded.len(), 1);
+        engine.settle().unwrap();
+        let get = |cf| engine.db.get_cf(engine.cf(cf), b"same").unwrap();
+        assert_eq!(get(layout::CF_DEFAULT).unwrap(), b"d2");
+        assert_eq!(get(layout::CF_EXPIRES).unwrap(), b"e1");
+    }
+
+    #[test]
+    fn range_deletions_keep_their_place_among_the_writes_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        // a: written, range-deleted, written again: the last write stands. b: written twice,
+        // then range-deleted: it is gone.
+        submit(&engine, |b| b.put(DEFAULT_FAMILY, b"a", b"1"));
+        submit(&engine, |b| b.put(DEFAULT_FAMILY, b"b", b"1"));
+        submit(&engine, |b| b.delete_range(DEFAULT_FAMILY, b"a", b"b"));
+        submit(&engine, |b| b.put(DEFAULT_FAMILY, b"a", b"2"));
+        submit(&engine, |b| b.put(DEFAULT_FAMILY, b"b", b"2"));
+        submit(&engine, |b| b.delete_range(DEFAULT_FAMILY, b"b", b"c"));
+        let wb = &engine.write_behind;
+        assert_eq!(wb.pending.lock().superseded.len(), 2);
+        assert!(matches!(
+            wb.pending_element(DEFAULT_FAMILY, b"a"),
+            PendingElement::Unknown
+        ));
+        engine.settle().unwrap();
+        let cf = engine.cf(layout::CF_DEFAULT);
+        assert_eq!(engine.db.get_cf(cf, b"a").unwrap().unwrap(), b"2");
+        assert_eq!(engine.db.get_cf(cf, b"b").unwrap(), None);
     }
 
     #[test]
