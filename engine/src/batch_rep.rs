@@ -65,7 +65,8 @@ impl Place {
     }
 
     pub(crate) fn value<'r>(&self, rep: &'r [u8]) -> Option<&'r [u8]> {
-        self.value.map(|start| &rep[start as usize..self.end as usize])
+        self.value
+            .map(|start| &rep[start as usize..self.end as usize])
     }
 
     /// The same record `by` bytes further on (its batch appended after others).
@@ -179,7 +180,7 @@ impl RecordBatch {
     }
 
     /// The batch for RocksDB.
-    pub(crate) fn to_write_batch(&mut self) -> WriteBatch {
+    pub(crate) fn for_rocksdb(&mut self) -> WriteBatch {
         let count = self.count.to_le_bytes();
         self.rep[8..HEADER].copy_from_slice(&count);
         WriteBatch::from_data(&self.rep)
@@ -325,9 +326,19 @@ mod tests {
         };
         assert_eq!((*family, &rep[key.clone()]), (b_id, &b"k1"[..]));
         assert_eq!(&rep[value.clone()], &long_value[..]);
-        assert!(matches!(found[1], Record::Point { family: 0, value: None, .. }));
+        assert!(matches!(
+            found[1],
+            Record::Point {
+                family: 0,
+                value: None,
+                ..
+            }
+        ));
         assert!(matches!(found[2], Record::Range { .. }));
-        let Record::Point { value, end: last, .. } = &found[3] else {
+        let Record::Point {
+            value, end: last, ..
+        } = &found[3]
+        else {
             panic!("{:?}", found[3]);
         };
         assert_eq!(value.clone().map(|v| v.len()), Some(0));
@@ -372,11 +383,11 @@ mod tests {
         ours.delete_range(family_id(big), b"a", b"b");
         theirs.delete_cf(small, b"x");
         ours.delete(family_id(small), b"x");
-        assert_eq!(ours.to_write_batch().data(), theirs.data());
+        assert_eq!(ours.for_rocksdb().data(), theirs.data());
         assert!(ours.has_ranges());
 
         // The places noted are the records the reader finds.
-        let rep = ours.to_write_batch().data().to_vec();
+        let rep = ours.for_rocksdb().data().to_vec();
         let read: Vec<Place> = records(&rep)
             .into_iter()
             .filter_map(|record| match record {
@@ -399,7 +410,10 @@ mod tests {
             .collect();
         assert_eq!(read.len(), 5);
         assert_eq!(read[3].value(&rep), Some(&long[..]));
-        assert_eq!(read[4].shifted(10).key(&[&[0; 10], &rep[..]].concat()), b"x");
+        assert_eq!(
+            read[4].shifted(10).key(&[&[0; 10], &rep[..]].concat()),
+            b"x"
+        );
 
         ours.clear();
         assert_eq!(ours.count(), 0);

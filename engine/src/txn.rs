@@ -13,9 +13,9 @@ use std::sync::atomic::Ordering;
 
 use formats::slot::{key_slot, SLOT_COUNT};
 
+use crate::batch_rep::DEFAULT_FAMILY;
 use crate::elements::ElementOverlay;
 use crate::key_map::{KeyMap, KeyRef};
-use crate::batch_rep::DEFAULT_FAMILY;
 use crate::layout;
 use crate::write_behind::Staging;
 use crate::{Engine, EngineError, Meta, ReplPosition, Result, ScanItem, Snapshot};
@@ -395,11 +395,7 @@ impl<'e> Txn<'e> {
         if whole_families {
             for family in 0..engine.slot_families() {
                 let first_slot = family * (SLOT_COUNT / engine.slot_families());
-                batch.delete_range(
-                    slot_family(first_slot),
-                    &[0u8],
-                    &SLOT_COUNT.to_be_bytes(),
-                );
+                batch.delete_range(slot_family(first_slot), &[0u8], &SLOT_COUNT.to_be_bytes());
             }
         }
         for &physical in &self.flushed {

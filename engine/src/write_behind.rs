@@ -133,7 +133,7 @@ impl WriteBehind {
     pub(crate) fn submit(&self, db: &DB, batch: &mut RecordBatch, sync: bool) -> Result<()> {
         let bytes = batch.size();
         if sync || self.write_through.load(Ordering::Acquire) > 0 || bytes >= PENDING_LIMIT {
-            return self.write(db, batch.to_write_batch(), sync);
+            return self.write(db, batch.for_rocksdb(), sync);
         }
         let mut pending = self.pending.lock();
         if pending.rep.len() + bytes - HEADER > PENDING_LIMIT {
@@ -251,7 +251,8 @@ impl Pending {
         self.compacted.extend_from_slice(&count.to_le_bytes());
         let mut from = HEADER;
         for gone in &self.superseded {
-            self.compacted.extend_from_slice(&self.rep[from..gone.start]);
+            self.compacted
+                .extend_from_slice(&self.rep[from..gone.start]);
             from = gone.end;
         }
         self.compacted.extend_from_slice(&self.rep[from..]);

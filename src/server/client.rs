@@ -90,6 +90,12 @@ impl ClientSignals {
         self.push.try_send(message).is_ok()
     }
 
+    /// Whether messages may wait in the queue: every message is counted before it is queued, so
+    /// none waits when this is false (and the connection skips the queue's atomics).
+    pub fn has_pushed(&self) -> bool {
+        self.queued_bytes.load(Ordering::Relaxed) > 0
+    }
+
     /// The connection took a pushed message of `len` bytes off the queue.
     pub fn taken(&self, len: usize) {
         let _ = self

@@ -346,7 +346,10 @@ fn run_requests(
         session.authenticated = authenticated;
         // Messages the command pushed to this very client (PUBLISH to oneself, keyspace
         // events of one's own writes) precede its reply, as in Redis.
-        while let Ok(message) = push_rx.try_recv() {
+        while signals.has_pushed() {
+            let Ok(message) = push_rx.try_recv() else {
+                break;
+            };
             signals.taken(message.len());
             output.extend_from_slice(&message);
         }
