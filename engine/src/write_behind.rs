@@ -13,7 +13,8 @@
 //!   so no reader misses a committed write. Point reads need not (below): metadata is read from
 //!   the meta cache, which is updated at commit and holds every waiting metadata record unless
 //!   it dropped some since the last settle (`meta_cache`); a miss settles only then;
-//! - the pending records pass [`PENDING_LIMIT`] bytes (memory stays bounded);
+//! - a commit would take the pending records past [`PENDING_LIMIT`] bytes (memory stays
+//!   bounded): what was pending is written first;
 //! - a bulk load is in progress: its ingested table files must follow every earlier write in
 //!   sequence order, so writes go through at once until it ends.
 //!
@@ -23,8 +24,9 @@
 //! - A record that a later pending record of the same key replaces is left out of the write.
 //!   The write is atomic (no reader sees part of it), so only the last record of a key can
 //!   ever be seen; a range deletion stays in place and still covers whatever it covered. Many
-//!   clients writing one key (a shared list, a counter) and the replication position every
-//!   commit records then cost RocksDB one memtable insert per turn instead of one per command.
+//!   clients writing one key (a shared list, a counter), and the replication position that every
+//!   commit records while the node has replicas or an AOF, then cost RocksDB one memtable
+//!   insert per turn instead of one per command.
 //! - A point read of one element need not settle: a read finds a pending value in the index
 //!   ([`WriteBehind::pending_element`]) and otherwise reads storage, which holds everything else
 //!   that was committed. Without this, every command that reads an element (HSET asking
