@@ -293,13 +293,18 @@ mod tests {
         out
     }
 
-    #[test]
-    fn reads_the_records_rocksdb_writes() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A RocksDB with the column families `names` (and the default one).
+    fn open_with_families(dir: &std::path::Path, names: &[String]) -> rocksdb::DB {
         let mut options = rocksdb::Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let db = rocksdb::DB::open_cf(&options, dir.path(), ["default", "a", "b"]).unwrap();
+        rocksdb::DB::open_cf(&options, dir, names).unwrap()
+    }
+
+    #[test]
+    fn reads_the_records_rocksdb_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_with_families(dir.path(), &["a".into(), "b".into()]);
         let (default, b) = (db.cf_handle("default").unwrap(), db.cf_handle("b").unwrap());
         assert_eq!(family_id(default), 0);
         let b_id = family_id(b);
@@ -358,11 +363,8 @@ mod tests {
     #[test]
     fn a_record_batch_holds_the_bytes_rocksdb_would_write() {
         let dir = tempfile::tempdir().unwrap();
-        let mut options = rocksdb::Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
         let names: Vec<String> = (0..200).map(|i| format!("f{i}")).collect();
-        let db = rocksdb::DB::open_cf(&options, dir.path(), &names).unwrap();
+        let db = open_with_families(dir.path(), &names);
         // Family 199 has an id past 127: a two-byte varint.
         let (small, big) = (db.cf_handle("f1").unwrap(), db.cf_handle("f199").unwrap());
         let default = db.cf_handle("default").unwrap();
