@@ -256,11 +256,19 @@ async fn client_loop(
             Durability::make_durable(server, seq).await;
         }
         if !output.is_empty() {
-            // A client that does not read blocks this write: a kill (CLIENT KILL, a subscriber
-            // over its output limit) must still end the connection.
-            tokio::select! {
-                written = stream.write_all(&output) => written?,
-                _ = signals.kill.notified() => return Ok(()),
+            // Nearly every reply fits the socket's buffer and leaves in one write that does not
+            // wait. A client that does not read blocks the rest, and a kill (CLIENT KILL, a
+            // subscriber over its output limit) must still end the connection.
+            let sent = match stream.try_write(&output) {
+                Ok(sent) => sent,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            };
+            if sent < output.len() {
+                tokio::select! {
+                    written = stream.write_all(&output[sent..]) => written?,
+                    _ = signals.kill.notified() => return Ok(()),
+                }
             }
             Stats::bump(&server.stats.net_output_bytes, output.len() as u64);
             output.clear();
