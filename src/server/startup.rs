@@ -70,6 +70,10 @@ pub fn run(config: Config) -> i32 {
         b.worker_threads(io_threads);
         b
     };
+    // Every thread of the runtime (the event loop, io-threads, the blocking pool that syncs
+    // and saves) reads and writes RocksDB.
+    builder.on_thread_start(engine::skip_perf_counters);
+    engine::skip_perf_counters();
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
