@@ -1,4 +1,4 @@
-//! RocksDB's write batch representation, built and read record by record.
+//! RocksDB's write batch representation, built record by record.
 //!
 //! RocksDB keeps a `WriteBatch` as one byte string (`WriteBatch::data`): a 12-byte header (the
 //! sequence number, 8 bytes, and the record count, 4 bytes, both little-endian; RocksDB assigns
@@ -12,17 +12,13 @@
 //!   0x0E, with the family's id as a varint32 right after the tag.
 //!
 //! A key or value is a varint32 length (7 bits per byte, low bits first, the high bit set on
-//! every byte but the last) and then its bytes. The engine writes only these records; any other
-//! tag (merge, single deletion, log data, blob index, ...) reads as [`Record::Other`], after which
-//! the reader stops, since it cannot know that record's length.
+//! every byte but the last) and then its bytes. The engine writes only these records.
 //!
 //! A commit encodes its records with [`RecordBatch`] rather than RocksDB's `WriteBatch`: the
 //! same bytes (a test compares them), without a call into RocksDB per record or a search of the
 //! column families by name, and with the place of every point record noted as it is written,
 //! which the group commit (`write_behind`) indexes. RocksDB takes the bytes as they are
 //! (`WriteBatch::from_data`).
-
-use std::ops::Range;
 
 use rocksdb::{ColumnFamily, WriteBatch};
 
@@ -195,103 +191,28 @@ fn put_varint32(out: &mut Vec<u8>, mut value: u32) {
     out.push(value as u8);
 }
 
-/// One record, as positions in the representation it was read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Record {
-    /// A point write (`value: Some`) or deletion (`None`) of `key` in family `family`.
-    Point {
-        family: u32,
-        key: Range<usize>,
-        value: Option<Range<usize>>,
-        end: usize,
-    },
-    /// A range deletion.
-    Range { end: usize },
-    /// A record of a kind the engine does not write: reading stops here.
-    Other,
-}
-
-/// Reads the record that starts at `at` of `rep` (`None`: `rep` ends there or is cut short).
-pub(crate) fn read_record(rep: &[u8], at: usize) -> Option<Record> {
-    let tag = *rep.get(at)?;
-    let mut pos = at + 1;
-    let family = match tag {
-        FAMILY_DELETION | FAMILY_VALUE | FAMILY_RANGE_DELETION => varint32(rep, &mut pos)?,
-        DELETION | VALUE | RANGE_DELETION => DEFAULT_FAMILY,
-        _ => return Some(Record::Other),
-    };
-    let key = slice(rep, &mut pos)?;
-    Some(match tag {
-        VALUE | FAMILY_VALUE => {
-            let value = slice(rep, &mut pos)?;
-            Record::Point {
-                family,
-                key,
-                value: Some(value),
-                end: pos,
-            }
-        }
-        DELETION | FAMILY_DELETION => Record::Point {
-            family,
-            key,
-            value: None,
-            end: pos,
-        },
-        _ => {
-            slice(rep, &mut pos)?;
-            Record::Range { end: pos }
-        }
-    })
-}
-
-/// The id RocksDB gives column family `cf` in a batch's records.
+/// The id RocksDB gives column family `cf` in a batch's records: RocksDB encodes a deletion in
+/// it, and the id follows the tag (the default family's records have none).
 pub(crate) fn family_id(cf: &ColumnFamily) -> u32 {
     let mut batch = WriteBatch::default();
     batch.delete_cf(cf, []);
-    match read_record(batch.data(), HEADER) {
-        Some(Record::Point { family, .. }) => family,
-        // A deletion is always a point record: the default family writes it without an id.
-        _ => DEFAULT_FAMILY,
+    let rep = batch.data();
+    if rep.get(HEADER) != Some(&FAMILY_DELETION) {
+        return DEFAULT_FAMILY;
     }
-}
-
-fn varint32(rep: &[u8], pos: &mut usize) -> Option<u32> {
-    let mut value = 0u32;
-    for shift in (0..35).step_by(7) {
-        let byte = *rep.get(*pos)?;
-        *pos += 1;
-        value |= u32::from(byte & 0x7F).checked_shl(shift)?;
+    let mut id = 0u32;
+    for (i, byte) in rep[HEADER + 1..].iter().take(5).enumerate() {
+        id |= u32::from(byte & 0x7F) << (7 * i);
         if byte & 0x80 == 0 {
-            return Some(value);
+            break;
         }
     }
-    None
-}
-
-fn slice(rep: &[u8], pos: &mut usize) -> Option<Range<usize>> {
-    let len = varint32(rep, pos)? as usize;
-    let start = *pos;
-    let end = start.checked_add(len).filter(|&end| end <= rep.len())?;
-    *pos = end;
-    Some(start..end)
+    id
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn records(rep: &[u8]) -> Vec<Record> {
-        let mut at = HEADER;
-        let mut out = Vec::new();
-        while let Some(record) = read_record(rep, at) {
-            at = match &record {
-                Record::Point { end, .. } | Record::Range { end } => *end,
-                Record::Other => usize::MAX,
-            };
-            out.push(record);
-        }
-        out
-    }
 
     /// A RocksDB with the column families `names` (and the default one).
     fn open_with_families(dir: &std::path::Path, names: &[String]) -> rocksdb::DB {
@@ -301,64 +222,8 @@ mod tests {
         rocksdb::DB::open_cf(&options, dir, names).unwrap()
     }
 
-    #[test]
-    fn reads_the_records_rocksdb_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open_with_families(dir.path(), &["a".into(), "b".into()]);
-        let (default, b) = (db.cf_handle("default").unwrap(), db.cf_handle("b").unwrap());
-        assert_eq!(family_id(default), 0);
-        let b_id = family_id(b);
-        assert_ne!(b_id, 0);
-        assert_ne!(b_id, family_id(db.cf_handle("a").unwrap()));
-
-        let long_value = vec![7u8; 300]; // a two-byte length
-        let mut batch = WriteBatch::default();
-        batch.put_cf(b, b"k1", &long_value);
-        batch.delete_cf(default, b"k2");
-        batch.delete_range_cf(b, b"a", b"z");
-        batch.put_cf(default, b"k3", b"");
-        let rep = batch.data().to_vec();
-        let found = records(&rep);
-        assert_eq!(found.len(), 4);
-        let Record::Point {
-            family,
-            key,
-            value: Some(value),
-            end,
-        } = &found[0]
-        else {
-            panic!("{:?}", found[0]);
-        };
-        assert_eq!((*family, &rep[key.clone()]), (b_id, &b"k1"[..]));
-        assert_eq!(&rep[value.clone()], &long_value[..]);
-        assert!(matches!(
-            found[1],
-            Record::Point {
-                family: 0,
-                value: None,
-                ..
-            }
-        ));
-        assert!(matches!(found[2], Record::Range { .. }));
-        let Record::Point {
-            value, end: last, ..
-        } = &found[3]
-        else {
-            panic!("{:?}", found[3]);
-        };
-        assert_eq!(value.clone().map(|v| v.len()), Some(0));
-        assert_eq!(*last, rep.len());
-        assert!(*end < *last);
-
-        // Cut short anywhere, a record does not read; another kind of record stops the reader.
-        for cut in HEADER + 1..rep.len() {
-            let partial = records(&rep[..cut]);
-            assert!(partial.len() < 4, "cut at {cut}");
-        }
-        let mut merge = rep[..HEADER].to_vec();
-        merge.extend_from_slice(&[0x02, 1, b'k', 1, b'v']);
-        assert_eq!(records(&merge), vec![Record::Other]);
-    }
+    /// A point record as noted: family, key, value (`None`: a deletion).
+    type Noted<'a> = (u32, &'a [u8], Option<&'a [u8]>);
 
     #[test]
     fn a_record_batch_holds_the_bytes_rocksdb_would_write() {
@@ -369,6 +234,8 @@ mod tests {
         let (small, big) = (db.cf_handle("f1").unwrap(), db.cf_handle("f199").unwrap());
         let default = db.cf_handle("default").unwrap();
         assert!(family_id(big) > 127);
+        assert_eq!(family_id(default), DEFAULT_FAMILY);
+        assert_ne!(family_id(small), DEFAULT_FAMILY);
         let long = vec![b'v'; 200];
 
         let mut theirs = WriteBatch::default();
@@ -388,44 +255,31 @@ mod tests {
         assert_eq!(ours.for_rocksdb().data(), theirs.data());
         assert!(ours.has_ranges());
 
-        // The places noted are the records the reader finds.
+        // The places noted: each point record's key and value, where the bytes hold them.
         let rep = ours.for_rocksdb().data().to_vec();
-        let read: Vec<Place> = records(&rep)
-            .into_iter()
-            .filter_map(|record| match record {
-                Record::Point {
-                    family,
-                    key,
-                    value,
-                    end,
-                } => Some((family, key, value, end)),
-                _ => None,
-            })
-            .zip(ours.points())
-            .map(|((family, key, value, end), noted)| {
-                assert_eq!(family, noted.family);
-                assert_eq!(&rep[key], noted.key(&rep));
-                assert_eq!(value.map(|v| &rep[v]), noted.value(&rep));
-                assert_eq!(end, noted.end as usize);
-                *noted
-            })
+        let noted: Vec<Noted> = ours
+            .points()
+            .iter()
+            .map(|p| (p.family, p.key(&rep), p.value(&rep)))
             .collect();
-        assert_eq!(read.len(), 5);
-        assert_eq!(read[3].value(&rep), Some(&long[..]));
-        assert_eq!(
-            read[4].shifted(10).key(&[&[0; 10], &rep[..]].concat()),
-            b"x"
-        );
+        let expected: Vec<Noted> = vec![
+            (family_id(small), b"k", Some(b"v")),
+            (family_id(big), &long, Some(b"")),
+            (DEFAULT_FAMILY, b"gone", None),
+            (DEFAULT_FAMILY, b"d", Some(&long)),
+            (family_id(small), b"x", None),
+        ];
+        assert_eq!(noted, expected);
+        let last = ours.points()[4];
+        assert_eq!(last.end as usize, rep.len());
+        let moved = [&[0u8; 10][..], &rep].concat();
+        assert_eq!(last.shifted(10).key(&moved), b"x");
+        assert_eq!(ours.points()[3].shifted(10).value(&moved), Some(&long[..]));
+        assert_eq!(ours.count(), 6);
 
         ours.clear();
         assert_eq!(ours.count(), 0);
         assert_eq!(ours.size(), HEADER);
         assert!(!ours.has_ranges() && ours.points().is_empty());
-    }
-
-    #[test]
-    fn a_varint_longer_than_five_bytes_does_not_read() {
-        let rep = [0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01];
-        assert_eq!(read_record(&rep, 0), None);
     }
 }
