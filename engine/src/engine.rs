@@ -325,11 +325,18 @@ impl Engine {
         }
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, descriptors)?);
         reclaimer.attach(&db);
-        let id = |name: &str| db.cf_handle(name).map_or(0, batch_rep::family_id);
+        let id = |name: &str| {
+            db.cf_handle(name)
+                .map(batch_rep::family_id)
+                .ok_or_else(|| EngineError::Layout(format!("column family {name} did not open")))
+        };
         let family_ids = FamilyIds {
-            slots: family_names.iter().map(|name| id(name)).collect(),
-            expires: id(CF_EXPIRES),
-            field_expires: id(CF_FIELD_EXPIRES),
+            slots: family_names
+                .iter()
+                .map(|name| id(name))
+                .collect::<Result<_>>()?,
+            expires: id(CF_EXPIRES)?,
+            field_expires: id(CF_FIELD_EXPIRES)?,
         };
 
         let counters = (0..256usize.min(options.databases.max(16)) * SLOT_COUNT as usize)

@@ -469,7 +469,7 @@ mod tests {
         engine.flush_wal_buffer().unwrap();
         assert_eq!(memtable_entries(&engine, cf), 1);
         // Three writes of one key, a deletion then a write of another (same slot, so the
-        // same family), then one more write of the first: two records reach the memtable.
+        // same family), then one more write of the first: two more records reach the memtable.
         for value in [&b"1"[..], b"2", b"3"] {
             set(&engine, b"{k}a", value);
         }
