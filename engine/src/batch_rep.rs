@@ -151,6 +151,16 @@ impl RecordBatch {
         at
     }
 
+    /// Appends `other`'s records after these, with their places.
+    pub(crate) fn append(&mut self, other: &RecordBatch) {
+        let shift = (self.rep.len() - HEADER) as u32;
+        self.rep.extend_from_slice(&other.rep[HEADER..]);
+        self.points
+            .extend(other.points.iter().map(|place| place.shifted(shift)));
+        self.count += other.count;
+        self.ranges |= other.ranges;
+    }
+
     /// Bytes of the representation, header included.
     pub(crate) fn size(&self) -> usize {
         self.rep.len()
@@ -160,12 +170,13 @@ impl RecordBatch {
         self.count
     }
 
-    /// The records, without the header.
-    pub(crate) fn records(&self) -> &[u8] {
-        &self.rep[HEADER..]
+    /// The representation as written so far (the header's count is set by
+    /// [`RecordBatch::for_rocksdb`]): what [`Place`]s point into.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.rep
     }
 
-    /// The point records, as places in the representation (header included).
+    /// The point records, as places in [`RecordBatch::bytes`].
     pub(crate) fn points(&self) -> &[Place] {
         &self.points
     }
@@ -177,10 +188,14 @@ impl RecordBatch {
 
     /// The batch for RocksDB.
     pub(crate) fn for_rocksdb(&mut self) -> WriteBatch {
-        let count = self.count.to_le_bytes();
-        self.rep[8..HEADER].copy_from_slice(&count);
+        set_count(&mut self.rep, self.count);
         WriteBatch::from_data(&self.rep)
     }
+}
+
+/// Writes the record count into a representation's header.
+pub(crate) fn set_count(rep: &mut [u8], count: u32) {
+    rep[8..HEADER].copy_from_slice(&count.to_le_bytes());
 }
 
 fn put_varint32(out: &mut Vec<u8>, mut value: u32) {
@@ -276,6 +291,19 @@ mod tests {
         assert_eq!(last.shifted(10).key(&moved), b"x");
         assert_eq!(ours.points()[3].shifted(10).value(&moved), Some(&long[..]));
         assert_eq!(ours.count(), 6);
+
+        // Appended after another batch's records, they keep their bytes and their places.
+        let mut both = RecordBatch::default();
+        both.put(DEFAULT_FAMILY, b"first", b"1");
+        both.append(&ours);
+        assert_eq!(both.count(), 7);
+        assert!(both.has_ranges());
+        let appended: Vec<Noted> = both.points()[1..]
+            .iter()
+            .map(|p| (p.family, p.key(both.bytes()), p.value(both.bytes())))
+            .collect();
+        assert_eq!(appended, expected);
+        assert_eq!(both.bytes().len(), both.points()[5].end as usize);
 
         ours.clear();
         assert_eq!(ours.count(), 0);

@@ -12,14 +12,14 @@
 //! Coherence: every metadata change goes through [`crate::Txn::commit`], which updates the
 //! cache once its batch is committed (and clears it when databases were flushed), under the
 //! engine's commit lock. A committed batch may still wait to be written (`write_behind`): the
-//! cache then holds the only readable copy of its records, and a read that misses writes the
-//! waiting batches before it reads RocksDB, so an entry dropped from the cache is never read
-//! back stale. A read that missed and went to RocksDB inserts its answer only if no
+//! cache then holds the only readable copy of its records, and a read that misses after the
+//! cache dropped entries writes the waiting batches before it reads RocksDB (below), so an
+//! entry dropped from the cache is never read back stale. A read that missed and went to RocksDB inserts its answer only if no
 //! commit happened meanwhile (the epoch a miss returns), so a slow reader never puts back a value
 //! older than the cache's. Anything that writes metadata records outside `Txn` (a bulk load)
 //! must call [`MetaCache::clear`].
 //!
-//! A miss need not write the waiting batches either, as long as the cache has dropped nothing
+//! A miss need not write the waiting batches as long as the cache has dropped nothing
 //! since they were last written: every waiting metadata record is then in the cache, so the key
 //! that missed has none waiting and RocksDB holds its latest record. The cache counts what could
 //! drop a waiting record ([`Miss::drops`]: a generation discarded, a change too big to cache, a

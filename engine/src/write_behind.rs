@@ -47,7 +47,7 @@ use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 use rocksdb::{WriteBatch, WriteOptions, DB};
 
-use crate::batch_rep::{Place, RecordBatch, HEADER};
+use crate::batch_rep::{set_count, Place, RecordBatch, HEADER};
 use crate::key_map::KeyHashing;
 use crate::Result;
 
@@ -74,19 +74,16 @@ pub(crate) struct Staging {
     pub(crate) value: Vec<u8>,
 }
 
+#[derive(Default)]
 struct Pending {
-    /// The pending records, after a header of [`HEADER`] bytes.
-    rep: Vec<u8>,
-    count: u32,
+    records: RecordBatch,
     /// The latest pending point record of each (column family, key). The keys come from
     /// clients, so the table hashes with a keyed SipHash.
     latest: HashTable<Place>,
     hashing: KeyHashing,
     /// Records a later record of the same key replaced: left out when written.
     superseded: Vec<Range<usize>>,
-    /// Range deletions are pending: no point read may go around them.
-    ranges: bool,
-    /// `rep` without the superseded records, as written.
+    /// The records without the superseded ones, as written.
     compacted: Vec<u8>,
 }
 
@@ -104,15 +101,7 @@ impl Default for WriteBehind {
     fn default() -> Self {
         WriteBehind {
             staging: Mutex::new(Staging::default()),
-            pending: Mutex::new(Pending {
-                rep: vec![0; HEADER],
-                count: 0,
-                latest: HashTable::new(),
-                hashing: KeyHashing::default(),
-                superseded: Vec::new(),
-                ranges: false,
-                compacted: Vec::new(),
-            }),
+            pending: Mutex::new(Pending::default()),
             waiting: AtomicBool::new(false),
             write_through: AtomicUsize::new(0),
         }
@@ -138,7 +127,7 @@ impl WriteBehind {
             return self.write(db, batch.for_rocksdb(), sync);
         }
         let mut pending = self.pending.lock();
-        if pending.rep.len() + bytes - HEADER > PENDING_LIMIT {
+        if pending.records.size() + bytes - HEADER > PENDING_LIMIT {
             self.write_pending(db, &mut pending)?;
         }
         pending.append(batch);
@@ -163,11 +152,10 @@ impl WriteBehind {
     }
 
     fn write_pending(&self, db: &DB, pending: &mut Pending) -> Result<()> {
-        if pending.count == 0 {
+        if pending.records.count() == 0 {
             return Ok(());
         }
-        let batch = WriteBatch::from_data(pending.live_records());
-        write_batch(db, batch, false)?;
+        write_batch(db, pending.live_records(), false)?;
         pending.clear();
         self.waiting.store(false, Ordering::Release);
         Ok(())
@@ -179,11 +167,14 @@ impl WriteBehind {
             return PendingElement::Untouched;
         }
         let pending = self.pending.lock();
-        if pending.ranges {
+        if pending.records.has_ranges() {
             return PendingElement::Unknown;
         }
         match pending.find(family, raw) {
-            Some(place) => PendingElement::Written(place.value(&pending.rep).map(<[u8]>::to_vec)),
+            Some(place) => {
+                let value = place.value(pending.records.bytes());
+                PendingElement::Written(value.map(<[u8]>::to_vec))
+            }
             None => PendingElement::Untouched,
         }
     }
@@ -202,71 +193,64 @@ impl Pending {
     /// Appends a commit's records, indexing its point records and marking the ones they
     /// replace.
     fn append(&mut self, batch: &RecordBatch) {
-        let shift = (self.rep.len() - HEADER) as u32;
-        self.rep.extend_from_slice(batch.records());
-        self.count += batch.count();
-        self.ranges |= batch.has_ranges();
-        for place in batch.points() {
-            self.index(place.shifted(shift));
-        }
-    }
-
-    fn index(&mut self, place: Place) {
+        let first = self.records.points().len();
+        self.records.append(batch);
         let Pending {
-            rep,
+            records,
             latest,
             hashing,
             superseded,
             ..
         } = self;
-        let key = place.key(rep);
-        let hash = hashing.hash_one((place.family, key));
-        let same = |other: &Place| other.family == place.family && other.key(rep) == key;
-        match latest.find_mut(hash, same) {
-            Some(earlier) => {
-                superseded.push(earlier.start as usize..earlier.end as usize);
-                *earlier = place;
-            }
-            None => {
-                latest.insert_unique(hash, place, |p| hashing.hash_one((p.family, p.key(rep))));
+        let rep = records.bytes();
+        for &place in &records.points()[first..] {
+            let key = place.key(rep);
+            let hash = hashing.hash_one((place.family, key));
+            let same = |other: &Place| other.family == place.family && other.key(rep) == key;
+            match latest.find_mut(hash, same) {
+                Some(earlier) => {
+                    superseded.push(earlier.start as usize..earlier.end as usize);
+                    *earlier = place;
+                }
+                None => {
+                    latest.insert_unique(hash, place, |p| hashing.hash_one((p.family, p.key(rep))));
+                }
             }
         }
     }
 
     fn find(&self, family: u32, key: &[u8]) -> Option<Place> {
         let hash = self.hashing.hash_one((family, key));
+        let rep = self.records.bytes();
         self.latest
-            .find(hash, |p| p.family == family && p.key(&self.rep) == key)
+            .find(hash, |p| p.family == family && p.key(rep) == key)
             .copied()
     }
 
-    /// The representation to write: `rep` with its count, without the superseded records.
-    fn live_records(&mut self) -> &[u8] {
-        let count = self.count - self.superseded.len() as u32;
+    /// The batch to write: the records without the superseded ones.
+    fn live_records(&mut self) -> WriteBatch {
         if self.superseded.is_empty() {
-            self.rep[8..HEADER].copy_from_slice(&count.to_le_bytes());
-            return &self.rep;
+            return self.records.for_rocksdb();
         }
+        let rep = self.records.bytes();
         self.superseded.sort_unstable_by_key(|r| r.start);
         self.compacted.clear();
-        self.compacted.extend_from_slice(&[0; 8]);
-        self.compacted.extend_from_slice(&count.to_le_bytes());
+        self.compacted.extend_from_slice(&rep[..HEADER]);
+        let live = self.records.count() - self.superseded.len() as u32;
+        set_count(&mut self.compacted, live);
         let mut from = HEADER;
         for gone in &self.superseded {
-            self.compacted
-                .extend_from_slice(&self.rep[from..gone.start]);
+            self.compacted.extend_from_slice(&rep[from..gone.start]);
             from = gone.end;
         }
-        self.compacted.extend_from_slice(&self.rep[from..]);
-        &self.compacted
+        self.compacted.extend_from_slice(&rep[from..]);
+        WriteBatch::from_data(&self.compacted)
     }
 
     fn clear(&mut self) {
-        self.rep.truncate(HEADER);
-        self.count = 0;
+        self.records.clear();
         self.latest.clear();
         self.superseded.clear();
-        self.ranges = false;
     }
 }
 
@@ -567,7 +551,7 @@ mod tests {
             set(&engine, format!("k{i}").as_bytes(), &value);
         }
         assert!(stored(&engine, b"k0").is_some());
-        assert!(engine.write_behind.pending.lock().rep.len() < PENDING_LIMIT);
+        assert!(engine.write_behind.pending.lock().records.size() < PENDING_LIMIT);
 
         // A bulk load writes what waits before it starts, and commits go through meanwhile.
         let dir = tempfile::tempdir().unwrap();
